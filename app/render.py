@@ -1,0 +1,72 @@
+"""Pure rendering of traces: numpy arrays in, uint8 RGB images out. No gradio, no torch."""
+from __future__ import annotations
+
+import numpy as np
+
+MASKED = np.array([48, 48, 56], np.uint8)
+NOW = np.array([255, 140, 0], np.uint8)          # revealed at the shown step
+LO, HI = np.array([40, 70, 140], float), np.array([120, 220, 255], float)  # earlier, by confidence
+
+
+def _confidence_colour(conf: np.ndarray) -> np.ndarray:
+    """Confidences (log-probs, <= 0) -> colours from dark (unsure) to light (sure)."""
+    c = np.nan_to_num(conf, nan=0.0)
+    x = np.clip(1 + c / 8.0, 0, 1)[..., None]      # log-prob -8 or lower -> darkest
+    return (LO + x * (HI - LO)).astype(np.uint8)
+
+
+def slot_states(arrays: dict, step: int, sample: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """-> (masked, revealed_now, confidence at reveal) each (N, D) for one sample after `step`."""
+    mask = arrays["mask"][step, sample]
+    now = arrays["revealed"][step, sample]
+    revealed_any = arrays["revealed"][: step + 1, sample]                         # (t, N, D)
+    conf_all = arrays["confidence"][: step + 1, sample]
+    when = np.where(revealed_any.any(0), revealed_any.argmax(0), -1)              # step of reveal
+    conf = np.take_along_axis(conf_all, np.clip(when, 0, None)[None], 0)[0]
+    return mask, now, np.where(when >= 0, conf, np.nan)
+
+
+def token_matrix(arrays: dict, step: int, sample: int = 0, cell: int = 10) -> np.ndarray:
+    """D rows (depth 1 at the top) x N columns (positions): masked / revealed now / earlier."""
+    mask, now, conf = slot_states(arrays, step, sample)
+    rgb = _confidence_colour(conf)                                               # (N, D, 3)
+    rgb[mask] = MASKED
+    rgb[now] = NOW
+    img = rgb.transpose(1, 0, 2)                                                  # (D, N, 3)
+    img = np.kron(img, np.ones((cell, cell, 1), np.uint8))
+    img[::cell] = 20
+    img[:, ::cell] = 20
+    return img
+
+
+def token_grid_2d(arrays: dict, step: int, grid: tuple[int, int], sample: int = 0, cell: int = 48) -> np.ndarray:
+    """Spatial view for images: each latent cell is a stack of D bars (depth 1 at the top)."""
+    mask, now, conf = slot_states(arrays, step, sample)
+    N, D = mask.shape
+    rgb = _confidence_colour(conf)
+    rgb[mask] = MASKED
+    rgb[now] = NOW
+    h, w = grid
+    bar = max(1, cell // D)
+    out = np.full((h * (bar * D + 4) + 4, w * (cell + 4) + 4, 3), 20, np.uint8)
+    for i in range(N):
+        r, c = divmod(i, w)
+        y0, x0 = 4 + r * (bar * D + 4), 4 + c * (cell + 4)
+        for j in range(D):
+            out[y0 + j * bar: y0 + (j + 1) * bar - (1 if bar > 2 else 0), x0: x0 + cell] = rgb[i, j]
+    return out
+
+
+def upscale(gray: np.ndarray, factor: int = 8) -> np.ndarray:
+    """uint8 (H, W) -> uint8 (H*f, W*f, 3), nearest."""
+    g = np.kron(gray, np.ones((factor, factor), np.uint8))
+    return np.repeat(g[..., None], 3, -1)
+
+
+def strip(images: list[np.ndarray], pad: int = 4) -> np.ndarray:
+    """Same-size uint8 RGB images side by side."""
+    h = max(i.shape[0] for i in images)
+    parts = []
+    for im in images:
+        parts += [im, np.full((h, pad, 3), 255, np.uint8)]
+    return np.concatenate(parts[:-1], 1)

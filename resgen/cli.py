@@ -1,0 +1,70 @@
+"""The `resgen` command line: sample, train, eval.
+
+Every user error ends in one line on stderr and a non-zero exit status, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+class UsageError(Exception):
+    """Bad input from the user; printed as one line."""
+
+
+def _sample_parsers(sub):
+    from . import cli_sample
+    p = sub.add_parser("sample", help="generate with a shipped model")
+    ssub = p.add_subparsers(dest="task", required=True)
+    s = ssub.add_parser("image", help="class-conditional Fashion-MNIST images")
+    cli_sample.add_image_args(s)
+    s.set_defaults(func=cli_sample.run_image)
+
+
+def _train_parsers(sub):
+    from .train import image_tokenizer
+    p = sub.add_parser("train", help="train a tokenizer, denoiser or classifier")
+    tsub = p.add_subparsers(dest="what", required=True)
+    t = tsub.add_parser("image-tokenizer", help="the Fashion-MNIST RQ-VAE")
+    image_tokenizer.add_args(t)
+    t.set_defaults(func=lambda a: image_tokenizer.run(a))
+    from .train import image
+    t = tsub.add_parser("image", help="the class-conditional ResGEN denoiser on image tokens")
+    image.add_args(t)
+    t.set_defaults(func=lambda a: image.run(a))
+    from .train import classifier
+    t = tsub.add_parser("classifier", help="the Fashion-MNIST classifier used by the evaluation")
+    classifier.add_args(t)
+    t.set_defaults(func=lambda a: classifier.run(a))
+
+
+def _eval_parsers(sub):
+    from . import eval_image
+    p = sub.add_parser("eval", help="measure a shipped model")
+    esub = p.add_subparsers(dest="task", required=True)
+    e = esub.add_parser("image", help="PSNR per depth, FID and classifier accuracy on Fashion-MNIST")
+    eval_image.add_args(e)
+    e.set_defaults(func=eval_image.run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="resgen", description="ResGEN: masked generation over RVQ tokens")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _sample_parsers(sub)
+    _train_parsers(sub)
+    _eval_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except UsageError as e:
+        print(f"resgen: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("resgen: interrupted", file=sys.stderr)
+        return 130
+    return 0

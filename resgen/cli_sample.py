@@ -1,0 +1,86 @@
+"""`resgen sample image ...`: generate images (and a trace file) from the shipped model."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .cli import UsageError
+
+
+def add_image_args(p: argparse.ArgumentParser):
+    p.add_argument("--label", default="0",
+                   help="class index 0-9 or name (e.g. 7 or Sneaker); several as a comma list, cycled over --n")
+    p.add_argument("--n", type=int, default=16, help="number of images (1-256)")
+    p.add_argument("--steps", type=int, default=16, help="sampling steps T (denoiser calls, 2T with CFG)")
+    p.add_argument("--cfg", type=float, default=3.0, help="classifier-free guidance scale; 1 = off")
+    p.add_argument("--temperature", type=float, default=1.0, help="scale of the annealed Gumbel noise on confidences")
+    p.add_argument("--top-p", type=float, default=None, help="nucleus over mixture components (default: model's)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"])
+    p.add_argument("--model", default=None, help="model folder (default: assets/image)")
+    p.add_argument("--out", default="out/image", help="folder for the PNGs and grid.png")
+    p.add_argument("--trace", default=None, help="write the per-step trace (.npz) here")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+
+
+def _check_writable_dir(path: Path):
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create output folder {path}: {e.strerror}") from None
+    if not os.access(path, os.W_OK):
+        raise UsageError(f"output folder {path} is not writable")
+
+
+def _check_writable_file(path: Path):
+    parent = path.parent if str(path.parent) else Path(".")
+    _check_writable_dir(parent)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"cannot write {path}")
+
+
+def run_image(args) -> None:
+    if not 1 <= args.n <= 256:
+        raise UsageError(f"--n must be between 1 and 256 (got {args.n})")
+    if args.steps < 1:
+        raise UsageError(f"--steps must be at least 1 (got {args.steps})")
+    out = Path(args.out)
+    _check_writable_dir(out)
+    if args.trace:
+        _check_writable_file(Path(args.trace))
+    t0 = time.perf_counter()
+    import torch
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    import resgen
+    from .images_io import save_images
+    from .trace import save_traces
+    from .weights import ModelFileError
+    try:
+        pipe = resgen.load("image", backend=args.backend, model_dir=args.model)
+    except ModelFileError as e:
+        raise UsageError(str(e)) from None
+    raw = [s for s in args.label.split(",") if s.strip()]
+    if not raw:
+        raise UsageError("--label is empty")
+    try:
+        labels = [pipe.label_id(s) for s in raw]
+        labels = [labels[i % len(labels)] for i in range(args.n)]
+        t_load = time.perf_counter() - t0
+        result = pipe.generate(labels, steps=args.steps, cfg=args.cfg, temperature=args.temperature,
+                               top_p=args.top_p, seed=args.seed)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    paths = save_images(out, result.images, labels, pipe.classes)
+    if args.trace:
+        save_traces(args.trace, result.traces, result.trace_meta(pipe))
+    total = time.perf_counter() - t0
+    s = result.settings
+    print(f"wrote {len(paths)} images and {out / 'grid.png'}"
+          + (f", trace {args.trace}" if args.trace else ""))
+    print(f"backend {result.backend}; steps {s['steps']}, cfg {s['cfg']}, temperature {s['temperature']}, "
+          f"top_p {s['top_p']}, seed {s['seed']}; sampling {result.seconds:.2f} s, "
+          f"load {t_load:.2f} s, total {total:.2f} s", file=sys.stderr)

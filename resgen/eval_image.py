@@ -1,0 +1,135 @@
+"""`resgen eval image`: quality of the shipped image model on the Fashion-MNIST test set.
+
+Prints: tokenizer PSNR per depth d = 1..D; reconstruction FID; and for generated images
+(n per class) with and without CFG: FID against the 10k test images and the accuracy of the
+evaluation classifier at labelling each image as the class it was asked for.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def add_args(p: argparse.ArgumentParser):
+    p.add_argument("--model", default=None, help="model folder (default: assets/image)")
+    p.add_argument("--n-per-class", type=int, default=1000, help="generated images per class (10 classes)")
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--cfg", type=float, default=None, help="guidance scale of the 'with CFG' row (default: model's)")
+    p.add_argument("--top-p", type=float, default=None)
+    p.add_argument("--temperature", type=float, default=None)
+    p.add_argument("--batch", type=int, default=250)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-fid", action="store_true", help="skip every FID (fast: PSNR and accuracy only)")
+    p.add_argument("--no-recon-fid", action="store_true")
+    p.add_argument("--json", default=None, help="also write the results here")
+    p.add_argument("--cache", default=os.path.expanduser("~/.cache/resgen"), help="reference feature cache")
+    p.add_argument("--threads", type=int, default=0)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    return f"{os.cpu_count()} cores, {cpu}, GPU {gpu}, {torch.get_num_threads()} torch threads"
+
+
+def generate_all(pipe, n_per_class: int, batch: int, seed: int, **kw) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """-> images float (10*n, 28, 28), requested labels (10*n,), seconds."""
+    labels = torch.arange(len(pipe.classes)).repeat_interleave(n_per_class)
+    imgs, t0 = [], time.perf_counter()
+    from tqdm import tqdm
+    for i in tqdm(range(0, len(labels), batch), desc=f"sampling cfg={kw.get('cfg')}", dynamic_ncols=True,
+                  mininterval=5.0):
+        res = pipe.generate(labels[i:i + batch].tolist(), seed=seed + i, **kw)
+        imgs.append(torch.from_numpy(res.images).float() / 255)
+    return torch.cat(imgs), labels, time.perf_counter() - t0
+
+
+def reference_stats(feat, images: torch.Tensor, cache: Path):
+    from .metrics import feature_stats
+    key = hashlib.sha256(images.numpy().tobytes()).hexdigest()[:16]
+    path = cache / f"fid_ref_fashion_test_{key}.npz"
+    if path.exists():
+        f = np.load(path)
+        return f["mu"], f["sigma"]
+    mu, sigma = feature_stats(feat(images, progress="inception: test set"))
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(path, mu=mu, sigma=sigma)
+    return mu, sigma
+
+
+def run(args) -> dict:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    import resgen
+    from .classifier import Classifier
+    from .data import load_fashion_mnist
+    from .metrics import feature_stats, frechet_distance, tokenizer_psnr
+    from .weights import load_module
+
+    pipe = resgen.load("image", backend="torch", model_dir=args.model)
+    xt, yt = load_fashion_mnist("test")
+    test = torch.from_numpy(xt.copy()).float().div(255)                     # (10000, 28, 28)
+    clf = load_module(Classifier(), pipe.model_dir / "classifier.safetensors").eval()
+    res: dict = {"machine": machine(), "torch": torch.__version__, "model": str(pipe.model_dir),
+                 "n_per_class": args.n_per_class}
+
+    res["psnr_per_depth"] = tokenizer_psnr(pipe.tokenizer, test[:, None])
+    res["classifier_test_accuracy"] = (clf.predict(test) == torch.from_numpy(yt)).float().mean().item()
+    feat = ref = None
+    if not args.no_fid:
+        from .fid import InceptionFeatures
+        feat = InceptionFeatures()
+        ref = reference_stats(feat, test, Path(args.cache))
+        if not args.no_recon_fid:
+            codes = torch.cat([pipe.tokenizer.encode(test[i:i + 1000, None]) for i in range(0, 10000, 1000)])
+            recon = torch.cat([pipe.decode(codes[i:i + 1000]) for i in range(0, 10000, 1000)])
+            res["recon_fid"] = frechet_distance(*ref, *feature_stats(feat(recon, progress="inception: recon")))
+    rows = []
+    cfg_on = pipe.defaults.cfg if args.cfg is None else args.cfg
+    for name, cfg in (("with CFG", cfg_on), ("without CFG", 1.0)):
+        imgs, labels, secs = generate_all(pipe, args.n_per_class, args.batch, args.seed, steps=args.steps, cfg=cfg,
+                                          top_p=args.top_p, temperature=args.temperature)
+        row = {"name": name, "cfg": cfg, "seconds": secs, "images": len(imgs),
+               "accuracy": (clf.predict(imgs) == labels).float().mean().item()}
+        if feat is not None:
+            row["fid"] = frechet_distance(*ref, *feature_stats(feat(imgs, progress=f"inception: {name}")))
+        rows.append(row)
+    res["generated"] = rows
+    s = pipe.defaults
+    res["settings"] = {"steps": args.steps or s.steps, "top_p": args.top_p or s.top_p,
+                       "temperature": s.temperature if args.temperature is None else args.temperature}
+    print_table(res)
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=2))
+    return res
+
+
+def print_table(res: dict) -> None:
+    print(f"machine: {res['machine']}; torch {res['torch']}; model {res['model']}")
+    print(f"settings: {res['settings']}; {res['n_per_class']} images per class")
+    print("\n| depth d | " + " | ".join(str(d + 1) for d in range(len(res["psnr_per_depth"]))) + " |")
+    print("|---|" + "---|" * len(res["psnr_per_depth"]))
+    print("| tokenizer PSNR (dB), 10k test images | " + " | ".join(f"{v:.2f}" for v in res["psnr_per_depth"]) + " |")
+    if "recon_fid" in res:
+        print(f"\nreconstruction FID (10k test images vs their D-depth reconstructions): {res['recon_fid']:.2f}")
+    print(f"classifier accuracy on the real test images: {res['classifier_test_accuracy']:.4f}\n")
+    print("| samples | CFG scale | images | FID vs test | classifier accuracy | sampling time (s) |")
+    print("|---|---|---|---|---|---|")
+    for r in res["generated"]:
+        fid = f"{r['fid']:.2f}" if "fid" in r else "-"
+        print(f"| {r['name']} | {r['cfg']} | {r['images']} | {fid} | {r['accuracy']:.4f} | {r['seconds']:.0f} |")

@@ -1,0 +1,158 @@
+"""Class-conditional image generation: labels -> RVQ tokens (ResGEN sampler) -> pixels.
+
+    pipe = resgen.load("image")
+    result = pipe.generate(labels=[7, 7, 3], steps=16, cfg=3.0, seed=0)
+    result.images            # uint8 (B, 28, 28)
+    for trace in pipe.generate_steps(labels=[7], seed=0): ...   # one StepTrace per step
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from ..config import DenoiserConfig, ImageTokenizerConfig, SamplerConfig, from_dict
+from ..denoiser import Denoiser
+from ..image_tokenizer import ImageTokenizer
+from ..sampler import init_state, make_plan, run
+from ..trace import StepTrace
+from ..weights import ModelFileError, file_sha256, load_module, read_json
+
+MAX_BATCH = 256
+
+
+@dataclass
+class ImageResult:
+    images: np.ndarray                 # uint8 (B, 28, 28)
+    codes: torch.Tensor                # (B, N, D)
+    labels: list[int]
+    traces: list[StepTrace]
+    seconds: float
+    backend: str
+    settings: dict = field(default_factory=dict)
+
+    def trace_meta(self, pipe: "ImagePipeline") -> dict:
+        return {"task": "image", "labels": self.labels, "grid": [pipe.grid, pipe.grid],
+                "depth": pipe.depth, "codebook_size": pipe.codebook_size, "classes": pipe.classes,
+                "backend": self.backend, **self.settings}
+
+
+def check_files(model_dir: Path, cfg: dict) -> None:
+    """Raise ModelFileError when a weight file is missing or differs from the hash in config.json."""
+    for name, sha in cfg.get("files", {}).items():
+        path = model_dir / name
+        if not path.exists():
+            raise ModelFileError(f"missing model file {path}")
+        if file_sha256(path) != sha:
+            raise ModelFileError(f"{path} does not match the hash in {model_dir / 'config.json'} (stale or corrupt)")
+
+
+class ImagePipeline:
+    def __init__(self, model_dir: str | Path, backend: str = "auto", device: str | torch.device = "cpu"):
+        self.model_dir = Path(model_dir)
+        cfg = read_json(self.model_dir / "config.json")
+        check_files(self.model_dir, cfg)
+        try:
+            self.tok_cfg = from_dict(ImageTokenizerConfig, cfg["tokenizer"])
+            self.den_cfg = from_dict(DenoiserConfig, cfg["denoiser"])
+            self.defaults = from_dict(SamplerConfig, cfg.get("sampler", {}))
+            self.classes: list[str] = list(cfg["classes"])
+            self.latent_scale = float(cfg["latent_scale"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(f"{self.model_dir / 'config.json'} is not a valid image model config: {e}") from None
+        self.device = torch.device(device)
+        self.tokenizer = load_module(ImageTokenizer(self.tok_cfg), self.model_dir / "tokenizer.safetensors")
+        self.tokenizer.eval().to(self.device)
+        self.denoiser = load_module(Denoiser(self.den_cfg), self.model_dir / "denoiser.safetensors")
+        self.denoiser.eval().to(self.device)
+        from ..backends import make_predict
+        self.predict, self.backend = make_predict(self, backend)
+
+    @property
+    def depth(self) -> int:
+        return self.den_cfg.depth
+
+    @property
+    def grid(self) -> int:
+        return self.tokenizer.grid
+
+    @property
+    def codebook_size(self) -> int:
+        return self.den_cfg.codebook_size
+
+    def label_id(self, label: int | str) -> int:
+        """A class index (int or digit string) or a class name (case-insensitive) -> index."""
+        if isinstance(label, str) and not label.strip().lstrip("-").isdigit():
+            names = [c.lower() for c in self.classes]
+            if label.strip().lower() not in names:
+                raise ValueError(f"unknown class {label!r}; choose one of: {', '.join(self.classes)}")
+            return names.index(label.strip().lower())
+        i = int(label)
+        if not 0 <= i < len(self.classes):
+            raise ValueError(f"label {i} is out of range 0..{len(self.classes) - 1}")
+        return i
+
+    def _settings(self, steps, cfg, temperature, top_p, seed) -> dict:
+        d = self.defaults
+        s = {"steps": d.steps if steps is None else int(steps), "cfg": d.cfg if cfg is None else float(cfg),
+             "temperature": d.temperature if temperature is None else float(temperature),
+             "top_p": d.top_p if top_p is None else float(top_p), "seed": int(seed)}
+        if not 1 <= s["steps"] <= self.den_cfg.positions * self.depth:
+            raise ValueError(f"steps must be between 1 and {self.den_cfg.positions * self.depth}")
+        if not 0 <= s["cfg"] <= 20:
+            raise ValueError("cfg must be between 0 and 20")
+        if not 0 <= s["temperature"] <= 10:
+            raise ValueError("temperature must be between 0 and 10")
+        if not 0 < s["top_p"] <= 1:
+            raise ValueError("top_p must be in (0, 1]")
+        return s
+
+    @torch.no_grad()
+    def generate_steps(self, labels: Sequence[int | str], steps: int | None = None, cfg: float | None = None,
+                       temperature: float | None = None, top_p: float | None = None,
+                       seed: int = 0) -> Iterator[StepTrace]:
+        """Yield one StepTrace per sampling step (T in all)."""
+        ids = [self.label_id(l) for l in labels]
+        if not 1 <= len(ids) <= MAX_BATCH:
+            raise ValueError(f"the number of images must be between 1 and {MAX_BATCH}")
+        s = self._settings(steps, cfg, temperature, top_p, seed)
+        N, D = self.den_cfg.positions, self.depth
+        plan = make_plan(s["steps"], N, D, cfg=s["cfg"], temperature=s["temperature"], top_p=s["top_p"],
+                         sigma=self.den_cfg.mog.sigma, latent_scale=self.latent_scale,
+                         schedule=self.defaults.schedule)
+        gen = torch.Generator(device=self.device).manual_seed(s["seed"])
+        y = torch.tensor(ids, device=self.device)
+        null = torch.full_like(y, self.den_cfg.num_classes)
+        state = init_state(len(ids), N, D, self.device)
+        for _, trace in run(self.predict, plan, self.tokenizer.rvq, state, y, null, self.codebook_size, gen):
+            yield trace
+
+    def generate(self, labels: Sequence[int | str], steps: int | None = None, cfg: float | None = None,
+                 temperature: float | None = None, top_p: float | None = None, seed: int = 0) -> ImageResult:
+        t0 = time.perf_counter()
+        settings = self._settings(steps, cfg, temperature, top_p, seed)
+        traces = list(self.generate_steps(labels, **{k: settings[k] for k in ("steps", "cfg", "temperature", "top_p", "seed")}))
+        codes = traces[-1].codes
+        images = self.to_uint8(self.decode(codes))
+        return ImageResult(images, codes, [self.label_id(l) for l in labels], traces,
+                           time.perf_counter() - t0, self.backend, settings)
+
+    @torch.no_grad()
+    def decode(self, codes: torch.Tensor, depth: int | None = None) -> torch.Tensor:
+        """codes (B, N, D) -> images float (B, 28, 28) in [0, 1], from the first `depth` depths."""
+        return self.tokenizer.decode(codes.to(self.device), depth)[:, 0].cpu()
+
+    @torch.no_grad()
+    def decode_partial(self, codes: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Decode only the revealed tokens: codes, mask (B, N, D) -> images (B, 28, 28)."""
+        rvq = self.tokenizer.rvq
+        z = (rvq.embed_per_depth(codes.to(self.device)) * (~mask.to(self.device))[..., None]).sum(2)
+        return self.tokenizer.crop(self.tokenizer.decode_latent(z)).clamp(0, 1)[:, 0].cpu()
+
+    @staticmethod
+    def to_uint8(images: torch.Tensor) -> np.ndarray:
+        return (images.clamp(0, 1) * 255).round().to(torch.uint8).numpy()

@@ -1,0 +1,122 @@
+"""Reverse unmasking: T steps, whatever the RVQ depth D.
+
+At each step the network predicts, for every position, a mixture over the (normalised) sum of
+the embeddings of its masked tokens. We draw one vector per position, residual-quantise it into
+the masked depths, score every predicted token, and reveal the most confident ones until the
+schedule's count of still-masked slots is reached. Unmasking stays bottom-up within a position.
+
+The step is a pure function of (state, network output, plan, generator); `run` is the loop and
+yields one StepTrace per step. The network comes in as a callable predict(tokens, cond).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import torch
+
+from .masking import masked_steps
+from .mog import MoGParams, sample as mog_sample
+from .rvq import ResidualVQ
+from .trace import StepTrace
+
+Predict = Callable[[torch.Tensor, object], MoGParams]
+
+
+@dataclass(frozen=True)
+class SamplingPlan:
+    masked_after: tuple[int, ...]  # (T,) slots per sample still masked after each step
+    noise: tuple[float, ...]       # (T,) scale of the Gumbel noise added to confidences
+    cfg: tuple[float, ...]         # (T,) guidance scale (1 = conditional only)
+    top_p: float                   # nucleus over mixture components
+    sigma: float                   # MoG component std (normalised units)
+    latent_scale: float            # normalised -> RVQ latent units
+
+    @property
+    def steps(self) -> int:
+        return len(self.masked_after)
+
+
+def make_plan(steps: int, positions: int, depth: int, *, cfg: float = 1.0, temperature: float = 1.0,
+              top_p: float = 1.0, sigma: float = 1.0, latent_scale: float = 1.0,
+              schedule: str = "cosine") -> SamplingPlan:
+    """Precompute every per-step number so the step never searches mutable state."""
+    masked = masked_steps(steps, positions, depth, schedule)
+    noise = tuple(temperature * (1 - (t + 1) / steps) for t in range(steps))  # annealed to 0 (MaskGIT)
+    return SamplingPlan(tuple(masked), noise, (float(cfg),) * steps, float(top_p), float(sigma),
+                        float(latent_scale))
+
+
+@dataclass(frozen=True)
+class SamplerState:
+    codes: torch.Tensor  # (B, N, D) int64, 0 where masked
+    mask: torch.Tensor   # (B, N, D) bool, True = masked
+    step: int            # steps done so far
+
+
+def init_state(batch: int, positions: int, depth: int, device=None) -> SamplerState:
+    return SamplerState(torch.zeros(batch, positions, depth, dtype=torch.long, device=device),
+                        torch.ones(batch, positions, depth, dtype=torch.bool, device=device), 0)
+
+
+def guide(cond: MoGParams, uncond: MoGParams | None, w: float) -> MoGParams:
+    """Classifier-free guidance on mixture logits and means: u + w (c - u)."""
+    if uncond is None or w == 1.0:
+        return cond
+    return MoGParams(uncond.logits + w * (cond.logits - uncond.logits),
+                     uncond.means + w * (cond.means - uncond.means))
+
+
+def _gumbel(shape, generator, device) -> torch.Tensor:
+    u = torch.rand(shape, generator=generator, device=device).clamp(1e-20, 1 - 1e-7)
+    return -torch.log(-torch.log(u))
+
+
+def step(state: SamplerState, out: MoGParams, plan: SamplingPlan, rvq: ResidualVQ,
+         generator: torch.Generator) -> tuple[SamplerState, StepTrace]:
+    """One reverse step. Pure: returns a new state and the trace, touches neither input."""
+    t = state.step
+    codes, mask = state.codes, state.mask
+    B, N, D = codes.shape
+    k = mask.sum(-1)                                                        # (B, N) masked depths
+    # 1. Draw a component per position (top-p over pi) and take its mean: the predicted sum of
+    #    the masked embeddings, back in RVQ latent units.
+    z, comp = mog_sample(out, generator, top_p=plan.top_p)                  # (B, N, E), (B, N)
+    z = z * plan.latent_scale
+    # 2. Residual-quantise it into the masked depths D-k .. D-1 of each position.
+    beta = 2 * (plan.sigma * plan.latent_scale) ** 2
+    pred, logp = rvq.quantise_from(z, D - k, beta)                          # (B, N, D) each
+    pred = torch.where(mask, pred, codes)
+    # 3. Confidence of each predicted token: log pi of the component plus the cumulative token
+    #    log-probability along depth, so it never increases with depth within a position.
+    logpi = torch.log_softmax(out.logits.float(), -1).gather(-1, comp[..., None])  # (B, N, 1)
+    conf = logpi + logp.cumsum(-1)                                          # (B, N, D)
+    noisy = conf + plan.noise[t] * _gumbel(conf.shape, generator, conf.device)
+    noisy = noisy.masked_fill(~mask, float("inf")).cummin(-1).values       # bottom-up order kept
+    noisy = noisy.masked_fill(~mask, float("-inf"))
+    # 4. Reveal the most confident slots until plan.masked_after[t] remain masked. Counting the
+    #    picks per position and revealing that many of its lowest masked depths keeps the order
+    #    even when noise ties.
+    n_reveal = int(mask[0].sum()) - plan.masked_after[t]
+    top = noisy.view(B, N * D).topk(n_reveal, -1).indices                   # (B, n_reveal)
+    picked = torch.zeros(B, N * D, dtype=torch.long, device=codes.device).scatter(1, top, 1)
+    r = picked.view(B, N, D).sum(-1)                                        # (B, N) reveals per position
+    j = torch.arange(D, device=codes.device)
+    new_mask = j[None, None] >= (D - k + r)[..., None]                     # (B, N, D)
+    revealed = mask & ~new_mask
+    new_codes = torch.where(revealed, pred, codes)
+    trace = StepTrace(step=t, steps=plan.steps, codes=new_codes, mask=new_mask, revealed=revealed,
+                      confidence=conf.masked_fill(~mask, float("nan")), pred_codes=pred, component=comp)
+    return SamplerState(new_codes, new_mask, t + 1), trace
+
+
+def run(predict: Predict, plan: SamplingPlan, rvq: ResidualVQ, state: SamplerState, cond, null_cond,
+        mask_id: int, generator: torch.Generator) -> Iterator[tuple[SamplerState, StepTrace]]:
+    """The sampling loop: T steps, T network calls (2T when guidance is on). Yields (state, trace)."""
+    for t in range(state.step, plan.steps):
+        tokens = torch.where(state.mask, mask_id, state.codes)               # (B, N, D)
+        out = predict(tokens, cond)
+        if plan.cfg[t] != 1.0:
+            out = guide(out, predict(tokens, null_cond), plan.cfg[t])
+        state, trace = step(state, out, plan, rvq, generator)
+        yield state, trace

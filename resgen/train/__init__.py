@@ -1,0 +1,1 @@
+"""Training entry points: `resgen train image-tokenizer | image | classifier`."""

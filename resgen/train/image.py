@@ -1,0 +1,112 @@
+"""Train the class-conditional ResGEN denoiser on RVQ tokens of Fashion-MNIST.
+
+`resgen train image --tokenizer runs/image-tokenizer --out runs/image` writes, in --out, a model
+folder with the layout of assets/image/ (config.json, tokenizer.safetensors, denoiser.safetensors).
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..config import DenoiserConfig, ImageTokenizerConfig, MoGConfig, SamplerConfig, dumps, from_dict, to_dict
+from ..data import CLASSES
+from ..denoiser import Denoiser, masked_tokens
+from ..image_tokenizer import ImageTokenizer
+from ..masking import masked_target, sample_training_mask
+from ..mog import loss as mog_loss
+from ..weights import file_sha256, load_module, read_json, save_module
+from .image_tokenizer import images_tensor
+from .loop import LoopConfig, train
+
+
+def add_args(p: argparse.ArgumentParser):
+    p.add_argument("--tokenizer", default="runs/image-tokenizer", help="folder with tokenizer.json/.safetensors")
+    p.add_argument("--out", default="runs/image", help="run folder; also receives the model files")
+    p.add_argument("--steps", type=int, default=6000)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--width", type=int, default=192)
+    p.add_argument("--layers", type=int, default=6)
+    p.add_argument("--heads", type=int, default=6)
+    p.add_argument("--components", type=int, default=64, help="MoG mixture components K")
+    p.add_argument("--rank", type=int, default=8, help="rank of the MoG mean basis")
+    p.add_argument("--sigma", type=float, default=0.25, help="MoG component std (normalised units)")
+    p.add_argument("--cond-drop", type=float, default=0.1, help="label dropout for CFG")
+    p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--stop-at", type=int, default=0, help="stop after this step (resume later with the same command)")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--synthetic", action="store_true", help="tiny random data (tests)")
+
+
+@torch.no_grad()
+def tokenize(tokenizer: ImageTokenizer, images: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+    """images (M, 1, 32, 32) -> codes (M, N, D) int64."""
+    return torch.cat([tokenizer.encode(images[i:i + batch]) for i in range(0, len(images), batch)])
+
+
+def run(args) -> Path:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    tok_dir, out = Path(args.tokenizer), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tok_cfg = from_dict(ImageTokenizerConfig, read_json(tok_dir / "tokenizer.json")["tokenizer"])
+    tokenizer = load_module(ImageTokenizer(tok_cfg), tok_dir / "tokenizer.safetensors").eval()
+
+    # 1. Tokens of the training set (cached beside the checkpoint) and the latent scale.
+    cache = out / "codes_train.npz"
+    if cache.exists():
+        f = np.load(cache)
+        codes, labels = torch.from_numpy(f["codes"]).long(), torch.from_numpy(f["labels"]).long()
+    else:
+        x, labels = images_tensor("train", args.limit, args.synthetic)
+        codes = tokenize(tokenizer, x)
+        np.savez(cache, codes=codes.numpy().astype(np.int16), labels=labels.numpy())
+    rvq = tokenizer.rvq
+    with torch.no_grad():
+        latent_scale = float(rvq.decode(codes[:5000]).std())
+    N, D, V, E = codes.shape[1], tok_cfg.rvq.depth, tok_cfg.rvq.codebook_size, tok_cfg.rvq.dim
+
+    cfg = DenoiserConfig(positions=N, depth=D, codebook_size=V, code_dim=E, width=args.width,
+                         layers=args.layers, heads=args.heads, num_classes=len(CLASSES),
+                         mog=MoGConfig(components=args.components, rank=args.rank, sigma=args.sigma))
+    codebooks = rvq.codebooks.clone()                                    # (D, V, E), frozen
+
+    def loss_fn(net, idx, gen):
+        dev = gen.device
+        c, y = codes[idx].to(dev), labels[idx].to(dev)                   # (b, N, D), (b,)
+        b = c.shape[0]
+        mask = sample_training_mask(b, N, D, gen)                        # (b, N, D)
+        drop = torch.rand(b, generator=gen, device=dev) < args.cond_drop
+        y = torch.where(drop, cfg.num_classes, y)
+        params = net(masked_tokens(c, mask, V), y)
+        per_depth = codebooks.to(dev)[torch.arange(D, device=dev), c]    # (b, N, D, E)
+        z = masked_target(per_depth, mask) / latent_scale                # (b, N, E)
+        loss = mog_loss(params, z, mask.any(-1).float(), cfg.mog.sigma)
+        return {"loss": loss}
+
+    def export(model, step):
+        shutil.copy(tok_dir / "tokenizer.safetensors", out / "tokenizer.safetensors")
+        sha = save_module(model, out / "denoiser.safetensors")
+        (out / "config.json").write_text(dumps({
+            "task": "image",
+            "classes": list(CLASSES),
+            "latent_scale": latent_scale,
+            "tokenizer": to_dict(tok_cfg),
+            "denoiser": to_dict(cfg),
+            "sampler": to_dict(SamplerConfig()),
+            "files": {"tokenizer.safetensors": file_sha256(out / "tokenizer.safetensors"),
+                      "denoiser.safetensors": sha},
+            "trained_steps": step,
+        }))
+
+    loop = LoopConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, stop_at=args.stop_at,
+                      threads=args.threads, ema=args.ema, weight_decay=0.01, ckpt_every=250)
+    torch.manual_seed(args.seed)                                  # the initial weights
+    train(out, Denoiser(cfg), loss_fn, len(codes), loop, on_checkpoint=export)
+    return out

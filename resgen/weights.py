@@ -1,0 +1,58 @@
+"""Model files: `<name>.safetensors` + a `config.json` section, with a content hash.
+
+The hash (sha256 of the safetensors bytes) lets derived files (the ONNX export) detect that the
+weights they came from have changed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+
+class ModelFileError(RuntimeError):
+    """A model file is missing, unreadable or does not match its config."""
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_module(module: torch.nn.Module, path: str | Path) -> str:
+    """Saves the state dict (contiguous, shared tensors cloned) and returns its sha256."""
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
+    save_file(state, str(path))
+    return file_sha256(path)
+
+
+def load_module(module: torch.nn.Module, path: str | Path) -> torch.nn.Module:
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"missing model file {path}")
+    try:
+        state = load_file(str(path))
+    except Exception as e:  # safetensors raises several types for corrupt files
+        raise ModelFileError(f"cannot read {path}: {e}") from None
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        first = str(e).splitlines()[0]
+        raise ModelFileError(f"{path} does not match its config: {first}") from None
+    return module
+
+
+def read_json(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"missing {path}")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelFileError(f"cannot parse {path}: {e}") from None

@@ -1,0 +1,53 @@
+import math
+
+import torch
+
+from resgen.config import MoGConfig
+from resgen.mog import MoGHead, MoGParams, log_prob, loss, sample, top_p_filter
+
+
+def test_single_component_equals_gaussian_density():
+    z = torch.randn(2, 3, 5)
+    mu = torch.randn(2, 3, 1, 5)
+    p = MoGParams(torch.zeros(2, 3, 1), mu)
+    sigma = 0.7
+    ref = torch.distributions.Normal(mu[:, :, 0], sigma).log_prob(z).sum(-1)
+    assert torch.allclose(log_prob(p, z, sigma), ref, atol=1e-5)
+    # and the Jensen bound is tight for K = 1 (up to the normalising constant)
+    const = 0.5 * 5 * math.log(2 * math.pi * sigma ** 2)
+    assert torch.allclose(loss(p, z, torch.ones(2, 3), sigma), (-ref).mean() - const, atol=1e-5)
+
+
+def test_loss_finite_and_falls_on_toy_fit():
+    torch.manual_seed(0)
+    # two clusters in 4-d, the head must put mass on both
+    centres = torch.tensor([[2.0, 0, 0, 0], [-2.0, 0, 0, 0]])
+    z = centres[torch.randint(0, 2, (64,))][None] + 0.1 * torch.randn(1, 64, 4)   # (1, 64, 4)
+    head = MoGHead(8, 4, MoGConfig(components=4, rank=4, sigma=0.3))
+    h = torch.randn(1, 64, 8)
+    opt = torch.optim.Adam(head.parameters(), lr=0.03)
+    losses = []
+    for _ in range(200):
+        l = loss(head(h), z, torch.ones(1, 64), 0.3)
+        opt.zero_grad(); l.backward(); opt.step()
+        losses.append(l.item())
+    assert all(math.isfinite(x) for x in losses)
+    assert losses[-1] < 0.2 * losses[0]
+    nll = -log_prob(head(h), z, 0.3).mean()
+    assert nll < 2.0
+
+
+def test_loss_ignores_unweighted_positions():
+    p = MoGParams(torch.zeros(1, 2, 3), torch.zeros(1, 2, 3, 4))
+    z = torch.stack([torch.zeros(4), torch.full((4,), 1e3)])[None]
+    w = torch.tensor([[1.0, 0.0]])
+    assert loss(p, z, w, 1.0) < 2.0
+
+
+def test_top_p_keeps_the_nucleus(gen):
+    logits = torch.log(torch.tensor([[[0.5, 0.3, 0.15, 0.05]]]))
+    f = top_p_filter(logits, 0.7)
+    assert torch.isfinite(f).tolist() == [[[True, True, False, False]]]
+    p = MoGParams(f, torch.arange(4.0).view(1, 1, 4, 1).expand(1, 1, 4, 2))
+    picks = {int(sample(p, gen)[1]) for _ in range(50)}
+    assert picks == {0, 1}

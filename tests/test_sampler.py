@@ -1,0 +1,90 @@
+import pytest
+import torch
+
+from resgen.config import RVQConfig
+from resgen.mog import MoGParams
+from resgen.rvq import ResidualVQ
+from resgen.sampler import init_state, make_plan, run, step
+
+
+class DummyDenoiser:
+    """Deterministic stand-in for the network: a fixed random function of the tokens and cond."""
+
+    def __init__(self, V, D, E, K=4, seed=0):
+        g = torch.Generator().manual_seed(seed)
+        self.emb = torch.randn(D * (V + 1), K * (E + 1), generator=g)
+        self.offset = torch.arange(D) * (V + 1)
+        self.K, self.E, self.calls = K, E, 0
+
+    def __call__(self, tokens, cond):
+        self.calls += 1
+        B, N, D = tokens.shape
+        h = self.emb[tokens + self.offset].sum(2) / D + 0.1 * cond.remainder(7).float()[:, None, None]   # (B, N, K*(E+1))
+        h = h.view(B, N, self.K, self.E + 1)
+        return MoGParams(0.1 * h[..., 0], h[..., 1:])
+
+
+def _setup(D, V=16, E=4, N=12):
+    torch.manual_seed(0)
+    rvq = ResidualVQ(RVQConfig(depth=D, codebook_size=V, dim=E))
+    rvq.codebooks.normal_()
+    return rvq, DummyDenoiser(V, D, E), N
+
+
+def _sample(D, steps, cfg, seed, B=3):
+    rvq, net, N = _setup(D)
+    plan = make_plan(steps, N, D, cfg=cfg, temperature=1.0, top_p=0.9, sigma=0.5)
+    g = torch.Generator().manual_seed(seed)
+    state = init_state(B, N, D)
+    cond, null = torch.arange(B), torch.full((B,), 99)
+    outs = list(run(net, plan, rvq, state, cond, null, mask_id=rvq.cfg.codebook_size, generator=g))
+    return outs, net.calls
+
+
+@pytest.mark.parametrize("D", [4, 8, 16])
+@pytest.mark.parametrize("cfg", [1.0, 3.0])
+def test_full_run_invariants(D, cfg):
+    T = 8
+    outs, calls = _sample(D, T, cfg, seed=0)
+    assert calls == (T if cfg == 1.0 else 2 * T)      # independent of D
+    assert len(outs) == T
+    prev_codes, prev_mask = None, None
+    for i, (state, tr) in enumerate(outs):
+        assert tr.step == i and state.step == i + 1
+        m = tr.mask
+        assert (m[..., 1:] >= m[..., :-1]).all(), "unmasking must stay bottom-up"
+        if prev_mask is not None:
+            known = ~prev_mask
+            assert (~m | ~known).all(), "a revealed token was masked again"
+            assert torch.equal(tr.codes[known], prev_codes[known]), "a revealed token changed"
+            assert torch.equal(tr.revealed, prev_mask & ~m)
+            assert torch.isnan(tr.confidence[known]).all()
+        assert torch.equal(tr.codes[~m], tr.pred_codes[~m])
+        prev_codes, prev_mask = tr.codes, m
+    assert not outs[-1][1].mask.any(), "everything is revealed at the end"
+    counts = [int(tr.mask[0].sum()) for _, tr in outs]
+    assert counts == list(make_plan(T, 12, D).masked_after)
+
+
+def test_same_seed_same_codes_other_seed_differs():
+    a = _sample(8, 6, 2.0, seed=1)[0][-1][1].codes
+    b = _sample(8, 6, 2.0, seed=1)[0][-1][1].codes
+    c = _sample(8, 6, 2.0, seed=2)[0][-1][1].codes
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_step_is_pure():
+    rvq, net, N = _setup(4)
+    plan = make_plan(4, N, 4, sigma=0.5)
+    state = init_state(2, N, 4)
+    codes0, mask0 = state.codes.clone(), state.mask.clone()
+    out = net(torch.where(state.mask, 16, state.codes), torch.zeros(2, dtype=torch.long))
+    s1, t1 = step(state, out, plan, rvq, torch.Generator().manual_seed(3))
+    s2, t2 = step(state, out, plan, rvq, torch.Generator().manual_seed(3))
+    assert torch.equal(state.codes, codes0) and torch.equal(state.mask, mask0) and state.step == 0
+    assert torch.equal(s1.codes, s2.codes) and torch.equal(t1.mask, t2.mask)
+
+
+def test_single_step_reveals_everything():
+    outs, calls = _sample(8, 1, 1.0, seed=0)
+    assert calls == 1 and not outs[0][1].mask.any()

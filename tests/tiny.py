@@ -1,0 +1,26 @@
+"""Helpers that build tiny trained-from-scratch models on synthetic data (seconds, CPU)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+TOK_ARGS = ["--synthetic", "--limit", "64", "--batch-size", "16", "--channels", "8,16,16",
+            "--depth", "4", "--codebook-size", "16", "--code-dim", "4", "--threads", "1"]
+IMG_ARGS = ["--synthetic", "--limit", "64", "--batch-size", "16", "--width", "32", "--layers", "1",
+            "--heads", "2", "--components", "4", "--rank", "2", "--threads", "1"]
+
+
+def resgen(*args: str, cwd: Path | None = None, launcher: list[str] | None = None) -> subprocess.CompletedProcess:
+    cmd = (launcher or [sys.executable]) + ["-m", "resgen", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def tiny_model(root: Path, steps: int = 4) -> Path:
+    """Train a tiny tokenizer + denoiser; returns the model folder (layout of assets/image)."""
+    tok, img = root / "tok", root / "img"
+    r = resgen("train", "image-tokenizer", "--out", str(tok), "--steps", str(steps), *TOK_ARGS)
+    assert r.returncode == 0, r.stderr
+    r = resgen("train", "image", "--tokenizer", str(tok), "--out", str(img), "--steps", str(steps), *IMG_ARGS)
+    assert r.returncode == 0, r.stderr
+    return img

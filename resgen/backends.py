@@ -1,20 +1,81 @@
 """Runtime backends behind one `predict(tokens, cond) -> MoGParams` callable.
 
-The sampler never knows which backend runs the denoiser. Today: PyTorch eager. The ONNX Runtime
-backend (issue: ONNX-exported denoisers) plugs in here.
+The sampler never knows which backend runs the denoiser:
+  torch  - the PyTorch module (CPU, or CUDA when the pipeline lives there)
+  onnx   - an onnxruntime session over <model>/denoiser.onnx (CUDA provider when it loads, else CPU)
+  auto   - torch on CUDA when torch sees a GPU; else onnxruntime (CUDA provider if usable, else CPU);
+           a missing or stale .onnx file, or no onnxruntime, falls back to torch with a warning.
 """
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .mog import MoGParams
 
 BACKENDS = ("auto", "torch", "onnx")
 
 
+class OrtPredict:
+    """An onnxruntime session as a predict callable: torch tensors in, MoGParams out."""
+
+    def __init__(self, path: str | Path, provider: str = "auto", threads: int | None = None):
+        import onnxruntime as ort
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = threads or torch.get_num_threads()
+        opts.log_severity_level = 3                      # no red CUDA-library noise on CPU machines
+        wanted = ["CPUExecutionProvider"]
+        if provider in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+            wanted.insert(0, "CUDAExecutionProvider")
+        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=wanted)
+        self.provider = self.session.get_providers()[0]
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+
+    def __call__(self, tokens: torch.Tensor, cond: torch.Tensor) -> MoGParams:
+        logits, means = self.session.run(None, {"tokens": tokens.cpu().numpy().astype(np.int64),
+                                                "labels": cond.cpu().numpy().astype(np.int64)})
+        dev = tokens.device
+        return MoGParams(torch.from_numpy(logits).to(dev), torch.from_numpy(means).to(dev))
+
+
+def onnx_status(model_dir: Path, weights_sha256: str) -> str | None:
+    """None when <model_dir>/denoiser.onnx exists and was exported from these weights, else why not."""
+    path = model_dir / "denoiser.onnx"
+    if not path.exists():
+        return f"{path} not found"
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return "onnxruntime is not installed"
+    try:
+        import onnx
+        meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    except ImportError:
+        meta = OrtPredict(path, provider="cpu").metadata
+    except Exception as e:  # a corrupt file
+        return f"cannot read {path}: {e}"
+    if meta.get("weights_sha256") != weights_sha256:
+        return f"{path} is stale: it was exported from other weights (re-run `python -m export onnx`)"
+    return None
+
+
 def make_predict(pipe, backend: str = "auto"):
-    """-> (predict callable, name of the backend actually used)."""
+    """-> (predict callable, description of the backend actually used)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    onnx_path = pipe.model_dir / "denoiser.onnx"
-    if backend == "onnx" and not onnx_path.exists():
-        warnings.warn(f"{onnx_path} not found; using the torch backend", stacklevel=2)
-    return pipe.denoiser, f"torch ({pipe.device.type})"
+    torch_pair = (pipe.denoiser, f"torch ({pipe.device.type})")
+    if backend == "torch" or (backend == "auto" and pipe.device.type == "cuda"):
+        return torch_pair
+    why = onnx_status(pipe.model_dir, pipe.weights_sha256("denoiser.safetensors"))
+    if why is None:
+        try:
+            ort = OrtPredict(pipe.model_dir / "denoiser.onnx", provider="auto")
+            return ort, f"onnxruntime ({ort.provider.replace('ExecutionProvider', '')})"
+        except Exception as e:  # a session that will not load is a fallback, never an error
+            why = f"onnxruntime could not load {pipe.model_dir / 'denoiser.onnx'}: {e}"
+    warnings.warn(f"{why}; using the torch backend", stacklevel=2)
+    return torch_pair

@@ -21,6 +21,8 @@ import torch
 def add_args(p: argparse.ArgumentParser):
     p.add_argument("--model", default=None, help="model folder (default: assets/image)")
     p.add_argument("--n-per-class", type=int, default=1000, help="generated images per class (10 classes)")
+    p.add_argument("--n-ref", type=int, default=10000,
+                   help="test images used as the FID reference (class-balanced subset when < 10000)")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--cfg", type=float, default=None, help="guidance scale of the 'with CFG' row (default: model's)")
     p.add_argument("--top-p", type=float, default=None)
@@ -59,6 +61,14 @@ def generate_all(pipe, n_per_class: int, batch: int, seed: int, **kw) -> tuple[t
     return torch.cat(imgs), labels, time.perf_counter() - t0
 
 
+def balanced_subset(labels: torch.Tensor, n: int) -> torch.Tensor:
+    """Indices of the first n/10 test images of every class (all of them when n >= len)."""
+    if n >= len(labels):
+        return torch.arange(len(labels))
+    per = n // int(labels.max() + 1)
+    return torch.cat([torch.nonzero(labels == c)[:per, 0] for c in range(int(labels.max() + 1))]).sort().values
+
+
 def reference_stats(feat, images: torch.Tensor, cache: Path):
     from .metrics import feature_stats
     key = hashlib.sha256(images.numpy().tobytes()).hexdigest()[:16]
@@ -84,9 +94,10 @@ def run(args) -> dict:
     pipe = resgen.load("image", backend="torch", model_dir=args.model)
     xt, yt = load_fashion_mnist("test")
     test = torch.from_numpy(xt.copy()).float().div(255)                     # (10000, 28, 28)
+    ref_idx = balanced_subset(torch.from_numpy(yt), args.n_ref)
     clf = load_module(Classifier(), pipe.model_dir / "classifier.safetensors").eval()
     res: dict = {"machine": machine(), "torch": torch.__version__, "model": str(pipe.model_dir),
-                 "n_per_class": args.n_per_class}
+                 "n_per_class": args.n_per_class, "n_ref": len(ref_idx)}
 
     res["psnr_per_depth"] = tokenizer_psnr(pipe.tokenizer, test[:, None])
     res["classifier_test_accuracy"] = (clf.predict(test) == torch.from_numpy(yt)).float().mean().item()
@@ -94,10 +105,12 @@ def run(args) -> dict:
     if not args.no_fid:
         from .fid import InceptionFeatures
         feat = InceptionFeatures()
-        ref = reference_stats(feat, test, Path(args.cache))
+        ref_images = test[ref_idx]
+        ref = reference_stats(feat, ref_images, Path(args.cache))
         if not args.no_recon_fid:
-            codes = torch.cat([pipe.tokenizer.encode(test[i:i + 1000, None]) for i in range(0, 10000, 1000)])
-            recon = torch.cat([pipe.decode(codes[i:i + 1000]) for i in range(0, 10000, 1000)])
+            M = len(ref_images)
+            codes = torch.cat([pipe.tokenizer.encode(ref_images[i:i + 1000, None]) for i in range(0, M, 1000)])
+            recon = torch.cat([pipe.decode(codes[i:i + 1000]) for i in range(0, M, 1000)])
             res["recon_fid"] = frechet_distance(*ref, *feature_stats(feat(recon, progress="inception: recon")))
     rows = []
     cfg_on = pipe.defaults.cfg if args.cfg is None else args.cfg
@@ -126,9 +139,10 @@ def print_table(res: dict) -> None:
     print("|---|" + "---|" * len(res["psnr_per_depth"]))
     print("| tokenizer PSNR (dB), 10k test images | " + " | ".join(f"{v:.2f}" for v in res["psnr_per_depth"]) + " |")
     if "recon_fid" in res:
-        print(f"\nreconstruction FID (10k test images vs their D-depth reconstructions): {res['recon_fid']:.2f}")
+        print(f"\nreconstruction FID ({res['n_ref']} test images vs their D-depth reconstructions): "
+              f"{res['recon_fid']:.2f}")
     print(f"classifier accuracy on the real test images: {res['classifier_test_accuracy']:.4f}\n")
-    print("| samples | CFG scale | images | FID vs test | classifier accuracy | sampling time (s) |")
+    print(f"| samples | CFG scale | images | FID vs {res['n_ref']} test images | classifier accuracy | sampling time (s) |")
     print("|---|---|---|---|---|---|")
     for r in res["generated"]:
         fid = f"{r['fid']:.2f}" if "fid" in r else "-"

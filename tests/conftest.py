@@ -10,3 +10,10 @@ torch.set_num_threads(1)
 @pytest.fixture
 def gen():
     return torch.Generator().manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A tiny tokenizer + denoiser trained for a few steps on synthetic data (shared, read-only)."""
+    from tiny import tiny_model
+    return tiny_model(tmp_path_factory.mktemp("tiny"))

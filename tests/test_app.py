@@ -8,7 +8,6 @@ from gradio_client import Client  # noqa: E402
 
 import resgen  # noqa: E402
 from app.main import build_app  # noqa: E402
-from tiny import tiny_model  # noqa: E402
 
 
 def _free_port() -> int:
@@ -18,8 +17,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    model = tiny_model(tmp_path_factory.mktemp("tiny"))
+def served(tiny_model_dir):
+    model = tiny_model_dir
     demo = build_app(load_image=lambda: resgen.load("image", model_dir=model))
     port = _free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)

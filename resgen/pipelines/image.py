@@ -56,6 +56,7 @@ class ImagePipeline:
         self.model_dir = Path(model_dir)
         cfg = read_json(self.model_dir / "config.json")
         check_files(self.model_dir, cfg)
+        self._hashes = dict(cfg.get("files", {}))
         try:
             self.tok_cfg = from_dict(ImageTokenizerConfig, cfg["tokenizer"])
             self.den_cfg = from_dict(DenoiserConfig, cfg["denoiser"])
@@ -71,6 +72,9 @@ class ImagePipeline:
         self.denoiser.eval().to(self.device)
         from ..backends import make_predict
         self.predict, self.backend = make_predict(self, backend)
+
+    def weights_sha256(self, name: str) -> str:
+        return self._hashes.get(name) or file_sha256(self.model_dir / name)
 
     @property
     def depth(self) -> int:

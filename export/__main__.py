@@ -1,0 +1,40 @@
+"""python -m export onnx --task image [--model DIR] [--out FILE] [--opset 17]
+python -m export parity --task image [--model DIR]"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m export", description="ONNX export of ResGEN denoisers")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    for name, help_ in (("onnx", "export the shipped denoiser to <model>/denoiser.onnx"),
+                        ("parity", "compare onnxruntime with PyTorch on random inputs")):
+        s = sub.add_parser(name, help=help_)
+        s.add_argument("--task", default="image", choices=["image"])
+        s.add_argument("--model", default=None, help="model folder (default: assets/<task>)")
+        if name == "onnx":
+            s.add_argument("--out", default=None)
+            s.add_argument("--opset", type=int, default=17)
+    args = p.parse_args(argv)
+    from resgen.weights import ModelFileError
+    try:
+        if args.cmd == "onnx":
+            from .onnx_denoiser import export_task
+            out = export_task(args.task, args.model and Path(args.model), args.out and Path(args.out), args.opset)
+            print(f"wrote {out}")
+        else:
+            import resgen
+            from .parity import parity, print_rows
+            pipe = resgen.load(args.task, backend="torch", model_dir=args.model)
+            print_rows(parity(pipe.denoiser, pipe.model_dir / "denoiser.onnx"))
+    except (ModelFileError, FileNotFoundError, ValueError) as e:
+        print(f"export: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""ONNX export and the onnxruntime backend on a tiny model."""
+import shutil
+import sys
+
+import pytest
+import torch
+
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+import resgen  # noqa: E402
+from export.onnx_denoiser import export_denoiser, example_inputs  # noqa: E402
+from export.parity import parity  # noqa: E402
+from resgen.backends import OrtPredict  # noqa: E402
+from resgen.config import DenoiserConfig, MoGConfig  # noqa: E402
+from resgen.denoiser import Denoiser  # noqa: E402
+from resgen.weights import save_module  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model_dir(tiny_model_dir, tmp_path_factory):
+    d = tmp_path_factory.mktemp("tiny-onnx") / "m"
+    shutil.copytree(tiny_model_dir, d)
+    pipe = resgen.load("image", backend="torch", model_dir=d)
+    export_denoiser(pipe.denoiser, d / "denoiser.safetensors", d / "denoiser.onnx", "image")
+    return d
+
+
+def test_random_denoiser_matches_torch(tmp_path):
+    torch.manual_seed(0)
+    cfg = DenoiserConfig(positions=32, depth=4, codebook_size=16, code_dim=4, width=32, layers=2, heads=2,
+                         mog=MoGConfig(components=4, rank=2))
+    den = Denoiser(cfg).eval()
+    for p in den.parameters():                      # adaLN-Zero starts at zero: make it non-trivial
+        p.data.normal_(0, 0.1)
+    w = tmp_path / "d.safetensors"
+    save_module(den, w)
+    path = export_denoiser(den, w, tmp_path / "d.onnx", "image")
+    rows = parity(den, path, shapes=((1, 32), (3, 32), (8, 16), (2, 7)))
+    for r in rows:
+        assert r["logits"] < 1e-4 and r["means"] < 1e-4, r
+    meta = OrtPredict(path, provider="cpu").metadata
+    assert meta["resgen_task"] == "image" and len(meta["weights_sha256"]) == 64
+
+
+def test_sampling_on_both_backends_agrees(model_dir):
+    a = resgen.load("image", backend="torch", model_dir=model_dir)
+    b = resgen.load("image", backend="onnx", model_dir=model_dir)
+    assert a.backend.startswith("torch") and b.backend.startswith("onnxruntime")
+    ra = a.generate(list(range(10)) * 2, steps=8, cfg=2.0, seed=5)
+    rb = b.generate(list(range(10)) * 2, steps=8, cfg=2.0, seed=5)
+    same = (ra.codes == rb.codes).float().mean().item()
+    assert same >= 0.99, same
+
+
+def test_auto_prefers_onnx_on_cpu(model_dir):
+    assert resgen.load("image", backend="auto", model_dir=model_dir).backend == "onnxruntime (CPU)"
+
+
+def test_stale_onnx_falls_back_to_torch(model_dir, tmp_path):
+    d = tmp_path / "m"
+    shutil.copytree(model_dir, d)
+    other = Denoiser(resgen.load("image", backend="torch", model_dir=d).den_cfg)
+    export_denoiser(other, d / "tokenizer.safetensors", d / "denoiser.onnx", "image")   # wrong hash
+    with pytest.warns(UserWarning, match="stale"):
+        pipe = resgen.load("image", backend="auto", model_dir=d)
+    assert pipe.backend.startswith("torch")
+
+
+def test_missing_onnx_or_onnxruntime_falls_back(model_dir, tmp_path, monkeypatch):
+    d = tmp_path / "m"
+    shutil.copytree(model_dir, d)
+    (d / "denoiser.onnx").unlink()
+    with pytest.warns(UserWarning, match="not found"):
+        assert resgen.load("image", backend="onnx", model_dir=d).backend.startswith("torch")
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)          # import fails
+    with pytest.warns(UserWarning, match="onnxruntime is not installed"):
+        assert resgen.load("image", backend="auto", model_dir=model_dir).backend.startswith("torch")
+
+
+def test_example_inputs_cover_mask_and_null_ids():
+    cfg = DenoiserConfig()
+    tokens, labels = example_inputs(cfg, batch=64)
+    assert tokens.max() <= cfg.codebook_size and labels.max() <= cfg.num_classes

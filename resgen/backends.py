@@ -19,6 +19,11 @@ from .mog import MoGParams
 BACKENDS = ("auto", "torch", "onnx")
 
 
+def _nvidia_driver_present() -> bool:
+    """Ask for ORT's CUDA provider only where a GPU driver exists (else it logs a load failure)."""
+    return torch.cuda.is_available() or Path("/proc/driver/nvidia/version").exists()
+
+
 class OrtPredict:
     """An onnxruntime session as a predict callable: torch tensors in, MoGParams out."""
 
@@ -27,9 +32,10 @@ class OrtPredict:
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = threads or torch.get_num_threads()
-        opts.log_severity_level = 3                      # no red CUDA-library noise on CPU machines
+        opts.log_severity_level = 3
         wanted = ["CPUExecutionProvider"]
-        if provider in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+        if (provider in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers()
+                and _nvidia_driver_present()):
             wanted.insert(0, "CUDAExecutionProvider")
         self.session = ort.InferenceSession(str(path), sess_options=opts, providers=wanted)
         self.provider = self.session.get_providers()[0]

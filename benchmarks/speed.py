@@ -1,0 +1,110 @@
+"""Speed of the shipped image model: one table, every row measured in this run on this machine.
+
+    python benchmarks/speed.py [--repeats 5] [--threads 0]
+
+Rows: per-call denoiser latency (torch eager vs onnxruntime, batch 1 and 16); whole-sample
+latency (one image, T=16, CFG on: 2T calls); images per second at batch 64; and the depth study:
+the same denoiser size initialised for D = 4, 8, 16, sampled with the same T, against the call
+count a same-token autoregressive sampler would need (N*D calls, priced at the measured per-call
+latency of the same network: a call-count model, not a trained AR baseline).
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+import resgen
+from resgen.backends import OrtPredict
+from resgen.config import RVQConfig
+from resgen.denoiser import Denoiser
+from resgen.eval_image import machine
+from resgen.rvq import ResidualVQ
+from resgen.sampler import init_state, make_plan, run
+
+
+def timeit(fn, repeats: int) -> float:
+    fn()                                                   # warm-up
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def sample_once(predict, rvq, cfg, batch, steps, w, latent_scale=1.0):
+    N, D = cfg.positions, cfg.depth
+    plan = make_plan(steps, N, D, cfg=w, top_p=0.9, sigma=cfg.mog.sigma, latent_scale=latent_scale)
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(batch) % cfg.num_classes
+    null = torch.full_like(y, cfg.num_classes)
+    for _ in run(predict, plan, rvq, init_state(batch, N, D), y, null, cfg.codebook_size, g):
+        pass
+
+
+@torch.no_grad()
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--steps", type=int, default=16)
+    p.add_argument("--threads", type=int, default=0)
+    args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    import onnxruntime
+    pipe_t = resgen.load("image", backend="torch")
+    pipe_o = resgen.load("image", backend="onnx")
+    cfg, T = pipe_t.den_cfg, args.steps
+    rows = []
+
+    def tokens(b):
+        return torch.randint(0, cfg.codebook_size + 1, (b, cfg.positions, cfg.depth)), torch.zeros(b, dtype=torch.long)
+
+    for b in (1, 16):
+        tk, y = tokens(b)
+        t_t = timeit(lambda: pipe_t.predict(tk, y), args.repeats * 4)
+        t_o = timeit(lambda: pipe_o.predict(tk, y), args.repeats * 4)
+        rows.append((f"denoiser call, batch {b}", f"{t_t * 1e3:.1f} ms", f"{t_o * 1e3:.1f} ms", f"{t_t / t_o:.2f}x"))
+    for name, b in (("one image (T=16, CFG: 32 calls)", 1), ("batch of 64 images", 64)):
+        t_t = timeit(lambda: pipe_t.generate([7] * b, steps=T, cfg=3.0, seed=0), max(1, args.repeats // 2))
+        t_o = timeit(lambda: pipe_o.generate([7] * b, steps=T, cfg=3.0, seed=0), max(1, args.repeats // 2))
+        if b == 1:
+            rows.append((f"whole sample, {name}", f"{t_t:.3f} s", f"{t_o:.3f} s", f"{t_t / t_o:.2f}x"))
+        else:
+            rows.append((f"images per second, {name}", f"{b / t_t:.1f}", f"{b / t_o:.1f}", f"{t_t / t_o:.2f}x"))
+
+    # depth study: same width/layers, fresh weights for D = 4, 8, 16, same T (torch, batch 1)
+    depth_rows = []
+    for D in (4, 8, 16):
+        c = type(cfg)(**{**cfg.__dict__, "depth": D})
+        den = Denoiser(c).eval()
+        rvq = ResidualVQ(RVQConfig(depth=D, codebook_size=c.codebook_size, dim=c.code_dim))
+        per_sample = timeit(lambda: sample_once(den, rvq, c, 1, T, 3.0), args.repeats)
+        tk = torch.randint(0, c.codebook_size + 1, (1, c.positions, D))
+        per_call = timeit(lambda: den(tk, torch.zeros(1, dtype=torch.long)), args.repeats * 4)
+        ar_calls = c.positions * D
+        depth_rows.append((D, 2 * T, per_sample, ar_calls, ar_calls * per_call))
+    print(f"machine: {machine()}; {platform.platform()}")
+    print(f"python {platform.python_version()}, torch {torch.__version__}, onnxruntime {onnxruntime.__version__} "
+          f"({pipe_o.backend}); model assets/image: D={cfg.depth}, N={cfg.positions}, width {cfg.width}, "
+          f"{cfg.layers} layers; T={T}, CFG 3; median of {args.repeats}+ runs\n")
+    print("| measurement | torch eager | onnxruntime | torch / ort |")
+    print("|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    print(f"\n| RVQ depth D | ResGEN calls per sample | ResGEN time per sample (torch) | "
+          f"same-token AR calls (N*D) | AR estimate (calls x per-call latency) | AR / ResGEN |")
+    print("|---|---|---|---|---|---|")
+    base = depth_rows[0][2]
+    for D, calls, t, ar_calls, ar_t in depth_rows:
+        print(f"| {D} | {calls} | {t:.3f} s ({t / base:.2f}x of D=4) | {ar_calls} | {ar_t:.2f} s | {ar_t / t:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+import numpy as np
+
+from app import render
+
+
+def _arrays(T=3, B=1, N=4, D=2):
+    mask = np.ones((T, B, N, D), bool)
+    mask[0, 0, 0, 0] = False                         # step 0 reveals (0, 0)
+    mask[1:, 0, :, 0] = False                        # step 1 reveals depth 0 everywhere else
+    mask[2] = False                                  # step 2 reveals the rest
+    prev = np.concatenate([np.ones((1, B, N, D), bool), mask[:-1]])
+    conf = np.where(prev, -1.0, np.nan)
+    return {"mask": mask, "revealed": prev & ~mask, "confidence": conf}
+
+
+def test_token_matrix_colours_follow_the_trace():
+    a = _arrays()
+    img = render.token_matrix(a, 0, cell=4)
+    assert img.shape == (2 * 4, 4 * 4, 3)
+    assert tuple(img[2, 2]) == tuple(render.NOW)            # depth 0, position 0: revealed now
+    assert tuple(img[6, 2]) == tuple(render.MASKED)         # depth 1, position 0: still masked
+    img1 = render.token_matrix(a, 1, cell=4)
+    assert tuple(img1[2, 2]) not in (tuple(render.NOW), tuple(render.MASKED))   # revealed earlier
+    assert tuple(img1[2, 6]) == tuple(render.NOW)
+    last = render.token_matrix(a, 2, cell=4)
+    assert not (last == render.MASKED).all(-1).any()
+
+
+def test_spatial_grid_and_strip_shapes():
+    a = _arrays(N=4)
+    g = render.token_grid_2d(a, 1, (2, 2), cell=16)
+    assert g.ndim == 3 and g.shape[2] == 3
+    s = render.strip([render.upscale(np.zeros((28, 28), np.uint8), 2)] * 3)
+    assert s.shape == (56, 3 * 56 + 2 * 4, 3)

@@ -33,6 +33,9 @@ class OrtPredict:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = threads or torch.get_num_threads()
         opts.log_severity_level = 3
+        # ORT's idle worker threads spin by default and steal the cores from the torch work of the
+        # sampler step between calls (measured: whole samples got slower than torch eager).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         wanted = ["CPUExecutionProvider"]
         if (provider in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers()
                 and _nvidia_driver_present()):

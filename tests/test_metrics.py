@@ -21,3 +21,11 @@ def test_frechet_distance_of_gaussians():
     assert abs(frechet_distance(*feature_stats(a), *feature_stats(b)) - 1.0) < 0.1
     c = rng.normal(size=(4000, 3)) * 2.0            # sigma 2I vs I: tr(I + 4I - 2*2I) = 3
     assert abs(frechet_distance(*feature_stats(a), *feature_stats(c)) - 3.0) < 0.3
+
+
+def test_balanced_subset_takes_the_first_images_of_each_class():
+    from resgen.eval_image import balanced_subset
+    labels = torch.tensor([0, 1, 0, 1, 0, 1, 2, 2, 2])
+    idx = balanced_subset(labels, 6)
+    assert idx.tolist() == [0, 1, 2, 3, 6, 7]
+    assert balanced_subset(labels, 100).tolist() == list(range(9))

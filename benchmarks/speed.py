@@ -38,13 +38,13 @@ def timeit(fn, repeats: int) -> float:
     return statistics.median(ts)
 
 
-def sample_once(predict, rvq, cfg, batch, steps, w, latent_scale=1.0):
+def sample_once(predict, rvq, cfg, batch, steps, w, latent_scale=1.0, device="cpu"):
     N, D = cfg.positions, cfg.depth
     plan = make_plan(steps, N, D, cfg=w, top_p=0.9, sigma=cfg.mog.sigma, latent_scale=latent_scale)
-    g = torch.Generator().manual_seed(0)
-    y = torch.arange(batch) % cfg.num_classes
+    g = torch.Generator(device=device).manual_seed(0)
+    y = torch.arange(batch, device=device) % cfg.num_classes
     null = torch.full_like(y, cfg.num_classes)
-    for _ in run(predict, plan, rvq, init_state(batch, N, D), y, null, cfg.codebook_size, g):
+    for _ in run(predict, plan, rvq, init_state(batch, N, D, device), y, null, cfg.codebook_size, g):
         pass
 
 
@@ -54,11 +54,13 @@ def main():
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--steps", type=int, default=16)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="torch device of the 'torch eager' column (cpu or cuda)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     import onnxruntime
-    pipe_t = resgen.load("image", backend="torch")
+    dev = torch.device(args.device)
+    pipe_t = resgen.load("image", backend="torch", device=args.device)
     pipe_o = resgen.load("image", backend="onnx")
     cfg, T = pipe_t.den_cfg, args.steps
     rows = []
@@ -66,9 +68,14 @@ def main():
     def tokens(b):
         return torch.randint(0, cfg.codebook_size + 1, (b, cfg.positions, cfg.depth)), torch.zeros(b, dtype=torch.long)
 
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
     for b in (1, 16):
         tk, y = tokens(b)
-        t_t = timeit(lambda: pipe_t.predict(tk, y), args.repeats * 4)
+        tk_d, y_d = tk.to(dev), y.to(dev)
+        t_t = timeit(lambda: (pipe_t.predict(tk_d, y_d), sync()), args.repeats * 4)
         t_o = timeit(lambda: pipe_o.predict(tk, y), args.repeats * 4)
         rows.append((f"denoiser call, batch {b}", f"{t_t * 1e3:.1f} ms", f"{t_o * 1e3:.1f} ms", f"{t_t / t_o:.2f}x"))
     for name, b in (("one image (T=16, CFG: 32 calls)", 1), ("batch of 64 images", 64)):
@@ -83,18 +90,19 @@ def main():
     depth_rows = []
     for D in (4, 8, 16):
         c = type(cfg)(**{**cfg.__dict__, "depth": D})
-        den = Denoiser(c).eval()
-        rvq = ResidualVQ(RVQConfig(depth=D, codebook_size=c.codebook_size, dim=c.code_dim))
-        per_sample = timeit(lambda: sample_once(den, rvq, c, 1, T, 3.0), args.repeats)
-        tk = torch.randint(0, c.codebook_size + 1, (1, c.positions, D))
-        per_call = timeit(lambda: den(tk, torch.zeros(1, dtype=torch.long)), args.repeats * 4)
+        den = Denoiser(c).eval().to(dev)
+        rvq = ResidualVQ(RVQConfig(depth=D, codebook_size=c.codebook_size, dim=c.code_dim)).to(dev)
+        per_sample = timeit(lambda: (sample_once(den, rvq, c, 1, T, 3.0, device=dev), sync()), args.repeats)
+        tk = torch.randint(0, c.codebook_size + 1, (1, c.positions, D), device=dev)
+        y0 = torch.zeros(1, dtype=torch.long, device=dev)
+        per_call = timeit(lambda: (den(tk, y0), sync()), args.repeats * 4)
         ar_calls = c.positions * D
         depth_rows.append((D, 2 * T, per_sample, ar_calls, ar_calls * per_call))
-    print(f"machine: {machine()}; {platform.platform()}")
+    print(f"machine: {machine()}; {platform.platform()}; torch column on {dev}")
     print(f"python {platform.python_version()}, torch {torch.__version__}, onnxruntime {onnxruntime.__version__} "
           f"({pipe_o.backend}); model assets/image: D={cfg.depth}, N={cfg.positions}, width {cfg.width}, "
           f"{cfg.layers} layers; T={T}, CFG 3; median of {args.repeats}+ runs\n")
-    print("| measurement | torch eager | onnxruntime | torch / ort |")
+    print(f"| measurement | torch eager ({dev.type}) | {pipe_o.backend} | torch / ort |")
     print("|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
@@ -104,6 +112,7 @@ def main():
     base = depth_rows[0][2]
     for D, calls, t, ar_calls, ar_t in depth_rows:
         print(f"| {D} | {calls} | {t:.3f} s ({t / base:.2f}x of D=4) | {ar_calls} | {ar_t:.2f} s | {ar_t / t:.1f}x |")
+    print(f"\n(depth study on torch, {dev.type})")
 
 
 if __name__ == "__main__":

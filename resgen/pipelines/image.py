@@ -115,15 +115,14 @@ class ImagePipeline:
             raise ValueError("top_p must be in (0, 1]")
         return s
 
-    @torch.no_grad()
-    def generate_steps(self, labels: Sequence[int | str], steps: int | None = None, cfg: float | None = None,
-                       temperature: float | None = None, top_p: float | None = None,
-                       seed: int = 0) -> Iterator[StepTrace]:
-        """Yield one StepTrace per sampling step (T in all)."""
+    def _label_ids(self, labels: Sequence[int | str]) -> list[int]:
         ids = [self.label_id(l) for l in labels]
         if not 1 <= len(ids) <= MAX_BATCH:
             raise ValueError(f"the number of images must be between 1 and {MAX_BATCH}")
-        s = self._settings(steps, cfg, temperature, top_p, seed)
+        return ids
+
+    @torch.no_grad()
+    def _sample(self, ids: list[int], s: dict) -> Iterator[StepTrace]:
         N, D = self.den_cfg.positions, self.depth
         plan = make_plan(s["steps"], N, D, cfg=s["cfg"], temperature=s["temperature"], top_p=s["top_p"],
                          sigma=self.den_cfg.mog.sigma, latent_scale=self.latent_scale,
@@ -135,15 +134,23 @@ class ImagePipeline:
         for _, trace in run(self.predict, plan, self.tokenizer.rvq, state, y, null, self.codebook_size, gen):
             yield trace
 
+    def generate_steps(self, labels: Sequence[int | str], steps: int | None = None, cfg: float | None = None,
+                       temperature: float | None = None, top_p: float | None = None,
+                       seed: int = 0) -> Iterator[StepTrace]:
+        """Yield one StepTrace per sampling step (T in all). Bad arguments raise ValueError at once."""
+        ids = self._label_ids(labels)
+        return self._sample(ids, self._settings(steps, cfg, temperature, top_p, seed))
+
     def generate(self, labels: Sequence[int | str], steps: int | None = None, cfg: float | None = None,
                  temperature: float | None = None, top_p: float | None = None, seed: int = 0) -> ImageResult:
+        """Sample images for `labels` (indices or class names) -> ImageResult (images, codes, traces)."""
         t0 = time.perf_counter()
+        ids = self._label_ids(labels)
         settings = self._settings(steps, cfg, temperature, top_p, seed)
-        traces = list(self.generate_steps(labels, **{k: settings[k] for k in ("steps", "cfg", "temperature", "top_p", "seed")}))
+        traces = list(self._sample(ids, settings))
         codes = traces[-1].codes
         images = self.to_uint8(self.decode(codes))
-        return ImageResult(images, codes, [self.label_id(l) for l in labels], traces,
-                           time.perf_counter() - t0, self.backend, settings)
+        return ImageResult(images, codes, ids, traces, time.perf_counter() - t0, self.backend, settings)
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor, depth: int | None = None) -> torch.Tensor:

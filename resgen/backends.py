@@ -51,25 +51,23 @@ class OrtPredict:
         return MoGParams(torch.from_numpy(logits).to(dev), torch.from_numpy(means).to(dev))
 
 
-def onnx_status(model_dir: Path, weights_sha256: str) -> str | None:
-    """None when <model_dir>/denoiser.onnx exists and was exported from these weights, else why not."""
+def load_onnx(model_dir: Path, weights_sha256: str, provider: str = "auto") -> tuple[OrtPredict | None, str | None]:
+    """Open <model_dir>/denoiser.onnx once -> (session, None), or (None, why it cannot be used):
+    missing file, no onnxruntime, a file that will not load, or one exported from other weights."""
     path = model_dir / "denoiser.onnx"
     if not path.exists():
-        return f"{path} not found"
+        return None, f"{path} not found"
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
-        return "onnxruntime is not installed"
+        return None, "onnxruntime is not installed"
     try:
-        import onnx
-        meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-    except ImportError:
-        meta = OrtPredict(path, provider="cpu").metadata
-    except Exception as e:  # a corrupt file
-        return f"cannot read {path}: {e}"
-    if meta.get("weights_sha256") != weights_sha256:
-        return f"{path} is stale: it was exported from other weights (re-run `python -m export onnx`)"
-    return None
+        ort = OrtPredict(path, provider=provider)
+    except Exception as e:  # a corrupt file or a provider that will not start: fall back, never fail
+        return None, f"onnxruntime could not load {path}: {e}"
+    if ort.metadata.get("weights_sha256") != weights_sha256:
+        return None, f"{path} is stale: it was exported from other weights (re-run `python -m export onnx`)"
+    return ort, None
 
 
 def make_predict(pipe, backend: str = "auto"):
@@ -79,12 +77,8 @@ def make_predict(pipe, backend: str = "auto"):
     torch_pair = (pipe.denoiser, f"torch ({pipe.device.type})")
     if backend == "torch" or (backend == "auto" and pipe.device.type == "cuda"):
         return torch_pair
-    why = onnx_status(pipe.model_dir, pipe.weights_sha256("denoiser.safetensors"))
-    if why is None:
-        try:
-            ort = OrtPredict(pipe.model_dir / "denoiser.onnx", provider="auto")
-            return ort, f"onnxruntime ({ort.provider.replace('ExecutionProvider', '')})"
-        except Exception as e:  # a session that will not load is a fallback, never an error
-            why = f"onnxruntime could not load {pipe.model_dir / 'denoiser.onnx'}: {e}"
+    ort, why = load_onnx(pipe.model_dir, pipe.weights_sha256("denoiser.safetensors"))
+    if ort is not None:
+        return ort, f"onnxruntime ({ort.provider.replace('ExecutionProvider', '')})"
     warnings.warn(f"{why}; using the torch backend", stacklevel=2)
     return torch_pair

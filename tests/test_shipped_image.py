@@ -57,8 +57,8 @@ def test_shipped_onnx_is_current_and_matches_torch(pipe, tmp_path):
     pytest.importorskip("onnx")
     from export.onnx_denoiser import export_denoiser
     from export.parity import parity
-    from resgen.backends import onnx_status
-    assert onnx_status(MODEL, file_sha256(MODEL / "denoiser.safetensors")) is None   # not stale
+    from resgen.backends import load_onnx
+    assert load_onnx(MODEL, file_sha256(MODEL / "denoiser.safetensors"))[1] is None   # not stale
     for r in parity(pipe.denoiser, MODEL / "denoiser.onnx", shapes=((1, None), (5, None))):
         assert r["logits"] < 1e-4 and r["means"] < 1e-4, r
     fresh = export_denoiser(pipe.denoiser, MODEL / "denoiser.safetensors", tmp_path / "d.onnx", "image")

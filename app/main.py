@@ -3,30 +3,47 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
+import time
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+SAMPLER_KEYS = ("steps", "cfg", "temperature", "top_p")
 
 
-def build_app(load_image=None, backend: str = "auto"):
-    """load_image() -> ImagePipeline; defaults to the shipped model, loaded on first use."""
+def sampler_defaults(model_dir=None) -> dict:
+    """The sampler defaults in a model's config.json (read without loading weights)."""
+    from resgen import assets_dir
+    from resgen.config import SamplerConfig, to_dict
+    out = {k: v for k, v in to_dict(SamplerConfig()).items() if k in SAMPLER_KEYS}
+    path = (assets_dir() / "image" if model_dir is None else model_dir) / "config.json"
+    try:
+        out.update({k: v for k, v in json.loads(path.read_text()).get("sampler", {}).items() if k in SAMPLER_KEYS})
+    except (OSError, ValueError):
+        pass                       # a missing model is reported when it is first used
+    return out
+
+
+def build_app(load_image=None, backend: str = "auto", image_defaults: dict | None = None):
+    """load_image(backend) -> ImagePipeline; defaults to the shipped model, loaded on first use
+    (one cached pipeline per backend)."""
     import gradio as gr
 
     from .image_tab import build_image_tab
 
     if load_image is None:
-        def load_image():
+        def load_image(backend):
             import resgen
             return resgen.load("image", backend=backend)
-    get_image = functools.lru_cache(maxsize=1)(load_image)
+    get_image = functools.lru_cache(maxsize=3)(load_image)
 
     with gr.Blocks(title="ResGEN") as demo:
         gr.Markdown("# ResGEN\nMasked generation over residual-vector-quantised tokens: every step, "
                     "every depth.")
         with gr.Tab("Image"):
-            build_image_tab(get_image, CLASSES)
+            build_image_tab(get_image, CLASSES, image_defaults or sampler_defaults(), backend)
     demo.queue(default_concurrency_limit=2)
     return demo
 
@@ -39,4 +56,8 @@ def main(argv=None):
     p.add_argument("--share", action="store_true")
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"])
     args = p.parse_args(argv)
-    build_app(backend=args.backend).launch(server_name=args.host, server_port=args.port, share=args.share)
+    t0 = time.perf_counter()
+    demo = build_app(backend=args.backend)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, prevent_thread_lock=True)
+    print(f"ResGEN app ready in {time.perf_counter() - t0:.1f} s at http://{args.host}:{args.port}/", flush=True)
+    demo.block_thread()

@@ -70,3 +70,56 @@ def strip(images: list[np.ndarray], pad: int = 4) -> np.ndarray:
     for im in images:
         parts += [im, np.full((h, pad, 3), 255, np.uint8)]
     return np.concatenate(parts[:-1], 1)
+
+
+def tile(images: np.ndarray, cols: int = 8, pad: int = 2) -> np.ndarray:
+    """uint8 (B, H, W) greys -> one uint8 (rows*(H+pad)+pad, cols*(W+pad)+pad) grey mosaic."""
+    B, H, W = images.shape
+    cols = max(1, min(cols, B))
+    rows = -(-B // cols)
+    out = np.full((rows * (H + pad) + pad, cols * (W + pad) + pad), 255, np.uint8)
+    for i, im in enumerate(images):
+        r, c = divmod(i, cols)
+        out[pad + r * (H + pad): pad + r * (H + pad) + H, pad + c * (W + pad): pad + c * (W + pad) + W] = im
+    return out
+
+
+def schedule_plot(mask: np.ndarray, step: int, width: int = 520, height: int = 260) -> np.ndarray:
+    """The masking schedule of one sample: mask bool (T, N, D) after each step -> RGB image.
+
+    Thick line: share of all N*D slots still masked after each step. Thin lines: share of each
+    depth's slots revealed so far (depth 1 is revealed first). The dashed line marks `step` (0-based).
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    T, N, D = mask.shape
+    t = np.arange(0, T + 1)
+    masked = np.concatenate([[1.0], mask.reshape(T, -1).mean(1)])
+    per_depth = np.concatenate([np.zeros((1, D)), 1 - mask.mean(1)])            # (T+1, D)
+    fig, ax = plt.subplots(figsize=(width / 100, height / 100), dpi=100)
+    cmap = plt.get_cmap("viridis")
+    for j in range(D):
+        ax.plot(t, per_depth[:, j], lw=1, color=cmap(j / max(1, D - 1)),
+                label=f"depth {j + 1} revealed" if j in (0, D - 1) else None)
+    ax.plot(t, masked, lw=2.5, color="black", label="masked (all slots)")
+    ax.axvline(step + 1, color="tab:orange", ls="--", lw=1.5)
+    ax.set_xlim(0, T)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("step")
+    ax.set_ylabel("share of slots")
+    ax.legend(loc="center right", fontsize=7, frameon=False)
+    fig.tight_layout()
+    fig.canvas.draw()
+    img = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return img
+
+
+def save_gif(frames: list[np.ndarray], path, ms: int = 250, hold_ms: int = 1500) -> None:
+    """uint8 frames (H, W) or (H, W, 3) -> an animated GIF that loops, holding the last frame."""
+    from PIL import Image
+    ims = [Image.fromarray(f) for f in frames]
+    ims[0].save(path, save_all=True, append_images=ims[1:], loop=0,
+                duration=[ms] * (len(ims) - 1) + [hold_ms])

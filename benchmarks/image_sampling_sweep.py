@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import time
 
 import torch
 
 import resgen
 from resgen.classifier import Classifier
 from resgen.data import load_fashion_mnist
-from resgen.eval_image import balanced_subset, machine
+from resgen.eval_image import balanced_subset, generate_all, machine
 from resgen.metrics import feature_stats, frechet_distance
 from resgen.weights import load_module
 
@@ -37,24 +36,27 @@ def main():
     p.add_argument("--top-p", default="0.8,1.0")
     p.add_argument("--temperature", default="0.5,1,2")
     p.add_argument("--steps", default="16")
+    p.add_argument("--batch", type=int, default=250, help="images per sampling call")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (torch backend on cuda)")
+    p.add_argument("--classifier", default=None, help="classifier.safetensors (default: the model folder's)")
     args = p.parse_args()
-    pipe = resgen.load("image", model_dir=args.model)
-    clf = load_module(Classifier(), pipe.model_dir / "classifier.safetensors").eval()
+    pipe = resgen.load("image", model_dir=args.model, device=args.device)
+    clf_path = args.classifier or pipe.model_dir / "classifier.safetensors"
+    clf = load_module(Classifier(), clf_path).eval().to(args.device)
     xt, yt = load_fashion_mnist("test")
     ref = torch.from_numpy(xt.copy()).float().div(255)[balanced_subset(torch.from_numpy(yt), 2000)]
-    ref_stats = feature_stats(penultimate(clf, ref).numpy())
-    labels = list(range(10)) * args.n_per_class
-    print(f"machine: {machine()}; model {pipe.model_dir}; backend {pipe.backend}; {len(labels)} samples per row\n")
+    ref_stats = feature_stats(penultimate(clf, ref.to(args.device)).cpu().numpy())
+    print(f"machine: {machine()}; model {pipe.model_dir}; backend {pipe.backend}; "
+          f"{10 * args.n_per_class} samples per row\n")
     print("| steps | CFG | top-p | temperature | classifier accuracy | FD-clf (lower = closer to test set) | seconds |")
     print("|---|---|---|---|---|---|---|")
     grid = itertools.product(*(map(float, s.split(",")) for s in (args.steps, args.cfg, args.top_p, args.temperature)))
     for steps, cfg, top_p, temp in grid:
-        t0 = time.perf_counter()
-        res = pipe.generate(labels, steps=int(steps), cfg=cfg, top_p=top_p, temperature=temp, seed=0)
-        secs = time.perf_counter() - t0
-        x = torch.from_numpy(res.images).float() / 255
-        acc = (clf(x).argmax(-1) == torch.tensor(labels)).float().mean().item()
-        fd = frechet_distance(*ref_stats, *feature_stats(penultimate(clf, x).numpy()))
+        imgs, labels, secs = generate_all(pipe, args.n_per_class, args.batch, 0, steps=int(steps), cfg=cfg,
+                                          top_p=top_p, temperature=temp)
+        x = imgs.to(args.device)
+        acc = (clf(x).argmax(-1).cpu() == labels).float().mean().item()
+        fd = frechet_distance(*ref_stats, *feature_stats(penultimate(clf, x).cpu().numpy()))
         print(f"| {int(steps)} | {cfg:g} | {top_p:g} | {temp:g} | {acc:.3f} | {fd:.2f} | {secs:.1f} |", flush=True)
 
 

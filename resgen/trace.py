@@ -43,17 +43,28 @@ _FIELDS = {"codes": np.int16, "mask": np.bool_, "revealed": np.bool_, "confidenc
            "pred_codes": np.int16, "component": np.int16}
 
 
-def save_traces(path: str | Path, traces: list[StepTrace], meta: dict) -> None:
-    """Write traces as one .npz (see the module docstring); `path` is written atomically."""
-    path = Path(path)
+def trace_arrays(traces: list[StepTrace]) -> dict[str, np.ndarray]:
+    """StepTraces -> the arrays of a trace file (see the module docstring), without meta."""
     arrays = {k: np.stack([getattr(t, k).cpu().numpy() for t in traces]).astype(dt)
               for k, dt in _FIELDS.items()}
     arrays["masked"] = np.array([t.masked for t in traces], dtype=np.int32)
-    meta = {"format": TRACE_FORMAT, "steps": len(traces), **meta}
-    arrays["meta"] = np.array(json.dumps(meta))
+    return arrays
+
+
+def save_trace_arrays(path: str | Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """Write arrays from `trace_arrays` (or `load_traces`) and meta as one .npz, atomically."""
+    path = Path(path)
+    out = {k: np.asarray(arrays[k]).astype(dt) for k, dt in _FIELDS.items()}
+    out["masked"] = np.asarray(arrays["masked"], dtype=np.int32)
+    out["meta"] = np.array(json.dumps({"format": TRACE_FORMAT, "steps": len(out["codes"]), **meta}))
     tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
+    np.savez_compressed(tmp, **out)
     tmp.replace(path)
+
+
+def save_traces(path: str | Path, traces: list[StepTrace], meta: dict) -> None:
+    """Write traces as one .npz (see the module docstring); `path` is written atomically."""
+    save_trace_arrays(path, trace_arrays(traces), meta)
 
 
 def load_traces(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:

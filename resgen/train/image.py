@@ -24,7 +24,9 @@ from .loop import LoopConfig, train
 
 
 def add_args(p: argparse.ArgumentParser):
-    p.add_argument("--tokenizer", default="runs/image-tokenizer", help="folder with tokenizer.json/.safetensors")
+    p.add_argument("--tokenizer", default="runs/image-tokenizer",
+                   help="folder with tokenizer.safetensors and tokenizer.json (a tokenizer run) or config.json "
+                        "(a model folder such as assets/image)")
     p.add_argument("--out", default="runs/image", help="run folder; also receives the model files")
     p.add_argument("--steps", type=int, default=6000)
     p.add_argument("--batch-size", type=int, default=128)
@@ -55,8 +57,13 @@ def run(args) -> Path:
         torch.set_num_threads(args.threads)
     tok_dir, out = Path(args.tokenizer), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tok_cfg = from_dict(ImageTokenizerConfig, read_json(tok_dir / "tokenizer.json")["tokenizer"])
-    tokenizer = load_module(ImageTokenizer(tok_cfg), tok_dir / "tokenizer.safetensors").eval()
+    tok_json = tok_dir / "tokenizer.json"
+    tok_cfg = from_dict(ImageTokenizerConfig, read_json(tok_json if tok_json.exists() else tok_dir / "config.json")["tokenizer"])
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    tokenizer = load_module(ImageTokenizer(tok_cfg), tok_dir / "tokenizer.safetensors").eval().to(device)
 
     # 1. Tokens of the training set (cached beside the checkpoint) and the latent scale.
     cache = out / "codes_train.npz"
@@ -65,9 +72,9 @@ def run(args) -> Path:
         codes, labels = torch.from_numpy(f["codes"]).long(), torch.from_numpy(f["labels"]).long()
     else:
         x, labels = images_tensor("train", args.limit, args.synthetic)
-        codes = tokenize(tokenizer, x)
+        codes = tokenize(tokenizer, x.to(device)).cpu()
         np.savez(cache, codes=codes.numpy().astype(np.int16), labels=labels.numpy())
-    rvq = tokenizer.rvq
+    rvq = tokenizer.rvq.cpu()
     with torch.no_grad():
         latent_scale = float(rvq.decode(codes[:5000]).std())
     N, D, V, E = codes.shape[1], tok_cfg.rvq.depth, tok_cfg.rvq.codebook_size, tok_cfg.rvq.dim
@@ -77,15 +84,21 @@ def run(args) -> Path:
                          mog=MoGConfig(components=args.components, rank=args.rank, sigma=args.sigma))
     codebooks = rvq.codebooks.clone()                                    # (D, V, E), frozen
 
+    on_device = {}                                                       # data moved once per device
+
     def loss_fn(net, idx, gen):
         dev = gen.device
-        c, y = codes[idx].to(dev), labels[idx].to(dev)                   # (b, N, D), (b,)
+        if dev not in on_device:
+            on_device[dev] = (codes.to(dev), labels.to(dev), codebooks.to(dev))
+        all_codes, all_labels, books = on_device[dev]
+        idx = idx.to(dev)
+        c, y = all_codes[idx], all_labels[idx]                           # (b, N, D), (b,)
         b = c.shape[0]
         mask = sample_training_mask(b, N, D, gen)                        # (b, N, D)
         drop = torch.rand(b, generator=gen, device=dev) < args.cond_drop
         y = torch.where(drop, cfg.num_classes, y)
         params = net(masked_tokens(c, mask, V), y)
-        per_depth = codebooks.to(dev)[torch.arange(D, device=dev), c]    # (b, N, D, E)
+        per_depth = books[torch.arange(D, device=dev), c]               # (b, N, D, E)
         z = masked_target(per_depth, mask) / latent_scale                # (b, N, E)
         loss = mog_loss(params, z, mask.any(-1).float(), cfg.mog.sigma)
         return {"loss": loss}

@@ -133,8 +133,7 @@ def train(
         opt.step()
         if ema is not None:
             with torch.no_grad():
-                for pe, pm in zip(ema.parameters(), model.parameters()):
-                    pe.lerp_(pm, 1 - cfg.ema)
+                torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - cfg.ema)
                 for be, bm in zip(ema.buffers(), model.buffers()):
                     be.copy_(bm)
         for k, v in out.items():

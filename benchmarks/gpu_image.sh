@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Train image denoiser candidates on one CUDA GPU inside a fixed wall-clock budget, sweep their
+# sampling settings, then run the speed table (benchmarks/gpu.sh). Uses only what such a machine
+# already has (python3 with torch+CUDA, numpy, safetensors, tqdm, scipy, onnxruntime).
+#
+#   RESGEN_FASHION_DIR=.data/fashion-mnist TRAIN_S=270 benchmarks/gpu_image.sh
+#
+# Candidates (same recipe as the CPU run, longer): A is the shipped architecture (width 160,
+# 6 layers), B is wider (192). Each is first run for CAL steps, both at once, to measure its step
+# time; it is then resumed with --steps chosen to fill TRAIN_S. The learning rate of the first
+# 200 steps (warm-up) does not depend on --steps and the data order depends only on (seed, epoch),
+# so the result equals one uninterrupted `resgen train image ... --steps S` run.
+# Results (model files, logs, tables) go to $OUT (default /tmp/resgen-gpu).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+OUT=${OUT:-/tmp/resgen-gpu}
+PY=${PY:-python3}
+TRAIN_S=${TRAIN_S:-270}
+CAL=${CAL:-100}
+RUNS=${RUNS:-runs/gpu}
+DEVICE=${DEVICE:-cuda}
+COMMON="--tokenizer assets/image --ema 0.9995 --seed 0 --cond-drop 0.1 ${EXTRA:-}"
+A_ARGS=${A_ARGS:-"--width 160 --layers 6 --heads 5 --batch-size 256 --lr 1e-3"}
+B_ARGS=${B_ARGS:-"--width 192 --layers 6 --heads 6 --batch-size 256 --lr 1e-3"}
+SWEEP=${SWEEP:-"--n-per-class 100 --cfg 2,3,4 --top-p 0.9,1.0 --temperature 0.5,1,2"}
+mkdir -p "$OUT" "$RUNS"
+exec > >(tee -a "$OUT/gpu_log.txt") 2>&1
+T0=$(date +%s)
+say() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
+
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+$PY -c "import torch, sys; print('python', sys.version.split()[0], 'torch', torch.__version__,
+  torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no CUDA')"
+nproc
+
+train() {  # name steps args...
+    local name=$1 steps=$2; shift 2
+    $PY -m resgen train image --out "$RUNS/$name" --steps "$steps" $COMMON "$@"
+}
+steps_for() {  # name -> total steps that fill TRAIN_S at the measured rate
+    $PY - "$RUNS/$1/log.jsonl" "$TRAIN_S" "$CAL" <<'EOF'
+import json, sys
+rows = {r["step"]: r["elapsed_s"] for r in map(json.loads, open(sys.argv[1]))}
+budget, cal = float(sys.argv[2]), int(sys.argv[3])
+lo, hi = cal // 2, cal
+dt = (rows[hi] - rows[lo]) / (hi - lo)
+print(max(cal + 100, cal + int(budget / dt) // 100 * 100))
+EOF
+}
+save() {  # copy what exists so far into $OUT
+    for n in A B; do
+        [ -f "$RUNS/$n/config.json" ] && cp "$RUNS/$n/config.json" "$OUT/${n}_config.json"
+    done
+    [ -f "$RUNS/A/denoiser.safetensors" ] && cp "$RUNS/A/denoiser.safetensors" "$OUT/A_denoiser.safetensors"
+    # B is over the 16 MB a returned file may have: two shards, merged again by the receiver
+    [ -f "$RUNS/B/denoiser.safetensors" ] && $PY - "$RUNS/B/denoiser.safetensors" "$OUT" <<'EOF'
+import sys
+from safetensors.torch import load_file, save_file
+sd = load_file(sys.argv[1]); keys = sorted(sd); h = len(keys) // 2
+save_file({k: sd[k] for k in keys[:h]}, f"{sys.argv[2]}/B_denoiser.part1.safetensors")
+save_file({k: sd[k] for k in keys[h:]}, f"{sys.argv[2]}/B_denoiser.part2.safetensors")
+EOF
+    tar czf "$OUT/logs.tar.gz" "$RUNS"/*/log.jsonl "$RUNS"/*.txt 2>/dev/null || true
+}
+
+say "1. calibration: $CAL steps of each candidate, both at once"
+train A 1000000 $A_ARGS --stop-at "$CAL" > "$RUNS/A_cal.txt" 2>&1 & pa=$!
+train B 1000000 $B_ARGS --stop-at "$CAL" > "$RUNS/B_cal.txt" 2>&1 & pb=$!
+wait $pa $pb     # (a bare `wait` would also wait for the tee above)
+tail -n 3 "$RUNS/A_cal.txt" "$RUNS/B_cal.txt"
+SA=$(steps_for A) && SB=$(steps_for B) || { say "calibration failed"; save; exit 1; }
+say "steps: A=$SA B=$SB"
+
+say "2. training for about ${TRAIN_S}s"
+export -f train; export PY RUNS COMMON
+timeout $(( TRAIN_S * 3 / 2 + 60 )) bash -c "train A $SA $A_ARGS" > "$RUNS/A_train.txt" 2>&1 & pa=$!
+timeout $(( TRAIN_S * 3 / 2 + 60 )) bash -c "train B $SB $B_ARGS" > "$RUNS/B_train.txt" 2>&1 & pb=$!
+wait $pa $pb
+tail -n 2 "$RUNS/A/log.jsonl" "$RUNS/B/log.jsonl"
+save
+say "trained; files saved"
+
+say "3. sampling sweep (classifier accuracy, FD-clf) on each candidate"
+for n in A B; do
+    $PY benchmarks/image_sampling_sweep.py --model "$RUNS/$n" --device "$DEVICE" \
+        --classifier assets/image/classifier.safetensors $SWEEP > "$RUNS/sweep_$n.txt" 2>&1 & pids="${pids:-} $!"
+done
+wait $pids
+cat "$RUNS/sweep_A.txt" "$RUNS/sweep_B.txt" | grep -v "sampling cfg"
+save
+
+if [ "${SKIP_SPEED:-0}" != 1 ]; then
+    say "4. speed table"
+    OUT="$OUT" bash benchmarks/gpu.sh
+fi
+save
+say "done"

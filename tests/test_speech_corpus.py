@@ -1,0 +1,80 @@
+"""The espeak-ng corpus builder (uses the espeak-ng library inside the espeakng-loader wheel)."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("espeakng_loader")
+pytest.importorskip("phonemizer")
+
+from resgen.audio import log_mel  # noqa: E402
+from resgen.espeak import Espeak, Voice  # noqa: E402
+from resgen.speech_corpus import SIL, CorpusConfig, build, durations_from_events, make_voices  # noqa: E402
+
+SENTENCES = ["The quick brown fox jumps over the lazy dog.", "Revenge is a form of nostalgia.",
+             "An apple every eight hours will keep three doctors away.", "People who break the law are wise guys.",
+             "The rich get rich, and the poor get poorer.", "Lack of money is the root of all evil.",
+             "When I was a boy I was told that anybody could become President.",
+             "Nothing cures insomnia like the realization that it's time to get up.",
+             "There remains the possibility that it may someday be valuable again.",
+             "In a five year period we can get one superb programming language."]
+
+
+def _mel(a):
+    return log_mel(torch.from_numpy(a.astype(np.float32) / 32768))[0]
+
+
+def test_espeak_repeats_itself_closely_and_voices_differ():
+    """espeak-ng is not bit-exact from call to call (noise, internal state), but the phonemes are
+    the same and the spectrogram nearly so; another voice is far away."""
+    es = Espeak()
+    a1, ev1 = es.synth(SENTENCES[0], Voice("en-us", "f2", 60, 160))
+    a2, ev2 = es.synth(SENTENCES[0], Voice("en-us", "f2", 60, 160))
+    b, evb = es.synth(SENTENCES[0], Voice("en-us", "m3", 30, 200))
+    assert es.sample_rate == 22050 and a1.dtype == np.int16 and len(a1) > 22050
+    assert [p for p, _ in ev1] == [p for p, _ in ev2] == [p for p, _ in evb]
+    assert abs(len(a1) - len(a2)) < 0.01 * len(a1)
+    n = min(len(a1), len(a2)) // 256
+    same = (_mel(a1)[:, :n] - _mel(a2)[:, :n]).abs().mean()
+    m = min(len(a1), len(b)) // 256
+    other = (_mel(a1)[:, :m] - _mel(b)[:, :m]).abs().mean()
+    assert same < 0.3 and other > 2 * same
+    times = [t for p, t in ev1]
+    assert times == sorted(times) and {"k", "f", "d"} <= {p for p, _ in ev1}
+
+
+def test_durations_cover_every_frame():
+    events = [("h", 0.05), ("ə", 0.10), ("l", 0.20), ("", 0.50)]
+    seq, dur = durations_from_events(events, n_frames=50)
+    assert seq == [SIL, "h", "ə", "l", SIL] and sum(dur) == 50 and min(dur) >= 0
+    assert dur[3] == round(0.5 / (256 / 22050)) - round(0.2 / (256 / 22050))
+
+
+def test_voices_are_distinct_and_heldout_is_disjoint():
+    train, held = make_voices(CorpusConfig(train_voices=60, heldout_voices=10))
+    keys = [(v.accent, v.variant) for v in train + held]
+    assert len(train) == 60 and len(held) == 10 and len(set(keys)) == 70
+
+
+def test_tiny_corpus(tmp_path):
+    cfg = CorpusConfig(train_voices=2, heldout_voices=1, per_train_voice=3, per_heldout_voice=2, heldout_sentences=3)
+    s = build(tmp_path, cfg, sentences=SENTENCES)
+    assert s["utterances"]["train"] + s["dropped_phoneme_mismatch"] >= 5 and s["utterances"]["heldout"] >= 1
+    f = np.load(tmp_path / "train.npz")
+    po, ao = f["phoneme_offsets"], f["audio_offsets"]
+    texts = json.loads(str(f["texts"]))
+    assert len(texts) == len(po) - 1 == len(f["voice"]) and set(f["voice"].tolist()) <= {0, 1}
+    for i in range(len(texts)):
+        assert f["durations"][po[i]:po[i + 1]].sum() * 256 == ao[i + 1] - ao[i]
+        assert f["phonemes"][po[i]] == s["symbols"][SIL] == f["phonemes"][po[i + 1] - 1]
+    held = json.loads(str(np.load(tmp_path / "heldout.npz")["texts"]))
+    assert not set(held) & set(texts)                    # held-out sentences stay out of training
+
+
+def test_cli_rejects_bad_counts():
+    r = subprocess.run([sys.executable, "-m", "resgen", "data", "speech", "--per-heldout-voice", "5",
+                        "--heldout-sentences", "2"], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "cannot exceed" in r.stderr

@@ -32,6 +32,10 @@ def _train_parsers(sub):
     t = tsub.add_parser("image", help="the class-conditional ResGEN denoiser on image tokens")
     image.add_args(t)
     t.set_defaults(func=lambda a: image.run(a))
+    from .train import speech_tokenizer
+    t = tsub.add_parser("speech-tokenizer", help="the mel RQ-VAE on the speech corpus")
+    speech_tokenizer.add_args(t)
+    t.set_defaults(func=lambda a: speech_tokenizer.run(a))
     from .train import classifier
     t = tsub.add_parser("classifier", help="the Fashion-MNIST classifier used by the evaluation")
     classifier.add_args(t)

@@ -28,6 +28,14 @@ class ImageTokenizerConfig:
 
 
 @dataclass(frozen=True)
+class MelTokenizerConfig:
+    n_mels: int = 80
+    channels: int = 192       # width of the 1-D convolutions
+    downsample: int = 4       # mel frames per token position (a power of two)
+    rvq: RVQConfig = field(default_factory=lambda: RVQConfig(depth=8, codebook_size=256, dim=32))
+
+
+@dataclass(frozen=True)
 class MoGConfig:
     components: int = 64      # K
     rank: int = 8             # low-rank basis of the component means
@@ -80,6 +88,7 @@ def from_dict(cls, d: dict):
 
 _SUBCONFIGS = {
     (ImageTokenizerConfig, "rvq"): RVQConfig,
+    (MelTokenizerConfig, "rvq"): RVQConfig,
     (DenoiserConfig, "mog"): MoGConfig,
 }
 

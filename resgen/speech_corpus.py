@@ -30,6 +30,7 @@ VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f
             "Andy", "anika", "Annie", "aunty", "belinda", "benjamin", "boris", "caleb", "david", "ed",
             "edward", "grandma", "grandpa", "iven", "john", "linda", "max", "michel", "norbert", "paul",
             "quincy", "rob", "robert", "steph", "travis", "victor", "zac")
+PHONEMIZER_LANGUAGE = {"en": "en-gb"}        # espeak's voice "en" is phonemizer's "en-gb"
 SIL = "<sil>"
 PAD = "<pad>"
 HOP_S = 256 / 22050
@@ -90,7 +91,8 @@ class Phonemizer:
         from phonemizer.backend import EspeakBackend
         from phonemizer.separator import Separator
         if accent not in self._backends:
-            self._backends[accent] = EspeakBackend(accent, with_stress=True, preserve_punctuation=False)
+            self._backends[accent] = EspeakBackend(PHONEMIZER_LANGUAGE.get(accent, accent), with_stress=True,
+                                                   preserve_punctuation=False)
         out = self._backends[accent].phonemize(texts, separator=Separator(phone=" ", word=" | "), strip=True)
         return [[p for p in o.split(" ") if p and p != "|"] for o in out]
 

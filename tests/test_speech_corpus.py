@@ -12,7 +12,7 @@ pytest.importorskip("phonemizer")
 
 from resgen.audio import log_mel  # noqa: E402
 from resgen.espeak import Espeak, Voice  # noqa: E402
-from resgen.speech_corpus import SIL, CorpusConfig, build, durations_from_events, make_voices  # noqa: E402
+from resgen.speech_corpus import ACCENTS, SIL, CorpusConfig, Phonemizer, build, durations_from_events, make_voices  # noqa: E402
 
 SENTENCES = ["The quick brown fox jumps over the lazy dog.", "Revenge is a form of nostalgia.",
              "An apple every eight hours will keep three doctors away.", "People who break the law are wise guys.",
@@ -78,3 +78,10 @@ def test_cli_rejects_bad_counts():
     r = subprocess.run([sys.executable, "-m", "resgen", "data", "speech", "--per-heldout-voice", "5",
                         "--heldout-sentences", "2"], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "cannot exceed" in r.stderr
+
+
+def test_every_accent_phonemises_as_espeak_speaks():
+    ph, es = Phonemizer(), Espeak()
+    for accent in ACCENTS:
+        spoken = [p for p, _ in es.synth(SENTENCES[1], Voice(accent, "m1"))[1] if p]
+        assert ph([SENTENCES[1]], accent)[0] == spoken, accent

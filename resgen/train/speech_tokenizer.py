@@ -1,0 +1,117 @@
+"""Train the mel RQ-VAE on the speech corpus:
+`resgen train speech-tokenizer --data runs/speech-data --out runs/speech-tokenizer`.
+
+Each step takes a random crop of --crop mel frames from each utterance of the batch (shorter ones
+are padded with silence); the loss is L1 + MSE between standardised log-mels plus 0.25 x the
+commitment term, with half of each batch decoded from a random depth (quantiser dropout).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..audio import log_mel
+from ..config import MelTokenizerConfig, RVQConfig, dumps, to_dict
+from ..speech_tokenizer import LOG_FLOOR, MelTokenizer
+from ..weights import save_module
+from .loop import LoopConfig, train
+
+
+def add_args(p: argparse.ArgumentParser):
+    p.add_argument("--data", default="runs/speech-data", help="corpus folder from `resgen data speech`")
+    p.add_argument("--out", default="runs/speech-tokenizer", help="run folder (checkpoints, log, weights)")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--crop", type=int, default=128, help="mel frames per training crop")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--channels", type=int, default=192)
+    p.add_argument("--downsample", type=int, default=4, help="mel frames per token position")
+    p.add_argument("--depth", type=int, default=8, help="RVQ depth D")
+    p.add_argument("--codebook-size", type=int, default=256)
+    p.add_argument("--code-dim", type=int, default=32)
+    p.add_argument("--dropout-p", type=float, default=0.5, help="share of samples decoded from a random depth")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--stop-at", type=int, default=0, help="stop after this step (resume later with the same command)")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--synthetic", action="store_true", help="tiny random mels instead of the corpus (tests)")
+
+
+@torch.no_grad()
+def corpus_mels(data: Path, split: str, cache: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Log-mels of every utterance of a split -> (float16 (80, total frames), offsets (U+1,)).
+    Cached in `cache` (an .npz) when given."""
+    if cache is not None and cache.exists():
+        f = np.load(cache)
+        return f["mels"], f["offsets"]
+    f = np.load(data / f"{split}.npz")
+    audio, ao = f["audio"], f["audio_offsets"]
+    mels = []
+    for i in range(len(ao) - 1):
+        x = torch.from_numpy(audio[ao[i]:ao[i + 1]].astype(np.float32) / 32768)
+        mels.append(log_mel(x)[0].numpy().astype(np.float16))
+    offsets = np.cumsum([0] + [m.shape[1] for m in mels])
+    out = np.concatenate(mels, axis=1), offsets
+    if cache is not None:
+        np.savez(cache, mels=out[0], offsets=out[1])
+    return out
+
+
+def synthetic_mels(n: int = 24, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    g = np.random.default_rng(seed)
+    lens = g.integers(40, 200, n)
+    mels = [(g.standard_normal((80, L)) - 5).astype(np.float16) for L in lens]
+    return np.concatenate(mels, 1), np.cumsum([0] + list(lens))
+
+
+def run(args) -> Path:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.synthetic:
+        mels, offsets = synthetic_mels()
+    else:
+        data = Path(args.data)
+        if not (data / "train.npz").exists():
+            from ..cli import UsageError
+            raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
+        mels, offsets = corpus_mels(data, "train", out / "mels_train.npz")
+    cfg = MelTokenizerConfig(channels=args.channels, downsample=args.downsample,
+                             rvq=RVQConfig(depth=args.depth, codebook_size=args.codebook_size, dim=args.code_dim))
+    if args.crop % cfg.downsample:
+        from ..cli import UsageError
+        raise UsageError(f"--crop must be a multiple of --downsample ({cfg.downsample})")
+    all_mels = torch.from_numpy(mels.astype(np.float32))                      # (80, T)
+    starts, lengths = torch.from_numpy(offsets[:-1]), torch.from_numpy(np.diff(offsets))
+    D, crop = cfg.rvq.depth, args.crop
+
+    def loss_fn(net, idx, gen):
+        dev = gen.device
+        b = len(idx)
+        room = (lengths[idx] - crop).clamp(min=0)
+        off = (torch.rand(b, generator=gen, device=dev).cpu() * (room + 1)).long().clamp(max=room)
+        batch = torch.full((b, 80, crop), LOG_FLOOR)
+        for k, (i, o) in enumerate(zip(idx.tolist(), off.tolist())):
+            seg = all_mels[:, starts[i] + o: starts[i] + min(lengths[i], o + crop)]
+            batch[k, :, :seg.shape[1]] = seg
+        x = batch.to(dev)
+        drop = torch.rand(b, generator=gen, device=dev) < args.dropout_p
+        keep = torch.where(drop, torch.randint(1, D + 1, (b,), generator=gen, device=dev), D)
+        rec, codes, commit = net(x, keep)
+        core = net.module if hasattr(net, "module") else net
+        err = (rec - x) / core.mel_std[:, None]
+        mse, l1 = err.pow(2).mean(), err.abs().mean()
+        return {"loss": mse + l1 + 0.25 * commit, "l1": l1.detach(), "commit": commit.detach()}
+
+    def export(model, step):
+        sha = save_module(model, out / "tokenizer.safetensors")
+        (out / "tokenizer.json").write_text(dumps({"tokenizer": to_dict(cfg), "sha256": sha, "step": step}))
+
+    loop = LoopConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, stop_at=args.stop_at,
+                      threads=args.threads, ckpt_every=250, ema=0.0)
+    torch.manual_seed(args.seed)                                  # the initial weights
+    model = MelTokenizer(cfg)
+    model.set_stats(all_mels.mean(1), all_mels.std(1))            # per-band standardisation, saved with it
+    train(out, model, loss_fn, len(lengths), loop, on_checkpoint=export)
+    return out

@@ -1,0 +1,51 @@
+import json
+
+import torch
+from tiny import resgen
+
+from resgen.config import MelTokenizerConfig, RVQConfig, from_dict
+from resgen.speech_tokenizer import LOG_FLOOR, MelTokenizer
+from resgen.weights import load_module
+
+TINY = MelTokenizerConfig(channels=16, downsample=4, rvq=RVQConfig(depth=3, codebook_size=8, dim=4))
+
+
+def test_shapes_padding_and_partial_depth():
+    m = MelTokenizer(TINY).eval()
+    mel = torch.randn(2, 80, 37) - 5
+    padded = m.pad_frames(mel)
+    assert padded.shape[-1] == 40 and (padded[..., 37:] == LOG_FLOOR).all()
+    codes = m.encode(mel)
+    assert codes.shape == (2, 10, 3) and codes.dtype == torch.long
+    assert m.decode(codes).shape == (2, 80, 40)
+    full = m.decode(codes)
+    assert torch.allclose(full, m.decode_latent(m.rvq.decode(codes)))
+    assert not torch.allclose(m.decode(codes, 1), full)
+
+
+def test_stats_are_part_of_the_weights(tmp_path):
+    m = MelTokenizer(TINY)
+    m.set_stats(torch.full((80,), -4.0), torch.full((80,), 2.0))
+    from resgen.weights import save_module
+    save_module(m, tmp_path / "t.safetensors")
+    back = load_module(MelTokenizer(TINY), tmp_path / "t.safetensors")
+    assert torch.equal(back.mel_mean, m.mel_mean) and torch.equal(back.mel_std, m.mel_std)
+
+
+def test_cli_trains_and_resumes(tmp_path):
+    args = ["train", "speech-tokenizer", "--synthetic", "--out", str(tmp_path), "--batch-size", "4", "--crop", "32",
+            "--channels", "16", "--depth", "3", "--codebook-size", "8", "--code-dim", "4", "--threads", "1"]
+    r = resgen(*args, "--steps", "6", "--stop-at", "3")
+    assert r.returncode == 0, r.stderr
+    r = resgen(*args, "--steps", "6")
+    assert r.returncode == 0, r.stderr
+    assert "resumed from" in r.stdout + r.stderr
+    meta = json.loads((tmp_path / "tokenizer.json").read_text())
+    assert meta["step"] == 6
+    m = load_module(MelTokenizer(from_dict(MelTokenizerConfig, meta["tokenizer"])), tmp_path / "tokenizer.safetensors")
+    assert m.mel_mean.abs().sum() > 0
+
+
+def test_missing_corpus_is_one_line(tmp_path):
+    r = resgen("train", "speech-tokenizer", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "no corpus" in r.stderr and r.stderr.count("\n") == 1

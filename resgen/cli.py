@@ -36,6 +36,10 @@ def _train_parsers(sub):
     t = tsub.add_parser("speech-tokenizer", help="the mel RQ-VAE on the speech corpus")
     speech_tokenizer.add_args(t)
     t.set_defaults(func=lambda a: speech_tokenizer.run(a))
+    from .train import speech
+    t = tsub.add_parser("speech", help="the zero-shot TTS model (ResGEN denoiser + duration predictor)")
+    speech.add_args(t)
+    t.set_defaults(func=lambda a: speech.run(a))
     from .train import classifier
     t = tsub.add_parser("classifier", help="the Fashion-MNIST classifier used by the evaluation")
     classifier.add_args(t)

@@ -44,7 +44,7 @@ class MoGConfig:
 
 @dataclass(frozen=True)
 class DenoiserConfig:
-    positions: int = 64       # N
+    positions: int = 64       # N (the most positions it reads; fewer are fine)
     depth: int = 8            # D (RVQ depth of the tokens it reads)
     codebook_size: int = 256  # V
     code_dim: int = 16        # E (dimension of the predicted sum of embeddings)
@@ -54,7 +54,28 @@ class DenoiserConfig:
     mlp_ratio: float = 4.0
     num_classes: int = 10     # class id == num_classes is the null class used for CFG
     dropout: float = 0.0
+    cond_vocab: int = 0       # > 0: a per-position condition id (e.g. the phoneme), 0 = none / null
     mog: MoGConfig = field(default_factory=MoGConfig)
+
+
+@dataclass(frozen=True)
+class DurationConfig:
+    width: int = 128
+    layers: int = 3
+    heads: int = 4
+
+
+@dataclass(frozen=True)
+class SpeechModelConfig:
+    symbols: int                        # phoneme table size (0 = <pad>, 1 = <sil>, ...)
+    denoiser: DenoiserConfig
+    durations: DurationConfig = field(default_factory=DurationConfig)
+    frames_per_position: int = 4        # the tokenizer's downsampling
+    max_prompt: int = 64                # positions of prompt kept (about 3 s)
+
+    @property
+    def prompt_id(self) -> int:         # the condition id of a prompt position (speech)
+        return self.symbols
 
 
 @dataclass(frozen=True)
@@ -89,6 +110,8 @@ def from_dict(cls, d: dict):
 _SUBCONFIGS = {
     (ImageTokenizerConfig, "rvq"): RVQConfig,
     (MelTokenizerConfig, "rvq"): RVQConfig,
+    (SpeechModelConfig, "denoiser"): DenoiserConfig,
+    (SpeechModelConfig, "durations"): DurationConfig,
     (DenoiserConfig, "mog"): MoGConfig,
 }
 

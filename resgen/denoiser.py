@@ -2,8 +2,10 @@
 not N*D), with adaLN-Zero class conditioning and the MoG head as its final layer.
 
 Input: tokens (B, N, D) int64 where masked slots hold the MASK id V, labels (B,) int64 where
-label == num_classes is the null class (classifier-free guidance). Output: MoGParams over the
-normalised sum of the masked embeddings at every position.
+label == num_classes is the null class (classifier-free guidance); optionally (speech) a condition
+id per position cond (B, N) int64 (0 = none, added to the input embedding) and keep (B, N) bool
+(False = padding, ignored by attention). Output: MoGParams over the normalised sum of the masked
+embeddings at every position.
 """
 from __future__ import annotations
 
@@ -26,10 +28,10 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(width, 3 * width)
         self.proj = nn.Linear(width, width)
 
-    def forward(self, x):
+    def forward(self, x, attn_mask=None):
         B, N, C = x.shape
         q, k, v = self.qkv(x).view(B, N, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)  # (B, h, N, c)
-        y = F.scaled_dot_product_attention(q, k, v)                                  # (B, h, N, c)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)             # (B, h, N, c)
         return self.proj(y.transpose(1, 2).reshape(B, N, C))                         # (B, N, C)
 
 
@@ -46,9 +48,9 @@ class Block(nn.Module):
         nn.init.zeros_(self.ada[1].weight)
         nn.init.zeros_(self.ada[1].bias)
 
-    def forward(self, x, c):
+    def forward(self, x, c, attn_mask=None):
         s1, sc1, g1, s2, sc2, g2 = self.ada(c).chunk(6, -1)                          # (B, C) each
-        x = x + g1[:, None] * self.attn(modulate(self.norm1(x), s1, sc1))
+        x = x + g1[:, None] * self.attn(modulate(self.norm1(x), s1, sc1), attn_mask)
         return x + g2[:, None] * self.mlp(modulate(self.norm2(x), s2, sc2))
 
 
@@ -62,6 +64,7 @@ class Denoiser(nn.Module):
         self.register_buffer("depth_offset", torch.arange(D) * (V + 1), persistent=False)
         self.pos_emb = nn.Parameter(torch.randn(1, cfg.positions, C) * 0.02)
         self.class_emb = nn.Embedding(cfg.num_classes + 1, C)
+        self.cond_emb = nn.Embedding(cfg.cond_vocab, C) if cfg.cond_vocab else None
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.layers))
         self.final_norm = nn.LayerNorm(C, elementwise_affine=False)
         self.final_ada = nn.Sequential(nn.SiLU(), nn.Linear(C, 2 * C))
@@ -70,6 +73,8 @@ class Denoiser(nn.Module):
         self.head = MoGHead(C, cfg.code_dim, cfg.mog)
         nn.init.normal_(self.token_emb.weight, std=0.02)
         nn.init.normal_(self.class_emb.weight, std=0.02)
+        if self.cond_emb is not None:
+            nn.init.normal_(self.cond_emb.weight, std=0.02)
 
     @property
     def mask_id(self) -> int:
@@ -79,14 +84,21 @@ class Denoiser(nn.Module):
     def null_class(self) -> int:
         return self.cfg.num_classes
 
-    def forward(self, tokens: torch.Tensor, labels: torch.Tensor) -> MoGParams:
-        """tokens (B, N, D) int64 with MASK = V, labels (B,) int64 -> MoGParams."""
+    def forward(self, tokens: torch.Tensor, labels: torch.Tensor, cond: torch.Tensor | None = None,
+                keep: torch.Tensor | None = None) -> MoGParams:
+        """tokens (B, N, D) int64 with MASK = V, labels (B,) int64, cond (B, N) int64 or None,
+        keep (B, N) bool or None -> MoGParams."""
         N = tokens.shape[1]
+        if N > self.cfg.positions:
+            raise ValueError(f"{N} positions; this denoiser reads at most {self.cfg.positions}")
         x = self.token_emb(tokens + self.depth_offset).sum(2)                # (B, N, C)
         x = x + self.pos_emb[:, :N]
+        if cond is not None:
+            x = x + self.cond_emb(cond)
+        attn_mask = None if keep is None else keep[:, None, None, :]          # (B, 1, 1, N) keys
         c = self.class_emb(labels)                                            # (B, C)
         for block in self.blocks:
-            x = block(x, c)
+            x = block(x, c, attn_mask)
         shift, scale = self.final_ada(c).chunk(2, -1)
         return self.head(modulate(self.final_norm(x), shift, scale))
 

@@ -1,0 +1,226 @@
+"""Train the zero-shot TTS model on the espeak corpus:
+`resgen train speech --data runs/speech-data --tokenizer runs/speech-tokenizer --out runs/speech`.
+
+Each example: a target utterance and a prompt (a crop of up to --max-prompt positions of another
+utterance of the same voice). The denoiser sees [prompt | target] with the target masked by the
+ResGEN forward process and each target position tagged with its phoneme (from espeak's
+durations); the text is dropped with probability --text-drop for classifier-free guidance. The
+loss is the MoG loss on the masked target positions plus the duration predictor's squared error
+on log(1 + frames). The run folder receives a model folder like assets/speech/.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..config import (DenoiserConfig, DurationConfig, MelTokenizerConfig, MoGConfig, RVQConfig, SamplerConfig,
+                      SpeechModelConfig, dumps, from_dict, to_dict)
+from ..denoiser import masked_tokens
+from ..masking import masked_target, sample_training_mask
+from ..mog import loss as mog_loss
+from ..speech_model import NULL_TEXT, SpeechModel, positions_phonemes
+from ..speech_tokenizer import MelTokenizer
+from ..weights import file_sha256, load_module, read_json, save_module
+from .loop import LoopConfig, train
+from .speech_tokenizer import corpus_mels
+
+
+def add_args(p: argparse.ArgumentParser):
+    p.add_argument("--data", default="runs/speech-data", help="corpus folder from `resgen data speech`")
+    p.add_argument("--tokenizer", default="runs/speech-tokenizer", help="folder with tokenizer.json/.safetensors")
+    p.add_argument("--out", default="runs/speech", help="run folder; also receives the model files")
+    p.add_argument("--steps", type=int, default=20000)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--width", type=int, default=256)
+    p.add_argument("--layers", type=int, default=6)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--components", type=int, default=64)
+    p.add_argument("--rank", type=int, default=8)
+    p.add_argument("--sigma", type=float, default=0.25)
+    p.add_argument("--text-drop", type=float, default=0.1, help="share of examples without text (CFG)")
+    p.add_argument("--max-prompt", type=int, default=64, help="prompt positions (4 mel frames each)")
+    p.add_argument("--max-target", type=int, default=192, help="longer targets are cropped")
+    p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--stop-at", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--synthetic", action="store_true", help="a tiny random corpus and tokenizer (tests)")
+
+
+class Corpus:
+    """Codes, per-position phonemes, phonemes and durations of every training utterance."""
+
+    def __init__(self, codes, phonemes, durations, pos_phonemes, voice, symbols: dict):
+        self.codes, self.phonemes, self.durations = codes, phonemes, durations      # lists of tensors
+        self.pos_phonemes, self.voice, self.symbols = pos_phonemes, voice, symbols
+        by_voice: dict[int, list[int]] = {}
+        for i, v in enumerate(voice):
+            by_voice.setdefault(int(v), []).append(i)
+        self.by_voice = by_voice
+
+    def __len__(self):
+        return len(self.codes)
+
+
+def _split(arr, offsets):
+    return [torch.from_numpy(np.asarray(arr[offsets[i]:offsets[i + 1]]).astype(np.int64)) for i in range(len(offsets) - 1)]
+
+
+@torch.no_grad()
+def load_corpus(data: Path, tokenizer: MelTokenizer, cache: Path, mel_cache: Path | None) -> Corpus:
+    meta = json.loads((data / "corpus.json").read_text())
+    f = np.load(data / "train.npz")
+    if cache.exists():
+        c = np.load(cache)
+        codes = _split(c["codes"], c["offsets"])
+    else:
+        mels, mo = corpus_mels(data, "train", mel_cache)
+        codes = []
+        for i in range(len(mo) - 1):
+            mel = torch.from_numpy(mels[:, mo[i]:mo[i + 1]].astype(np.float32))[None]
+            codes.append(tokenizer.encode(mel)[0])
+        offsets = np.cumsum([0] + [len(c) for c in codes])
+        np.savez(cache, codes=torch.cat(codes).numpy().astype(np.int16), offsets=offsets)
+    phonemes = _split(f["phonemes"], f["phoneme_offsets"])
+    durations = _split(f["durations"], f["phoneme_offsets"])
+    s = tokenizer.cfg.downsample
+    pos = [positions_phonemes(p, d, s)[: len(c)] for p, d, c in zip(phonemes, durations, codes)]
+    return Corpus(codes, phonemes, durations, pos, f["voice"], meta["symbols"])
+
+
+def synthetic_corpus(tok: MelTokenizer, n: int = 12, voices: int = 3, symbols: int = 8, seed: int = 1) -> Corpus:
+    g = torch.Generator().manual_seed(seed)
+    D, V, s = tok.cfg.rvq.depth, tok.cfg.rvq.codebook_size, tok.cfg.downsample
+    codes, phonemes, durations, pos = [], [], [], []
+    for _ in range(n):
+        P = int(torch.randint(3, 8, (1,), generator=g))
+        ph = torch.randint(1, symbols, (P,), generator=g)
+        du = torch.randint(2, 9, (P,), generator=g)
+        N = -(-int(du.sum()) // s)
+        codes.append(torch.randint(0, V, (N, D), generator=g))
+        phonemes.append(ph)
+        durations.append(du)
+        pos.append(positions_phonemes(ph, du, s))
+    return Corpus(codes, phonemes, durations, pos, np.arange(n) % voices,
+                  {"<pad>": 0, "<sil>": 1, **{f"p{i}": i for i in range(2, symbols)}})
+
+
+def make_batch(corpus: Corpus, idx: torch.Tensor, gen: torch.Generator, max_prompt: int, max_target: int,
+               prompt_id: int):
+    """-> codes (B, N, D), cond (B, N), keep (B, N), target (B, N) bool, phonemes (B, P), durations (B, P),
+    prompt keep (B, Np). All on the CPU; random choices through `gen`'s device-independent draws."""
+    rows = []
+    for i in idx.tolist():
+        same = corpus.by_voice[int(corpus.voice[i])]
+        u = torch.rand(2, generator=gen, device=gen.device).cpu()
+        j = same[int(u[0] * len(same))] if len(same) > 1 else i
+        if j == i and len(same) > 1:
+            j = same[(same.index(i) + 1) % len(same)]
+        pc = corpus.codes[j]
+        start = int(u[1] * max(0, len(pc) - max_prompt + 1))
+        prompt = pc[start:start + max_prompt]
+        target, tpos = corpus.codes[i][:max_target], corpus.pos_phonemes[i][:max_target]
+        rows.append((prompt, target, tpos, corpus.phonemes[i], corpus.durations[i]))
+    B, D = len(rows), rows[0][0].shape[1]
+    Np = max(len(r[0]) for r in rows)
+    N = Np + max(len(r[1]) for r in rows)
+    P = max(len(r[3]) for r in rows)
+    codes = torch.zeros(B, N, D, dtype=torch.long)
+    cond = torch.zeros(B, N, dtype=torch.long)
+    keep = torch.zeros(B, N, dtype=torch.bool)
+    target = torch.zeros(B, N, dtype=torch.bool)
+    pkeep = torch.zeros(B, Np, dtype=torch.bool)
+    ph = torch.zeros(B, P, dtype=torch.long)
+    du = torch.zeros(B, P, dtype=torch.long)
+    for b, (prompt, tgt, tpos, p, d) in enumerate(rows):
+        n_p, n_t = len(prompt), len(tgt)
+        codes[b, :n_p], codes[b, Np:Np + n_t] = prompt, tgt      # prompt left-aligned in its block
+        cond[b, :n_p] = prompt_id
+        cond[b, Np:Np + n_t] = tpos
+        keep[b, :n_p] = True
+        keep[b, Np:Np + n_t] = True
+        target[b, Np:Np + n_t] = True
+        pkeep[b, :n_p] = True
+        ph[b, :len(p)], du[b, :len(d)] = p, d
+    return codes, cond, keep, target, ph, du, pkeep, Np
+
+
+def run(args) -> Path:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    from ..cli import UsageError
+    if args.synthetic:
+        tok_cfg = MelTokenizerConfig(channels=16, rvq=RVQConfig(depth=3, codebook_size=8, dim=4))
+        torch.manual_seed(args.seed)
+        tokenizer = MelTokenizer(tok_cfg).eval()
+        save_module(tokenizer, out / "tokenizer.safetensors")
+        corpus = synthetic_corpus(tokenizer)
+    else:
+        tok_dir, data = Path(args.tokenizer), Path(args.data)
+        if not (tok_dir / "tokenizer.json").exists():
+            raise UsageError(f"no speech tokenizer at {tok_dir} (run `resgen train speech-tokenizer` first)")
+        if not (data / "corpus.json").exists():
+            raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
+        tok_cfg = from_dict(MelTokenizerConfig, read_json(tok_dir / "tokenizer.json")["tokenizer"])
+        tokenizer = load_module(MelTokenizer(tok_cfg), tok_dir / "tokenizer.safetensors").eval()
+        shutil.copy(tok_dir / "tokenizer.safetensors", out / "tokenizer.safetensors")
+        mel_cache = tok_dir / "mels_train.npz"
+        corpus = load_corpus(data, tokenizer, out / "codes_train.npz", mel_cache if mel_cache.exists() else None)
+    rvq = tokenizer.rvq
+    D, V, E = tok_cfg.rvq.depth, tok_cfg.rvq.codebook_size, tok_cfg.rvq.dim
+    with torch.no_grad():
+        latent_scale = float(rvq.decode(torch.cat(corpus.codes[:500])[None]).std())
+    symbols = len(corpus.symbols)
+    cfg = SpeechModelConfig(
+        symbols=symbols,
+        denoiser=DenoiserConfig(positions=args.max_prompt + args.max_target, depth=D, codebook_size=V, code_dim=E,
+                                width=args.width, layers=args.layers, heads=args.heads, num_classes=1,
+                                cond_vocab=symbols + 1,
+                                mog=MoGConfig(components=args.components, rank=args.rank, sigma=args.sigma)),
+        durations=DurationConfig(), frames_per_position=tok_cfg.downsample, max_prompt=args.max_prompt)
+    codebooks = rvq.codebooks.clone()
+
+    def loss_fn(net, idx, gen):
+        dev = gen.device
+        codes, cond, keep, target, ph, du, pkeep, Np = (t.to(dev) if torch.is_tensor(t) else t for t in
+                                                        make_batch(corpus, idx, gen, args.max_prompt,
+                                                                   args.max_target, cfg.prompt_id))
+        B, N, _ = codes.shape
+        drop = torch.rand(B, generator=gen, device=dev) < args.text_drop
+        cond = torch.where(drop[:, None] & target, NULL_TEXT, cond)
+        mask = sample_training_mask(B, N, D, gen) & target[..., None]          # only target slots
+        per_depth = codebooks.to(dev)[torch.arange(D, device=dev), codes]     # (B, N, D, E)
+        z = masked_target(per_depth, mask) / latent_scale
+        prompt_latent = per_depth[:, :Np].sum(2) / latent_scale                # (B, Np, E)
+        params, pred = net(masked_tokens(codes, mask, V), cond, keep, ph, prompt_latent, pkeep)
+        l_mog = mog_loss(params, z, mask.any(-1).float(), cfg.denoiser.mog.sigma)
+        valid = (ph != 0).float()
+        l_dur = ((pred - torch.log1p(du.float())) ** 2 * valid).sum() / valid.sum()
+        return {"loss": l_mog + l_dur, "mog": l_mog.detach(), "dur": l_dur.detach()}
+
+    def export(model, step):
+        sha = save_module(model, out / "model.safetensors")
+        (out / "config.json").write_text(dumps({
+            "task": "speech",
+            "symbols": corpus.symbols,
+            "latent_scale": latent_scale,
+            "tokenizer": to_dict(tok_cfg),
+            "model": to_dict(cfg),
+            "sampler": {**to_dict(SamplerConfig()), "cfg": 2.0, "top_p": 1.0},
+            "files": {"tokenizer.safetensors": file_sha256(out / "tokenizer.safetensors"), "model.safetensors": sha},
+            "trained_steps": step,
+        }))
+
+    loop = LoopConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, stop_at=args.stop_at,
+                      threads=args.threads, ema=args.ema, weight_decay=0.01, ckpt_every=250)
+    torch.manual_seed(args.seed)
+    train(out, SpeechModel(cfg), loss_fn, len(corpus), loop, on_checkpoint=export)
+    return out

@@ -1,0 +1,79 @@
+import json
+
+import pytest
+import torch
+from tiny import resgen
+
+from resgen.config import DenoiserConfig, MoGConfig, SpeechModelConfig, from_dict, to_dict
+from resgen.speech_model import SpeechModel, durations_from_log, positions_phonemes
+from resgen.train.speech import make_batch, synthetic_corpus
+from resgen.config import MelTokenizerConfig, RVQConfig
+from resgen.speech_tokenizer import MelTokenizer
+
+CFG = SpeechModelConfig(symbols=8, denoiser=DenoiserConfig(
+    positions=24, depth=3, codebook_size=8, code_dim=4, width=32, layers=1, heads=2, num_classes=1, cond_vocab=9,
+    mog=MoGConfig(components=4, rank=2)))
+
+
+def test_config_round_trip_and_checks():
+    assert from_dict(SpeechModelConfig, json.loads(json.dumps(to_dict(CFG)))) == CFG
+    with pytest.raises(ValueError, match="cond_vocab"):
+        SpeechModel(SpeechModelConfig(symbols=8, denoiser=DenoiserConfig(num_classes=1, cond_vocab=3)))
+
+
+def test_positions_follow_the_durations():
+    ph = torch.tensor([1, 5, 6, 1])
+    du = torch.tensor([3, 4, 6, 3])                     # 16 frames -> 4 positions of 4 frames
+    assert positions_phonemes(ph, du, 4).tolist() == [1, 5, 6, 1]     # centre frames 2, 6, 10, 14
+    assert positions_phonemes(ph, torch.tensor([1, 1, 1, 2]), 4).tolist() == [6, 1]
+    d = durations_from_log(torch.log1p(torch.tensor([4.0, 0.0, 10.0])), speed=2.0)
+    assert d.tolist() == [2, 1, 5]
+    with pytest.raises(ValueError):
+        durations_from_log(torch.zeros(2), speed=0)
+
+
+def test_padding_does_not_change_the_output():
+    torch.manual_seed(0)
+    m = SpeechModel(CFG).eval()
+    tok = torch.randint(0, 9, (1, 10, 3))
+    cond = torch.randint(0, 9, (1, 10))
+    a = m.denoise(tok, cond, torch.ones(1, 10, dtype=torch.bool))
+    padded_tok = torch.cat([tok, torch.randint(0, 9, (1, 4, 3))], 1)
+    padded_cond = torch.cat([cond, torch.zeros(1, 4, dtype=torch.long)], 1)
+    keep = torch.cat([torch.ones(1, 10), torch.zeros(1, 4)], 1).bool()
+    b = m.denoise(padded_tok, padded_cond, keep)
+    assert torch.allclose(a.logits, b.logits[:, :10], atol=1e-5) and torch.allclose(a.means, b.means[:, :10], atol=1e-5)
+
+
+def test_batches_pair_a_target_with_a_prompt_of_the_same_voice():
+    tok = MelTokenizer(MelTokenizerConfig(channels=16, rvq=RVQConfig(depth=3, codebook_size=8, dim=4)))
+    corpus = synthetic_corpus(tok, n=12, voices=3)
+    gen = torch.Generator().manual_seed(0)
+    codes, cond, keep, target, ph, du, pkeep, Np = make_batch(corpus, torch.tensor([0, 4, 7]), gen, 5, 16, 99)
+    for b, i in enumerate([0, 4, 7]):
+        n_t = min(len(corpus.codes[i]), 16)
+        assert target[b].sum() == n_t and torch.equal(codes[b, Np:Np + n_t], corpus.codes[i][:n_t])
+        assert (cond[b, :Np][pkeep[b]] == 99).all() and not target[b, :Np].any()
+        assert torch.equal(ph[b, :len(corpus.phonemes[i])], corpus.phonemes[i])
+        assert du[b].sum() == corpus.durations[i].sum()
+        prompt = codes[b, :pkeep[b].sum()]
+        same_voice = [j for j in corpus.by_voice[int(corpus.voice[i])] if j != i]
+        assert any(any(torch.equal(prompt, corpus.codes[j][s:s + len(prompt)])
+                       for s in range(len(corpus.codes[j]) - len(prompt) + 1)) for j in same_voice)
+
+
+def test_cli_trains_on_a_synthetic_corpus(tmp_path):
+    r = resgen("train", "speech", "--synthetic", "--out", str(tmp_path), "--steps", "4", "--batch-size", "4",
+               "--width", "32", "--layers", "1", "--heads", "2", "--components", "4", "--rank", "2",
+               "--max-prompt", "8", "--max-target", "16", "--threads", "1")
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert cfg["task"] == "speech" and cfg["trained_steps"] == 4
+    model = SpeechModel(from_dict(SpeechModelConfig, cfg["model"]))
+    from resgen.weights import load_module
+    load_module(model, tmp_path / "model.safetensors")
+
+
+def test_missing_tokenizer_is_one_line(tmp_path):
+    r = resgen("train", "speech", "--tokenizer", str(tmp_path / "none"), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "no speech tokenizer" in r.stderr and r.stderr.count("\n") == 1

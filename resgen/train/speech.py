@@ -33,11 +33,13 @@ from .speech_tokenizer import corpus_mels
 def add_args(p: argparse.ArgumentParser):
     p.add_argument("--data", default="runs/speech-data", help="corpus folder from `resgen data speech`")
     p.add_argument("--tokenizer", default="runs/speech-tokenizer", help="folder with tokenizer.json/.safetensors")
+    p.add_argument("--tokens", default=None,
+                   help="the corpus as tokens (default <out>/tokens_train.npz, made from --data on first use)")
     p.add_argument("--out", default="runs/speech", help="run folder; also receives the model files")
     p.add_argument("--steps", type=int, default=20000)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=5e-4)
-    p.add_argument("--width", type=int, default=256)
+    p.add_argument("--width", type=int, default=192)
     p.add_argument("--layers", type=int, default=6)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--components", type=int, default=64)
@@ -73,25 +75,28 @@ def _split(arr, offsets):
 
 
 @torch.no_grad()
-def load_corpus(data: Path, tokenizer: MelTokenizer, cache: Path, mel_cache: Path | None) -> Corpus:
+def tokenize_corpus(data: Path, tokenizer: MelTokenizer, out: Path, mel_cache: Path | None = None) -> Path:
+    """Encode every training utterance and write one compact file (a few MB, no audio) with all
+    that training needs: codes, phonemes, durations, voices and the symbol table."""
     meta = json.loads((data / "corpus.json").read_text())
     f = np.load(data / "train.npz")
-    if cache.exists():
-        c = np.load(cache)
-        codes = _split(c["codes"], c["offsets"])
-    else:
-        mels, mo = corpus_mels(data, "train", mel_cache)
-        codes = []
-        for i in range(len(mo) - 1):
-            mel = torch.from_numpy(mels[:, mo[i]:mo[i + 1]].astype(np.float32))[None]
-            codes.append(tokenizer.encode(mel)[0])
-        offsets = np.cumsum([0] + [len(c) for c in codes])
-        np.savez(cache, codes=torch.cat(codes).numpy().astype(np.int16), offsets=offsets)
+    mels, mo = corpus_mels(data, "train", mel_cache)
+    codes = [tokenizer.encode(torch.from_numpy(mels[:, mo[i]:mo[i + 1]].astype(np.float32))[None])[0]
+             for i in range(len(mo) - 1)]
+    np.savez(out, codes=torch.cat(codes).numpy().astype(np.int16), code_offsets=np.cumsum([0] + [len(c) for c in codes]),
+             phonemes=f["phonemes"], durations=f["durations"], phoneme_offsets=f["phoneme_offsets"],
+             voice=f["voice"], symbols=np.array(json.dumps(meta["symbols"], ensure_ascii=False)))
+    return out
+
+
+def load_corpus(tokens: Path, downsample: int) -> Corpus:
+    """A file from `tokenize_corpus` -> Corpus."""
+    f = np.load(tokens)
+    codes = _split(f["codes"], f["code_offsets"])
     phonemes = _split(f["phonemes"], f["phoneme_offsets"])
     durations = _split(f["durations"], f["phoneme_offsets"])
-    s = tokenizer.cfg.downsample
-    pos = [positions_phonemes(p, d, s)[: len(c)] for p, d, c in zip(phonemes, durations, codes)]
-    return Corpus(codes, phonemes, durations, pos, f["voice"], meta["symbols"])
+    pos = [positions_phonemes(p, d, downsample)[: len(c)] for p, d, c in zip(phonemes, durations, codes)]
+    return Corpus(codes, phonemes, durations, pos, f["voice"], json.loads(str(f["symbols"])))
 
 
 def synthetic_corpus(tok: MelTokenizer, n: int = 12, voices: int = 3, symbols: int = 8, seed: int = 1) -> Corpus:
@@ -167,13 +172,18 @@ def run(args) -> Path:
         tok_dir, data = Path(args.tokenizer), Path(args.data)
         if not (tok_dir / "tokenizer.json").exists():
             raise UsageError(f"no speech tokenizer at {tok_dir} (run `resgen train speech-tokenizer` first)")
-        if not (data / "corpus.json").exists():
-            raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
         tok_cfg = from_dict(MelTokenizerConfig, read_json(tok_dir / "tokenizer.json")["tokenizer"])
         tokenizer = load_module(MelTokenizer(tok_cfg), tok_dir / "tokenizer.safetensors").eval()
         shutil.copy(tok_dir / "tokenizer.safetensors", out / "tokenizer.safetensors")
-        mel_cache = tok_dir / "mels_train.npz"
-        corpus = load_corpus(data, tokenizer, out / "codes_train.npz", mel_cache if mel_cache.exists() else None)
+        tokens = Path(args.tokens) if args.tokens else out / "tokens_train.npz"
+        if not tokens.exists():
+            if args.tokens:
+                raise UsageError(f"no tokens file {tokens}")
+            if not (data / "corpus.json").exists():
+                raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
+            mel_cache = tok_dir / "mels_train.npz"
+            tokenize_corpus(data, tokenizer, tokens, mel_cache if mel_cache.exists() else None)
+        corpus = load_corpus(tokens, tok_cfg.downsample)
     rvq = tokenizer.rvq
     D, V, E = tok_cfg.rvq.depth, tok_cfg.rvq.codebook_size, tok_cfg.rvq.dim
     with torch.no_grad():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 __version__ = "0.1.0"
 
-TASKS = ("image",)
+TASKS = ("image", "speech")
 
 
 def assets_dir() -> Path:
@@ -20,10 +20,12 @@ def assets_dir() -> Path:
 
 
 def load(task: str, backend: str = "auto", model_dir: str | Path | None = None, device: str = "cpu"):
-    """Load a shipped pipeline: resgen.load("image") -> ImagePipeline."""
+    """Load a shipped pipeline: resgen.load("image") -> ImagePipeline, resgen.load("speech") -> SpeechPipeline."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     model_dir = Path(model_dir) if model_dir else assets_dir() / task
     if task == "image":
         from .pipelines.image import ImagePipeline
         return ImagePipeline(model_dir, backend=backend, device=device)
+    from .pipelines.speech import SpeechPipeline
+    return SpeechPipeline(model_dir, backend=backend, device=device)

@@ -19,6 +19,9 @@ def _sample_parsers(sub):
     s = ssub.add_parser("image", help="class-conditional Fashion-MNIST images")
     cli_sample.add_image_args(s)
     s.set_defaults(func=cli_sample.run_image)
+    s = ssub.add_parser("speech", help="zero-shot text-to-speech in the voice of a prompt recording")
+    cli_sample.add_speech_args(s)
+    s.set_defaults(func=cli_sample.run_speech)
 
 
 def _train_parsers(sub):

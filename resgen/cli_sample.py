@@ -1,4 +1,4 @@
-"""`resgen sample image ...`: generate images (and a trace file) from the shipped model."""
+"""`resgen sample image|speech ...`: generate from a shipped model (and write a trace file)."""
 from __future__ import annotations
 
 import argparse
@@ -84,3 +84,57 @@ def run_image(args) -> None:
     print(f"backend {result.backend}; steps {s['steps']}, cfg {s['cfg']}, temperature {s['temperature']}, "
           f"top_p {s['top_p']}, seed {s['seed']}; sampling {result.seconds:.2f} s, "
           f"load {t_load:.2f} s, total {total:.2f} s", file=sys.stderr)
+
+
+def add_speech_args(p: argparse.ArgumentParser):
+    p.add_argument("--text", required=True, help="what to say (English, at most 400 characters)")
+    p.add_argument("--prompt", required=True, help="a recording of the voice to use (1-20 s, any rate/channels)")
+    p.add_argument("--speed", type=float, default=1.0, help="speaking rate (0.5-2; durations are divided by it)")
+    p.add_argument("--accent", default="en-us", help="pronunciation used to phonemise the text")
+    p.add_argument("--steps", type=int, default=None, help="sampling steps T (default: model's)")
+    p.add_argument("--cfg", type=float, default=None, help="guidance scale on the text; 1 = off (default: model's)")
+    p.add_argument("--temperature", type=float, default=None)
+    p.add_argument("--top-p", type=float, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--vocoder", default="hifigan", choices=["hifigan", "griffin-lim"])
+    p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"])
+    p.add_argument("--model", default=None, help="model folder (default: assets/speech)")
+    p.add_argument("--out", default="out/speech.wav", help="the WAV to write")
+    p.add_argument("--trace", default=None, help="write the per-step trace (.npz) here")
+    p.add_argument("--threads", type=int, default=0)
+
+
+def run_speech(args) -> None:
+    out = Path(args.out)
+    _check_writable_file(out)
+    if args.trace:
+        _check_writable_file(Path(args.trace))
+    t0 = time.perf_counter()
+    import torch
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    import resgen
+    from .audio import AudioError, save_audio
+    from .trace import save_traces
+    from .weights import ModelFileError
+    try:
+        import soundfile as sf
+        try:
+            audio, rate = sf.read(args.prompt, dtype="float32", always_2d=False)
+        except Exception as e:
+            raise UsageError(f"cannot read the prompt {args.prompt}: {e}") from None
+        pipe = resgen.load("speech", backend=args.backend, model_dir=args.model)
+        t_load = time.perf_counter() - t0
+        result = pipe.generate(args.text, audio, rate, speed=args.speed, steps=args.steps, cfg=args.cfg,
+                               temperature=args.temperature, top_p=args.top_p, seed=args.seed, accent=args.accent,
+                               vocoder=args.vocoder)
+    except (ModelFileError, AudioError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    save_audio(out, result.audio, result.sample_rate)
+    if args.trace:
+        save_traces(args.trace, result.traces, result.trace_meta())
+    s = result.settings
+    print(f"wrote {out} ({result.duration:.2f} s of speech)" + (f", trace {args.trace}" if args.trace else ""))
+    print(f"backend {result.backend}, vocoder {args.vocoder}; steps {s['steps']}, cfg {s['cfg']}, speed {s['speed']}, "
+          f"seed {s['seed']}; sampling + vocoding {result.seconds:.2f} s (real-time factor {result.rtf:.2f}), "
+          f"load {t_load:.2f} s, total {time.perf_counter() - t0:.2f} s", file=sys.stderr)

@@ -17,3 +17,10 @@ def tiny_model_dir(tmp_path_factory):
     """A tiny tokenizer + denoiser trained for a few steps on synthetic data (shared, read-only)."""
     from tiny import tiny_model
     return tiny_model(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="session")
+def tiny_speech_dir(tmp_path_factory):
+    """A tiny TTS model trained for a few steps on a synthetic corpus (shared, read-only)."""
+    from tiny import tiny_speech_model
+    return tiny_speech_model(tmp_path_factory.mktemp("tiny_speech"))

@@ -24,3 +24,14 @@ def tiny_model(root: Path, steps: int = 4) -> Path:
     r = resgen("train", "image", "--tokenizer", str(tok), "--out", str(img), "--steps", str(steps), *IMG_ARGS)
     assert r.returncode == 0, r.stderr
     return img
+
+
+SPEECH_ARGS = ["--synthetic", "--batch-size", "4", "--width", "32", "--layers", "1", "--heads", "2",
+               "--components", "4", "--rank", "2", "--max-prompt", "8", "--max-target", "64", "--threads", "1"]
+
+
+def tiny_speech_model(root: Path, steps: int = 6) -> Path:
+    """Train a tiny TTS model on a synthetic corpus; returns the model folder (layout of assets/speech)."""
+    r = resgen("train", "speech", "--out", str(root), "--steps", str(steps), *SPEECH_ARGS)
+    assert r.returncode == 0, r.stderr
+    return root

@@ -99,7 +99,11 @@ def load_corpus(tokens: Path, downsample: int) -> Corpus:
     return Corpus(codes, phonemes, durations, pos, f["voice"], json.loads(str(f["symbols"])))
 
 
-def synthetic_corpus(tok: MelTokenizer, n: int = 12, voices: int = 3, symbols: int = 8, seed: int = 1) -> Corpus:
+SYNTHETIC_PHONES = ("ð", "ə", "k", "w", "ˈɪ", "b", "ɹ", "ˈaʊ", "n", "f", "s", "t", "d", "l", "m", "p")
+
+
+def synthetic_corpus(tok: MelTokenizer, n: int = 12, voices: int = 3, symbols: int = 18, seed: int = 1) -> Corpus:
+    """Random codes, phonemes and durations; the symbols are real IPA phonemes (tests of the pipeline)."""
     g = torch.Generator().manual_seed(seed)
     D, V, s = tok.cfg.rvq.depth, tok.cfg.rvq.codebook_size, tok.cfg.downsample
     codes, phonemes, durations, pos = [], [], [], []
@@ -113,7 +117,7 @@ def synthetic_corpus(tok: MelTokenizer, n: int = 12, voices: int = 3, symbols: i
         durations.append(du)
         pos.append(positions_phonemes(ph, du, s))
     return Corpus(codes, phonemes, durations, pos, np.arange(n) % voices,
-                  {"<pad>": 0, "<sil>": 1, **{f"p{i}": i for i in range(2, symbols)}})
+                  {"<pad>": 0, "<sil>": 1, **{SYNTHETIC_PHONES[i - 2]: i for i in range(2, symbols)}})
 
 
 def make_batch(corpus: Corpus, idx: torch.Tensor, gen: torch.Generator, max_prompt: int, max_target: int,

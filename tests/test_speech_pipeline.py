@@ -1,0 +1,76 @@
+"""The speech pipeline and `resgen sample speech` over a tiny synthetic model (not the quality)."""
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from tiny import resgen as resgen_cli
+
+import resgen
+from resgen.audio import AudioError
+from resgen.trace import load_traces
+
+SR = 44100
+
+
+def _tone(seconds=2.0, sr=SR, amp=0.2):
+    t = np.arange(int(seconds * sr)) / sr
+    return (amp * np.sin(2 * np.pi * 150 * t) * (1 + 0.3 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def pipe(tiny_speech_dir):
+    return resgen.load("speech", model_dir=tiny_speech_dir)
+
+
+def test_generate_keeps_the_prompt_and_fills_the_target(pipe):
+    r = pipe.generate("The quick brown fox.", _tone(), SR, steps=4, seed=3, vocoder="griffin-lim")
+    Np, Nt = r.prompt_positions, len(r.codes)
+    assert len(r.traces) == 4 and Np > 0 and Nt > 0
+    assert len(r.audio) == Nt * pipe.cfg.frames_per_position * 256 and r.sample_rate == 22050
+    assert r.mel.shape == (80, Nt * pipe.cfg.frames_per_position)
+    prompt = pipe.prompt_codes(_tone(), SR)
+    for t in r.traces:
+        assert not t.mask[0, :Np].any() and torch.equal(t.codes[0, :Np], prompt)
+    assert r.traces[0].mask[0, Np:].any() and not r.traces[-1].mask.any()
+    again = pipe.generate("The quick brown fox.", _tone(), SR, steps=4, seed=3, vocoder="griffin-lim")
+    assert torch.equal(again.codes, r.codes)
+    assert r.phonemes[0] == r.phonemes[-1] == "<sil>"
+
+
+def test_speed_changes_the_length(pipe):
+    slow = pipe.plan_target(pipe.phonemes("The quick brown fox."), pipe.prompt_codes(_tone(), SR), 0.5)[1]
+    fast = pipe.plan_target(pipe.phonemes("The quick brown fox."), pipe.prompt_codes(_tone(), SR), 2.0)[1]
+    assert len(slow) > len(fast)
+
+
+@pytest.mark.parametrize("kwargs, err, match", [
+    ({"text": ""}, ValueError, "empty"),
+    ({"text": "a" * 401}, ValueError, "too long"),
+    ({"text": "?! ... ;"}, ValueError, "pronounceable"),
+    ({"prompt": np.zeros(SR * 2, np.float32)}, AudioError, "silent"),
+    ({"prompt": _tone(0.3)}, AudioError, "too short"),
+    ({"prompt": _tone(25)}, AudioError, "too long"),
+    ({"speed": 3.0}, ValueError, "speed"),
+    ({"accent": "fr"}, ValueError, "accent"),
+    ({"steps": 0}, ValueError, "steps"),
+    ({"vocoder": "wavenet"}, ValueError, "vocoder"),
+])
+def test_bad_input_is_a_clear_error(pipe, kwargs, err, match):
+    args = {"text": "The quick brown fox.", "prompt": _tone(), "steps": 2, "vocoder": "griffin-lim"} | kwargs
+    with pytest.raises(err, match=match):
+        pipe.generate(args.pop("text"), args.pop("prompt"), SR, **args)
+
+
+def test_cli_writes_wav_and_trace(tiny_speech_dir, tmp_path):
+    sf.write(tmp_path / "p.wav", np.stack([_tone(), _tone()], 1), SR)
+    r = resgen_cli("sample", "speech", "--text", "The quick brown fox.", "--prompt", str(tmp_path / "p.wav"),
+                   "--model", str(tiny_speech_dir), "--steps", "3", "--out", str(tmp_path / "o.wav"),
+                   "--trace", str(tmp_path / "o.npz"), "--vocoder", "griffin-lim")
+    assert r.returncode == 0, r.stderr
+    audio, rate = sf.read(tmp_path / "o.wav")
+    assert rate == 22050 and audio.ndim == 1 and len(audio) > 0
+    arrays, meta = load_traces(tmp_path / "o.npz")
+    assert meta["task"] == "speech" and meta["prompt_positions"] > 0 and arrays["codes"].shape[0] == 3
+    bad = resgen_cli("sample", "speech", "--text", "hello", "--prompt", str(tmp_path / "missing.wav"),
+                     "--model", str(tiny_speech_dir), "--out", str(tmp_path / "x.wav"))
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "cannot read the prompt" in bad.stderr

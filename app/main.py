@@ -26,24 +26,38 @@ def sampler_defaults(model_dir=None) -> dict:
     return out
 
 
-def build_app(load_image=None, backend: str = "auto", image_defaults: dict | None = None):
-    """load_image(backend) -> ImagePipeline; defaults to the shipped model, loaded on first use
-    (one cached pipeline per backend)."""
+def build_app(load_image=None, backend: str = "auto", image_defaults: dict | None = None, load_speech=None,
+              speech_defaults: dict | None = None, speech_examples: dict | None = None):
+    """load_image(backend) -> ImagePipeline and load_speech(backend) -> SpeechPipeline; default to
+    the shipped models, loaded on first use (one cached pipeline per backend)."""
     import gradio as gr
 
+    from resgen import assets_dir
+
     from .image_tab import build_image_tab
+    from .speech_tab import build_speech_tab, prompt_examples
 
     if load_image is None:
         def load_image(backend):
             import resgen
             return resgen.load("image", backend=backend)
+    if load_speech is None:
+        def load_speech(backend):
+            import resgen
+            return resgen.load("speech", backend=backend)
     get_image = functools.lru_cache(maxsize=3)(load_image)
+    get_speech = functools.lru_cache(maxsize=3)(load_speech)
+    if speech_examples is None:
+        speech_examples = prompt_examples(assets_dir() / "speech" / "prompts")
 
     with gr.Blocks(title="ResGEN") as demo:
         gr.Markdown("# ResGEN\nMasked generation over residual-vector-quantised tokens: every step, "
                     "every depth.")
         with gr.Tab("Image"):
             build_image_tab(get_image, CLASSES, image_defaults or sampler_defaults(), backend)
+        with gr.Tab("Speech"):
+            build_speech_tab(get_speech, speech_examples,
+                             speech_defaults or sampler_defaults(assets_dir() / "speech"), backend)
     demo.queue(default_concurrency_limit=2)
     return demo
 

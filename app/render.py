@@ -123,3 +123,11 @@ def save_gif(frames: list[np.ndarray], path, ms: int = 250, hold_ms: int = 1500)
     ims = [Image.fromarray(f) for f in frames]
     ims[0].save(path, save_all=True, append_images=ims[1:], loop=0,
                 duration=[ms] * (len(ims) - 1) + [hold_ms])
+
+
+def mel_image(mel: np.ndarray, height_scale: int = 2, width_scale: int = 2, lo: float = -11.5, hi: float = 2.0) -> np.ndarray:
+    """log-mel (80, F) -> uint8 RGB (80*h, F*w, 3), low frequencies at the bottom (magma colours)."""
+    import matplotlib
+    x = np.clip((np.asarray(mel, dtype=np.float32) - lo) / (hi - lo), 0, 1)[::-1]
+    rgb = (matplotlib.colormaps["magma"](x)[..., :3] * 255).astype(np.uint8)
+    return np.repeat(np.repeat(rgb, height_scale, 0), width_scale, 1)

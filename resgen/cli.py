@@ -65,6 +65,12 @@ def _data_parsers(sub):
     d = dsub.add_parser("speech", help="synthesise the multi-speaker espeak-ng corpus (text, phonemes, durations)")
     speech_corpus.add_args(d)
     d.set_defaults(func=speech_corpus.run)
+    d = dsub.add_parser("speech-prompts", help="example prompt WAVs from the held-out voices (for assets/speech/prompts)")
+    d.add_argument("--data", default="runs/speech-data")
+    d.add_argument("--out", default="assets/speech/prompts")
+    d.add_argument("--n", type=int, default=6, help="number of held-out voices")
+    d.add_argument("--seconds", type=float, default=2.5)
+    d.set_defaults(func=speech_corpus.run_prompts)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -203,3 +203,36 @@ def run(args) -> dict:
           f"{summary['dropped_phoneme_mismatch']} dropped (phonemizer and espeak disagreed); "
           f"{len(summary['symbols'])} symbols")
     return summary
+
+
+def export_prompts(data: Path, out: Path, n: int = 5, seconds: float = 3.5) -> list[Path]:
+    """Write one prompt WAV per held-out voice (the first n voices, their first utterance of at
+    least `seconds`, cut to `seconds`), named after the voice."""
+    from .audio import save_audio
+    meta = json.loads((data / "corpus.json").read_text())
+    f = np.load(data / "heldout.npz")
+    ao, voice = f["audio_offsets"], f["voice"]
+    texts = json.loads(str(f["texts"]))
+    held = [v for v in meta["voices"] if v["split"] == "heldout"]
+    first_id = len(meta["voices"]) - len(held)
+    out.mkdir(parents=True, exist_ok=True)
+    written, listing = [], []
+    for k, v in enumerate(held[:n]):
+        for i in np.nonzero(voice == first_id + k)[0]:
+            a = f["audio"][ao[i]:ao[i + 1]]
+            if len(a) >= seconds * 22050:
+                path = out / f"heldout_{k}_{v['accent']}_{v['variant']}.wav"
+                save_audio(path, a[: int(seconds * 22050)].astype(np.float32) / 32768)
+                written.append(path)
+                listing.append({"file": path.name, "voice": v["name"], "accent": v["accent"], "text": texts[i]})
+                break
+    (out / "prompts.json").write_text(json.dumps(listing, indent=1, ensure_ascii=False))
+    return written
+
+
+def run_prompts(args) -> None:
+    from .cli import UsageError
+    if not (Path(args.data) / "corpus.json").exists():
+        raise UsageError(f"no corpus at {args.data} (run `resgen data speech` first)")
+    for path in export_prompts(Path(args.data), Path(args.out), args.n, args.seconds):
+        print(path)

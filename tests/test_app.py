@@ -28,10 +28,23 @@ def _serve(demo):
     return f"http://127.0.0.1:{port}/"
 
 
+SPEECH_DEFAULTS = {"steps": 4, "cfg": 2.0, "temperature": 1.0, "top_p": 1.0}
+
+
+def _prompt_wav(path, seconds=2.0, sr=44100):
+    import soundfile as sf
+    t = np.arange(int(seconds * sr)) / sr
+    sf.write(path, (0.2 * np.sin(2 * np.pi * 150 * t) * (1 + 0.3 * np.sin(6 * np.pi * t))).astype(np.float32), sr)
+    return path
+
+
 @pytest.fixture(scope="module")
-def served(tiny_model_dir):
+def served(tiny_model_dir, tiny_speech_dir, tmp_path_factory):
+    example = _prompt_wav(tmp_path_factory.mktemp("prompts") / "voice.wav")
     demo = build_app(load_image=lambda backend: resgen.load("image", backend=backend, model_dir=tiny_model_dir),
-                     image_defaults=DEFAULTS)
+                     image_defaults=DEFAULTS,
+                     load_speech=lambda backend: resgen.load("speech", backend=backend, model_dir=tiny_speech_dir),
+                     speech_defaults=SPEECH_DEFAULTS, speech_examples={"a voice": example})
     yield _serve(demo)
     demo.close()
 
@@ -113,3 +126,38 @@ def test_missing_model_is_a_message(tmp_path):
             _generate(Client(url, verbose=False))
     finally:
         demo.close()
+
+
+def _speak(client, prompt, text="The quick brown fox.", seed=5, vocoder="griffin-lim"):
+    from gradio_client import handle_file
+    return client.predict(text, handle_file(str(prompt)), 1.0, 3, 2.0, seed, False, vocoder, "en-us", "torch",
+                          api_name="/generate_speech")
+
+
+def test_speech_endpoints(served, tmp_path):
+    import soundfile as sf
+    client = Client(served, verbose=False)
+    audio, mel, info, step = _speak(client, _prompt_wav(tmp_path / "p.wav"))
+    wav, rate = sf.read(audio)
+    assert rate == 22050 and len(wav) > 0
+    assert "real-time factor" in info and "seed 5" in info and "6 denoiser calls" in info
+    assert np.asarray(Image.open(mel)).ndim == 3
+    grid, step_mel, step_audio, ladder_audio, schedule = client.predict(1, 2, api_name="/speech_step")
+    assert all((grid, step_mel, step_audio, ladder_audio, schedule))
+    assert sf.read(step_audio)[1] == 22050
+    arrays, meta = load_traces(client.predict(api_name="/speech_trace"))
+    assert meta["task"] == "speech" and meta["prompt_positions"] > 0 and arrays["codes"].shape[0] == 3
+    import zipfile
+    with zipfile.ZipFile(client.predict(api_name="/speech_steps_audio")) as z:
+        assert sorted(z.namelist()) == ["step_01.wav", "step_02.wav", "step_03.wav"]
+
+
+def test_speech_bad_input_is_a_message(served, tmp_path):
+    client = Client(served, verbose=False)
+    with pytest.raises(Exception, match="the text is empty"):
+        _speak(client, _prompt_wav(tmp_path / "p.wav"), text="  ")
+    with pytest.raises(Exception, match="too short"):
+        _speak(client, _prompt_wav(tmp_path / "short.wav", seconds=0.3))
+    with pytest.raises(Exception, match="Give a voice prompt"):
+        client.predict("Hello there.", None, 1.0, 3, 2.0, 0, False, "griffin-lim", "en-us", "torch",
+                       api_name="/generate_speech")

@@ -74,3 +74,19 @@ def test_cli_writes_wav_and_trace(tiny_speech_dir, tmp_path):
     bad = resgen_cli("sample", "speech", "--text", "hello", "--prompt", str(tmp_path / "missing.wav"),
                      "--model", str(tiny_speech_dir), "--out", str(tmp_path / "x.wav"))
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "cannot read the prompt" in bad.stderr
+
+
+def test_steps_run_without_autograd_from_any_thread(pipe):
+    """The app resumes the step generator from different worker threads: no_grad must hold in each."""
+    import threading
+    it, *_ = pipe.generate_steps("The quick brown fox.", _tone(), SR, steps=3, seed=0)
+    seen = []
+
+    def resume():
+        seen.append(next(it).codes.requires_grad)
+
+    for _ in range(3):
+        th = threading.Thread(target=resume)
+        th.start()
+        th.join()
+    assert seen == [False, False, False]

@@ -154,6 +154,7 @@ class SpeechPipeline:
             raise ValueError(f"the text is too long for one utterance ({len(pos)} positions; at most {room})")
         return frames.cpu(), pos
 
+    @torch.no_grad()      # on a generator, torch re-enters no_grad at every resume (whatever the thread)
     def _sample(self, prompt: torch.Tensor, pos: torch.Tensor, s: dict) -> Iterator[StepTrace]:
         Np, Nt, D = len(prompt), len(pos), self.tok_cfg.rvq.depth
         dev = self.device
@@ -174,9 +175,8 @@ class SpeechPipeline:
             return self.model.denoise(tokens, c)
 
         state = SamplerState(codes, mask, 0)
-        with torch.no_grad():
-            for _, trace in run(predict, plan, self.tokenizer.rvq, state, cond, null, self.tok_cfg.rvq.codebook_size, gen):
-                yield trace
+        for _, trace in run(predict, plan, self.tokenizer.rvq, state, cond, null, self.tok_cfg.rvq.codebook_size, gen):
+            yield trace
 
     def generate_steps(self, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
                        steps: int | None = None, cfg: float | None = None, temperature: float | None = None,
@@ -218,3 +218,10 @@ class SpeechPipeline:
         if vocoder == "hifigan" and self._hifigan is None:
             self._hifigan = load_hifigan(self._vocoder_path, self.device)
         return vocode(mel[None], vocoder, self._hifigan)[0].cpu().numpy().astype(np.float32)
+
+    @torch.no_grad()
+    def decode_partial(self, codes: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Only the revealed tokens: codes, mask (Nt, D) -> log-mel (80, Nt * 4)."""
+        rvq = self.tokenizer.rvq
+        z = (rvq.embed_per_depth(codes[None].to(self.device)) * (~mask[None].to(self.device))[..., None]).sum(2)
+        return self.tokenizer.decode_latent(z)[0]

@@ -1,0 +1,207 @@
+"""The speech tab: zero-shot TTS from a text and a voice prompt, and the step visualiser.
+
+The visualiser shows the token grid (RVQ depth x target positions), the mel spectrogram from the
+tokens revealed so far with its audio (Griffin-Lim, fast), the depth ladder (the final speech
+from its first d depths), and the masking schedule.
+"""
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from . import render
+
+SAMPLE_TEXTS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Revenge is a form of nostalgia.",
+    "Nothing cures insomnia like the realization that it's time to get up.",
+    "An apple every eight hours will keep three doctors away.",
+]
+VOCODERS = ["hifigan", "griffin-lim"]
+
+
+def prompt_examples(folder: Path) -> dict[str, Path]:
+    """Shipped example voices: {label: wav path} from prompts.json (empty when absent)."""
+    try:
+        items = json.loads((folder / "prompts.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {f"{i['voice']} (held out)": folder / i["file"] for i in items if (folder / i["file"]).exists()}
+
+
+def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, backend_default: str = "auto"):
+    """get_pipeline(backend) -> SpeechPipeline (lazy, cached by the caller)."""
+
+    def load(backend):
+        try:
+            return get_pipeline(backend)
+        except Exception as e:                            # not installed yet, stale or corrupt files
+            raise gr.Error(f"Could not load the speech model: {e}") from None
+
+    def pick_example(name):
+        if not name or name not in examples:
+            return gr.update()
+        import soundfile as sf
+        audio, rate = sf.read(str(examples[name]), dtype="float32")
+        return (rate, audio)
+
+    def generate(text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend):
+        if prompt is None:
+            raise gr.Error("Give a voice prompt: upload or record a few seconds, or pick an example voice.")
+        rate, audio = prompt
+        audio = np.asarray(audio)
+        if np.issubdtype(audio.dtype, np.integer):
+            audio = audio.astype(np.float32) / np.iinfo(audio.dtype).max
+        try:
+            seed = int(seed or 0)
+        except (TypeError, ValueError):
+            raise gr.Error("Seed must be a whole number.") from None
+        seed = random.randrange(2**31) if randomize else seed
+        pipe = load(backend)
+        from resgen.audio import AudioError
+        try:
+            it, Np, phonemes, s = pipe.generate_steps(text, audio, int(rate), speed=speed, steps=int(steps), cfg=cfg,
+                                                      seed=seed, accent=accent)
+        except (ValueError, AudioError) as e:
+            raise gr.Error(str(e)) from None
+        t0 = time.perf_counter()
+        traces = []
+        for tr in it:
+            traces.append(tr)
+            yield (None, None, f"step {tr.step + 1}/{s['steps']}: {tr.masked} target slots still masked", None,
+                   gr.update())
+        codes = traces[-1].codes[0, Np:]
+        mel = pipe.decode(codes)
+        wav = pipe.vocode(mel, vocoder)
+        secs = time.perf_counter() - t0
+        dur = len(wav) / 22050
+        calls = s["steps"] * (1 if s["cfg"] == 1 else 2)
+        info = (f"{dur:.2f} s of speech in {secs:.2f} s (real-time factor {secs / max(dur, 1e-9):.2f}) on "
+                f"{pipe.backend}, vocoder {vocoder}; seed {seed}; {s['steps']} steps, {calls} denoiser calls; "
+                f"{len(phonemes) - 2} phonemes, {len(codes)} positions x {pipe.tok_cfg.rvq.depth} depths")
+        from resgen.trace import trace_arrays
+        arrays = trace_arrays(traces)
+        arrays["meta"] = {"task": "speech", "prompt_positions": Np, "phonemes": phonemes, "seed": seed,
+                          "text": text, "vocoder": vocoder, "_backend_choice": backend, **s}
+        yield ((22050, wav), render.mel_image(mel.cpu().numpy()), info, arrays,
+               gr.update(maximum=s["steps"], value=s["steps"]))
+
+    def _target(arrays, key, t):
+        Np = arrays["meta"]["prompt_positions"]
+        return arrays[key][t, 0, Np:]
+
+    def show(arrays, step, depth):
+        if not arrays:
+            return None, None, None, None, None
+        import torch
+        pipe = load(arrays["meta"]["_backend_choice"])
+        T = len(arrays["codes"])
+        t = min(max(int(step), 1), T) - 1
+        Np = arrays["meta"]["prompt_positions"]
+        target = {k: v[:, :, Np:] for k, v in arrays.items() if k in ("mask", "revealed", "confidence")}
+        grid = render.token_matrix(target, t, 0, cell=6)
+        codes = torch.from_numpy(_target(arrays, "codes", t).astype(np.int64))
+        mask = torch.from_numpy(_target(arrays, "mask", t))
+        mel_t = pipe.decode_partial(codes, mask)
+        step_audio = pipe.vocode(mel_t, "griffin-lim")
+        final = torch.from_numpy(_target(arrays, "codes", T - 1).astype(np.int64))
+        d = min(max(int(depth), 1), pipe.tok_cfg.rvq.depth)
+        mel_d = pipe.decode(final, d)
+        ladder_audio = pipe.vocode(mel_d, arrays["meta"]["vocoder"])
+        return (grid, render.mel_image(mel_t.cpu().numpy()), (22050, step_audio),
+                (22050, ladder_audio), render.schedule_plot(target["mask"][:, 0], t))
+
+    def export_steps(arrays):
+        if not arrays:
+            raise gr.Error("Generate speech first.")
+        import soundfile as sf
+        import torch
+        pipe = load(arrays["meta"]["_backend_choice"])
+        folder = Path(tempfile.mkdtemp(prefix="resgen-"))
+        path = folder / f"resgen-speech-seed{arrays['meta']['seed']}-steps.zip"
+        with zipfile.ZipFile(path, "w") as z:
+            for t in range(len(arrays["codes"])):
+                codes = torch.from_numpy(_target(arrays, "codes", t).astype(np.int64))
+                mel = pipe.decode_partial(codes, torch.from_numpy(_target(arrays, "mask", t)))
+                wav = folder / f"step_{t + 1:02d}.wav"
+                sf.write(wav, pipe.vocode(mel, "griffin-lim"), 22050, subtype="PCM_16")
+                z.write(wav, wav.name)
+        return str(path)
+
+    def export_trace(arrays):
+        if not arrays:
+            raise gr.Error("Generate speech first.")
+        from resgen.trace import save_trace_arrays
+        meta = {k: v for k, v in arrays["meta"].items() if not k.startswith("_")}
+        path = Path(tempfile.mkdtemp(prefix="resgen-")) / f"resgen-speech-seed{meta['seed']}.npz"
+        save_trace_arrays(path, arrays, meta)
+        return str(path)
+
+    with gr.Blocks() as tab:
+        with gr.Row():
+            with gr.Column(scale=1):
+                text = gr.Textbox(SAMPLE_TEXTS[0], lines=2, max_lines=6, label="Text", elem_id="speech-text")
+                gr.Examples([[t] for t in SAMPLE_TEXTS], [text], label="Sample texts")
+                prompt = gr.Audio(sources=["upload", "microphone"], type="numpy", label="Voice prompt (1-20 s)",
+                                  elem_id="speech-prompt")
+                example = gr.Dropdown(list(examples), value=None, label="...or an example voice (never seen in training)",
+                                      elem_id="speech-example")
+                speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed")
+                steps = gr.Slider(1, 64, value=defaults["steps"], step=1, label="Sampling steps T")
+                cfg = gr.Slider(0, 6, value=defaults["cfg"], step=0.25, label="CFG on the text (1 = off)")
+                with gr.Row():
+                    seed = gr.Number(value=0, precision=0, label="Seed", elem_id="speech-seed")
+                    randomize = gr.Checkbox(value=False, label="Random seed")
+                with gr.Row():
+                    vocoder = gr.Radio(VOCODERS, value="hifigan", label="Vocoder")
+                    accent = gr.Dropdown(["en-us", "en-us-nyc", "en", "en-gb-x-rp", "en-gb-x-gbclan", "en-029",
+                                          "en-gb-scotland", "en-gb-x-gbcwmd"], value="en-us", label="Accent of the text")
+                backend = gr.Dropdown(["auto", "torch", "onnx"], value=backend_default, label="Backend")
+                with gr.Row():
+                    go = gr.Button("Speak", variant="primary", elem_id="speech-generate")
+                    stop = gr.Button("Stop", elem_id="speech-stop")
+            with gr.Column(scale=2):
+                out_audio = gr.Audio(label="Speech", type="numpy", elem_id="speech-audio", interactive=False)
+                out_mel = gr.Image(label="Mel spectrogram", elem_id="speech-mel")
+                info = gr.Textbox(label="Run", elem_id="speech-info")
+        gr.Markdown("### Step by step\nToken grid: RVQ depth 1 on top, one column per target position (grey = "
+                    "masked, orange = revealed at this step, blue = earlier, lighter = more confident). The mel "
+                    "and audio at a step use only the tokens revealed so far (Griffin-Lim). Depth ladder: the "
+                    "final speech from its first d depths.")
+        arrays = gr.State(None)
+        with gr.Row():
+            step = gr.Slider(1, 16, value=16, step=1, label="Step", elem_id="speech-step")
+            depth = gr.Slider(1, 16, value=8, step=1, label="Depth ladder: first d depths", elem_id="speech-depth")
+        with gr.Row():
+            grid = gr.Image(label="Tokens: depth x positions", elem_id="speech-grid")
+            step_mel = gr.Image(label="Mel from the revealed tokens", elem_id="speech-step-mel")
+        with gr.Row():
+            step_audio = gr.Audio(label="Audio at this step", type="numpy", elem_id="speech-step-audio",
+                                  interactive=False)
+            ladder_audio = gr.Audio(label="Final speech from the first d depths", type="numpy",
+                                    elem_id="speech-ladder-audio", interactive=False)
+            schedule = gr.Image(label="Masking schedule (dashed: this step)", elem_id="speech-schedule")
+        with gr.Row():
+            steps_btn = gr.Button("Export per-step audio (.zip)", elem_id="speech-steps-btn")
+            trace_btn = gr.Button("Export trace file (.npz)", elem_id="speech-trace-btn")
+            exported = gr.File(label="Download", elem_id="speech-export")
+
+        views = [grid, step_mel, step_audio, ladder_audio, schedule]
+        example.change(pick_example, example, prompt, api_name=False)
+        ev = go.click(generate, [text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend],
+                      [out_audio, out_mel, info, arrays, step], api_name="generate_speech", concurrency_limit=2)
+        ev.then(show, [arrays, step, depth], views, api_name=False)
+        stop.click(None, None, None, cancels=[ev])
+        for ctl in (step, depth):
+            ctl.change(show, [arrays, step, depth], views, api_name=False)
+        gr.Button(visible=False).click(show, [arrays, step, depth], views, api_name="speech_step")
+        steps_btn.click(export_steps, arrays, exported, api_name="speech_steps_audio")
+        trace_btn.click(export_trace, arrays, exported, api_name="speech_trace")
+    return tab

@@ -40,3 +40,27 @@ def test_ddp_under_torchrun_gloo(tmp_path):
     single = tmp_path / "single"
     assert resgen("train", "image-tokenizer", "--out", str(single), "--steps", "4", *TOK_ARGS).returncode == 0
     assert (out / "ckpt.pt").exists() and (single / "ckpt.pt").exists()
+
+
+def test_ema_copy_follows_a_short_run(tmp_path):
+    """With a long EMA decay and few steps, the EMA copy must still have left the initial weights
+    (it is warmed up), and stay behind the raw weights."""
+    import torch
+
+    from resgen.train.loop import LoopConfig, train
+
+    torch.manual_seed(0)
+    x = torch.randn(256, 4)
+    y = x @ torch.tensor([1.0, -2.0, 3.0, 0.5]) + 1
+
+    def loss_fn(net, idx, gen):
+        return {"loss": ((net(x[idx])[:, 0] - y[idx]) ** 2).mean()}
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 1)
+    init = model.weight.detach().clone()
+    cfg = LoopConfig(steps=100, batch_size=32, lr=0.05, warmup=1, ema=0.9995, log_every=10, ckpt_every=1000)
+    ema = train(tmp_path, model, loss_fn, 256, cfg)
+    raw_moved = (model.weight - init).norm()
+    ema_moved = (ema.weight - init).norm()
+    assert ema_moved > 0.7 * raw_moved and not torch.equal(ema.weight, model.weight)

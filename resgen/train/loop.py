@@ -28,7 +28,7 @@ class LoopConfig:
     lr: float
     warmup: int = 200
     weight_decay: float = 0.0
-    ema: float = 0.0         # 0 disables the EMA copy of the weights
+    ema: float = 0.0         # EMA decay (warmed up as min(ema, (1+step)/(10+step))); 0 = no EMA copy
     grad_clip: float = 1.0
     seed: int = 0
     log_every: int = 50
@@ -133,7 +133,10 @@ def train(
         opt.step()
         if ema is not None:
             with torch.no_grad():
-                torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - cfg.ema)
+                # Warm-up: a short run must not leave the EMA copy near the initial weights
+                # (with 0.9995 after 1,000 steps they would still weigh 61%).
+                decay = min(cfg.ema, (1 + step) / (10 + step))
+                torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - decay)
                 for be, bm in zip(ema.buffers(), model.buffers()):
                     be.copy_(bm)
         for k, v in out.items():

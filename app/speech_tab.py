@@ -176,9 +176,13 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                     "and audio at a step use only the tokens revealed so far (Griffin-Lim). Depth ladder: the "
                     "final speech from its first d depths.")
         arrays = gr.State(None)
+        timer = gr.Timer(1.5, active=False)
         with gr.Row():
             step = gr.Slider(1, 16, value=16, step=1, label="Step", elem_id="speech-step")
             depth = gr.Slider(1, 16, value=8, step=1, label="Depth ladder: first d depths", elem_id="speech-depth")
+            with gr.Column(min_width=120):
+                play = gr.Button("Play", elem_id="speech-play", size="sm")
+                pause = gr.Button("Pause", elem_id="speech-pause", size="sm")
         with gr.Row():
             grid = gr.Image(label="Tokens: depth x positions", elem_id="speech-grid")
             step_mel = gr.Image(label="Mel from the revealed tokens", elem_id="speech-step-mel")
@@ -202,6 +206,10 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         for ctl in (step, depth):
             ctl.change(show, [arrays, step, depth], views, api_name=False)
         gr.Button(visible=False).click(show, [arrays, step, depth], views, api_name="speech_step")
+        play.click(lambda: gr.Timer(active=True), None, timer, api_name=False)
+        pause.click(lambda: gr.Timer(active=False), None, timer, api_name=False)
+        timer.tick(lambda a, t: gr.update() if not a else int(t) % len(a["codes"]) + 1, [arrays, step], step,
+                   api_name=False)
         steps_btn.click(export_steps, arrays, exported, api_name="speech_steps_audio")
         trace_btn.click(export_trace, arrays, exported, api_name="speech_trace")
     return tab

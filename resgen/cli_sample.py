@@ -42,19 +42,25 @@ def _check_writable_file(path: Path):
         raise UsageError(f"cannot write {path}")
 
 
-def run_image(args) -> None:
-    if not 1 <= args.n <= 256:
-        raise UsageError(f"--n must be between 1 and 256 (got {args.n})")
-    if args.steps < 1:
-        raise UsageError(f"--steps must be at least 1 (got {args.steps})")
-    out = Path(args.out)
-    _check_writable_dir(out)
+def _start(args, out_is_dir: bool) -> float:
+    """Check the outputs are writable and set the threads, before any heavy import; -> start time."""
+    (_check_writable_dir if out_is_dir else _check_writable_file)(Path(args.out))
     if args.trace:
         _check_writable_file(Path(args.trace))
     t0 = time.perf_counter()
     import torch
     if args.threads:
         torch.set_num_threads(args.threads)
+    return t0
+
+
+def run_image(args) -> None:
+    if not 1 <= args.n <= 256:
+        raise UsageError(f"--n must be between 1 and 256 (got {args.n})")
+    if args.steps < 1:
+        raise UsageError(f"--steps must be at least 1 (got {args.steps})")
+    out = Path(args.out)
+    t0 = _start(args, out_is_dir=True)
     import resgen
     from .images_io import save_images
     from .trace import save_traces
@@ -106,13 +112,7 @@ def add_speech_args(p: argparse.ArgumentParser):
 
 def run_speech(args) -> None:
     out = Path(args.out)
-    _check_writable_file(out)
-    if args.trace:
-        _check_writable_file(Path(args.trace))
-    t0 = time.perf_counter()
-    import torch
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    t0 = _start(args, out_is_dir=False)
     import resgen
     from .audio import AudioError, save_audio
     from .trace import save_traces

@@ -47,6 +47,25 @@ def make_plan(steps: int, positions: int, depth: int, *, cfg: float = 1.0, tempe
                         float(latent_scale))
 
 
+def checked_settings(defaults, steps=None, cfg=None, temperature=None, top_p=None, seed: int = 0,
+                     max_steps: int = 256) -> dict:
+    """User sampler settings, None = the model's default (a SamplerConfig) -> a checked dict.
+    Raises ValueError with a message fit for a user."""
+    s = {"steps": defaults.steps if steps is None else int(steps),
+         "cfg": defaults.cfg if cfg is None else float(cfg),
+         "temperature": defaults.temperature if temperature is None else float(temperature),
+         "top_p": defaults.top_p if top_p is None else float(top_p), "seed": int(seed)}
+    if not 1 <= s["steps"] <= max_steps:
+        raise ValueError(f"steps must be between 1 and {max_steps}")
+    if not 0 <= s["cfg"] <= 20:
+        raise ValueError("cfg must be between 0 and 20")
+    if not 0 <= s["temperature"] <= 10:
+        raise ValueError("temperature must be between 0 and 10")
+    if not 0 < s["top_p"] <= 1:
+        raise ValueError("top_p must be in (0, 1]")
+    return s
+
+
 @dataclass(frozen=True)
 class SamplerState:
     codes: torch.Tensor  # (B, N, D) int64, 0 where masked

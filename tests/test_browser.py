@@ -135,3 +135,6 @@ def test_speech_tab_speaks_and_scrubs(page):
     page.wait_for_function(f"document.querySelector('#speech-grid img')?.src !== {grid!r}")
     _playable(page, "speech-step-audio")
     _shot(page, "07-speech-step-1.png")
+    page.click("#speech-play")                                       # the scrubber advances by itself
+    page.wait_for_function("document.querySelector('#speech-step input[type=number]')?.value !== '1'")
+    page.click("#speech-pause")

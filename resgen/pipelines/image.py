@@ -18,7 +18,7 @@ import torch
 from ..config import DenoiserConfig, ImageTokenizerConfig, SamplerConfig, from_dict
 from ..denoiser import Denoiser
 from ..image_tokenizer import ImageTokenizer
-from ..sampler import init_state, make_plan, run
+from ..sampler import checked_settings, init_state, make_plan, run
 from ..trace import StepTrace
 from ..weights import ModelFileError, file_sha256, load_module, read_json
 
@@ -101,19 +101,8 @@ class ImagePipeline:
         return i
 
     def _settings(self, steps, cfg, temperature, top_p, seed) -> dict:
-        d = self.defaults
-        s = {"steps": d.steps if steps is None else int(steps), "cfg": d.cfg if cfg is None else float(cfg),
-             "temperature": d.temperature if temperature is None else float(temperature),
-             "top_p": d.top_p if top_p is None else float(top_p), "seed": int(seed)}
-        if not 1 <= s["steps"] <= self.den_cfg.positions * self.depth:
-            raise ValueError(f"steps must be between 1 and {self.den_cfg.positions * self.depth}")
-        if not 0 <= s["cfg"] <= 20:
-            raise ValueError("cfg must be between 0 and 20")
-        if not 0 <= s["temperature"] <= 10:
-            raise ValueError("temperature must be between 0 and 10")
-        if not 0 < s["top_p"] <= 1:
-            raise ValueError("top_p must be in (0, 1]")
-        return s
+        return checked_settings(self.defaults, steps, cfg, temperature, top_p, seed,
+                                max_steps=self.den_cfg.positions * self.depth)
 
     def _label_ids(self, labels: Sequence[int | str]) -> list[int]:
         ids = [self.label_id(l) for l in labels]

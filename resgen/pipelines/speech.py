@@ -22,7 +22,7 @@ import torch
 
 from ..audio import MelConfig, log_mel, prepare
 from ..config import MelTokenizerConfig, SamplerConfig, SpeechModelConfig, from_dict
-from ..sampler import SamplerState, make_plan, run
+from ..sampler import SamplerState, checked_settings, make_plan, run
 from ..speech_corpus import ACCENTS
 from ..speech_model import NULL_TEXT, SpeechModel, durations_from_log, positions_phonemes
 from ..speech_tokenizer import MelTokenizer
@@ -125,21 +125,10 @@ class SpeechPipeline:
         return self.tokenizer.encode(mel)[0, : self.cfg.max_prompt]
 
     def _settings(self, steps, cfg, temperature, top_p, seed, speed) -> dict:
-        d = self.defaults
-        s = {"steps": d.steps if steps is None else int(steps), "cfg": d.cfg if cfg is None else float(cfg),
-             "temperature": d.temperature if temperature is None else float(temperature),
-             "top_p": d.top_p if top_p is None else float(top_p), "seed": int(seed), "speed": float(speed)}
-        if not 1 <= s["steps"] <= 256:
-            raise ValueError("steps must be between 1 and 256")
-        if not 0 <= s["cfg"] <= 20:
-            raise ValueError("cfg must be between 0 and 20")
-        if not 0 <= s["temperature"] <= 10:
-            raise ValueError("temperature must be between 0 and 10")
-        if not 0 < s["top_p"] <= 1:
-            raise ValueError("top_p must be in (0, 1]")
-        if not 0.5 <= s["speed"] <= 2.0:
+        s = checked_settings(self.defaults, steps, cfg, temperature, top_p, seed)
+        if not 0.5 <= float(speed) <= 2.0:
             raise ValueError("speed must be between 0.5 and 2.0")
-        return s
+        return s | {"speed": float(speed)}
 
     # ---- sampling --------------------------------------------------------------------------
     @torch.no_grad()

@@ -49,3 +49,22 @@ def test_cli_trains_and_resumes(tmp_path):
 def test_missing_corpus_is_one_line(tmp_path):
     r = resgen("train", "speech-tokenizer", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "no corpus" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_shipped_speech_tokenizer_reconstructs_unseen_speech():
+    import numpy as np
+
+    import resgen
+    from resgen.audio import log_mel
+    from resgen.espeak import Espeak, Voice
+    from resgen.weights import file_sha256
+    folder = resgen.assets_dir() / "speech"
+    meta = json.loads((folder / "tokenizer.json").read_text())
+    assert file_sha256(folder / "tokenizer.safetensors") == meta["sha256"]
+    tok = load_module(MelTokenizer(from_dict(MelTokenizerConfig, meta["tokenizer"])), folder / "tokenizer.safetensors")
+    audio, _ = Espeak().synth("Nothing is as simple as it seems at first.", Voice("en-us", "f3", 55, 165))
+    mel = log_mel(torch.from_numpy(audio.astype(np.float32) / 32768))
+    codes = tok.encode(mel)
+    F = mel.shape[-1]
+    err = [(tok.decode(codes, d)[..., :F] - mel).abs().mean().item() for d in (1, 4, 8)]
+    assert err[0] > err[1] > err[2] and err[2] < 0.7

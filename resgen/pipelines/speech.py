@@ -65,6 +65,9 @@ class SpeechPipeline:
     def __init__(self, model_dir: str | Path, backend: str = "auto", device: str | torch.device = "cpu",
                  vocoder_path: str | Path | None = None):
         self.model_dir = Path(model_dir)
+        if not (self.model_dir / "config.json").exists():
+            raise ModelFileError(f"no speech model in {self.model_dir} ({self.model_dir / 'config.json'} is missing; "
+                                 "see the README's Speech section to train one)")
         cfg = read_json(self.model_dir / "config.json")
         check_files(self.model_dir, cfg)
         try:

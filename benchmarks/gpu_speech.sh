@@ -35,12 +35,16 @@ say "training to $STEPS steps"
 timeout $(( TRAIN_S * 3 / 2 + 60 )) bash -c "$(declare -f train); PY=$PY DATA=$DATA RUN=$RUN ARGS='$ARGS' train --steps $STEPS" > "$RUN/train.txt" 2>&1
 tail -n 3 "$RUN/log.jsonl"
 cp "$RUN/config.json" "$OUT/speech_config.json"
+# a returned file may have 16 MB at most: four shards of about equal size, merged by the receiver
 $PY - "$RUN/model.safetensors" "$OUT" <<'PYEOF'
 import sys
 from safetensors.torch import load_file, save_file
-sd = load_file(sys.argv[1]); keys = sorted(sd); h = len(keys) // 2
-save_file({k: sd[k] for k in keys[:h]}, f"{sys.argv[2]}/model.part1.safetensors")
-save_file({k: sd[k] for k in keys[h:]}, f"{sys.argv[2]}/model.part2.safetensors")
+sd = load_file(sys.argv[1]); parts = [{} for _ in range(4)]; size = [0] * 4
+for k in sorted(sd, key=lambda k: -sd[k].numel()):
+    i = size.index(min(size)); parts[i][k] = sd[k]; size[i] += sd[k].numel() * sd[k].element_size()
+for i, part in enumerate(parts):
+    save_file(part, f"{sys.argv[2]}/model.part{i}.safetensors")
+print("shards (bytes):", size)
 PYEOF
 cp "$RUN/log.jsonl" "$OUT/speech_log.jsonl"
 say "done"

@@ -16,6 +16,8 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
+from resgen.speech_corpus import ACCENTS
+
 from . import render
 
 SAMPLE_TEXTS = [
@@ -97,26 +99,33 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         Np = arrays["meta"]["prompt_positions"]
         return arrays[key][t, 0, Np:]
 
-    def show(arrays, step, depth):
+    def show_step(arrays, step):
+        """The views that depend on the step: grid, mel and audio of the revealed tokens, schedule."""
         if not arrays:
-            return None, None, None, None, None
+            return None, None, None, None
         import torch
         pipe = load(arrays["meta"]["_backend_choice"])
-        T = len(arrays["codes"])
-        t = min(max(int(step), 1), T) - 1
+        t = min(max(int(step), 1), len(arrays["codes"])) - 1
         Np = arrays["meta"]["prompt_positions"]
         target = {k: v[:, :, Np:] for k, v in arrays.items() if k in ("mask", "revealed", "confidence")}
-        grid = render.token_matrix(target, t, 0, cell=6)
         codes = torch.from_numpy(_target(arrays, "codes", t).astype(np.int64))
-        mask = torch.from_numpy(_target(arrays, "mask", t))
-        mel_t = pipe.decode_partial(codes, mask)
-        step_audio = pipe.vocode(mel_t, "griffin-lim")
-        final = torch.from_numpy(_target(arrays, "codes", T - 1).astype(np.int64))
-        d = min(max(int(depth), 1), pipe.tok_cfg.rvq.depth)
-        mel_d = pipe.decode(final, d)
-        ladder_audio = pipe.vocode(mel_d, arrays["meta"]["vocoder"])
-        return (grid, render.mel_image(mel_t.cpu().numpy()), (22050, step_audio),
-                (22050, ladder_audio), render.schedule_plot(target["mask"][:, 0], t))
+        mel_t = pipe.decode_partial(codes, torch.from_numpy(_target(arrays, "mask", t)))
+        return (render.token_matrix(target, t, 0, cell=6), render.mel_image(mel_t.cpu().numpy()),
+                (22050, pipe.vocode(mel_t, "griffin-lim")), render.schedule_plot(target["mask"][:, 0], t))
+
+    def show_ladder(arrays, depth):
+        """The final speech from its first d depths (vocoded once per depth change, not per step)."""
+        if not arrays:
+            return None
+        import torch
+        pipe = load(arrays["meta"]["_backend_choice"])
+        final = torch.from_numpy(_target(arrays, "codes", len(arrays["codes"]) - 1).astype(np.int64))
+        mel_d = pipe.decode(final, min(max(int(depth), 1), pipe.tok_cfg.rvq.depth))
+        return (22050, pipe.vocode(mel_d, arrays["meta"]["vocoder"]))
+
+    def show(arrays, step, depth):
+        grid, mel, audio, schedule = show_step(arrays, step)
+        return grid, mel, audio, show_ladder(arrays, depth), schedule
 
     def export_steps(arrays):
         if not arrays:
@@ -161,8 +170,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                     randomize = gr.Checkbox(value=False, label="Random seed")
                 with gr.Row():
                     vocoder = gr.Radio(VOCODERS, value="hifigan", label="Vocoder")
-                    accent = gr.Dropdown(["en-us", "en-us-nyc", "en", "en-gb-x-rp", "en-gb-x-gbclan", "en-029",
-                                          "en-gb-scotland", "en-gb-x-gbcwmd"], value="en-us", label="Accent of the text")
+                    accent = gr.Dropdown(list(ACCENTS), value="en-us", label="Accent of the text")
                 backend = gr.Dropdown(["auto", "torch", "onnx"], value=backend_default, label="Backend")
                 with gr.Row():
                     go = gr.Button("Speak", variant="primary", elem_id="speech-generate")
@@ -203,8 +211,8 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                       [out_audio, out_mel, info, arrays, step], api_name="generate_speech", concurrency_limit=2)
         ev.then(show, [arrays, step, depth], views, api_name=False)
         stop.click(None, None, None, cancels=[ev])
-        for ctl in (step, depth):
-            ctl.change(show, [arrays, step, depth], views, api_name=False)
+        step.change(show_step, [arrays, step], [grid, step_mel, step_audio, schedule], api_name=False)
+        depth.change(show_ladder, [arrays, depth], ladder_audio, api_name=False)
         gr.Button(visible=False).click(show, [arrays, step, depth], views, api_name="speech_step")
         play.click(lambda: gr.Timer(active=True), None, timer, api_name=False)
         pause.click(lambda: gr.Timer(active=False), None, timer, api_name=False)

@@ -13,14 +13,11 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import torch
 
 import resgen
-from resgen.backends import OrtPredict
 from resgen.config import RVQConfig
 from resgen.denoiser import Denoiser
 from resgen.eval_image import machine

@@ -58,7 +58,7 @@ class ResidualVQ(nn.Module):
         log p (B, N, D) of each chosen code under softmax(-dist / beta) (0 below start).
         """
         B, N, E = z.shape
-        D, V = self.cfg.depth, self.cfg.codebook_size
+        D = self.cfg.depth
         r = z.reshape(B * N, E)
         start = start.reshape(B * N)
         codes, logps = [], []

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 
 import resgen
 from resgen.trace import load_traces, save_traces

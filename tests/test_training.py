@@ -1,4 +1,3 @@
-import shutil
 import sys
 
 import pytest

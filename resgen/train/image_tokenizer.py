@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
@@ -70,5 +69,5 @@ def run(args) -> Path:
     loop = LoopConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, stop_at=args.stop_at,
                       threads=args.threads, ckpt_every=250, ema=0.0)
     torch.manual_seed(args.seed)                                  # the initial weights
-    model = train(out, ImageTokenizer(cfg), loss_fn, len(x), loop, on_checkpoint=export)
+    train(out, ImageTokenizer(cfg), loss_fn, len(x), loop, on_checkpoint=export)
     return out

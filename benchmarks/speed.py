@@ -1,9 +1,10 @@
-"""Speed of the shipped image model: one table, every row measured in this run on this machine.
+"""Speed of the shipped models: one table, every row measured in this run on this machine.
 
     python benchmarks/speed.py [--repeats 5] [--threads 0]
 
 Rows: per-call denoiser latency (torch eager vs onnxruntime, batch 1 and 16); whole-sample
-latency (one image, T=16, CFG on: 2T calls); images per second at batch 64; and the depth study:
+latency (one image, T=16, CFG on: 2T calls); images per second at batch 64; whole-sample latency
+of about 5 s of speech (text + shipped prompt -> audio, both vocoders); and the depth study:
 the same denoiser size initialised for D = 4, 8, 16, sampled with the same T, against the call
 count a same-token autoregressive sampler would need (N*D calls, priced at the measured per-call
 latency of the same network: a call-count model, not a trained AR baseline).
@@ -45,6 +46,36 @@ def sample_once(predict, rvq, cfg, batch, steps, w, latent_scale=1.0, device="cp
         pass
 
 
+SPEECH_TEXT = ("Revenge is a form of nostalgia, and the early bird gets the worm, "
+               "but the second mouse gets the cheese.")
+
+
+def speech_rows(args) -> list[tuple]:
+    """Whole-sample latency of the shipped TTS model for one sentence (about 5 s of speech) from a
+    shipped prompt, torch vs onnxruntime, Griffin-Lim and HiFi-GAN; none without a speech model."""
+    from resgen import assets_dir
+    from resgen.audio import load_audio
+    from resgen.weights import ModelFileError
+    try:
+        pipe_t = resgen.load("speech", backend="torch", device=args.device)
+        pipe_o = resgen.load("speech", backend="onnx")
+    except ModelFileError as e:
+        print(f"(no speech rows: {e})")
+        return []
+    prompt = load_audio(sorted((assets_dir() / "speech" / "prompts").glob("*.wav"))[0])
+    rows = []
+    for voc in ("griffin-lim", "hifigan"):
+        run_t = lambda: pipe_t.generate(SPEECH_TEXT, prompt, 22050, seed=0, vocoder=voc)  # noqa: E731
+        run_o = lambda: pipe_o.generate(SPEECH_TEXT, prompt, 22050, seed=0, vocoder=voc)  # noqa: E731
+        secs = run_o().duration
+        t_t = timeit(run_t, max(1, args.repeats // 2))
+        t_o = timeit(run_o, max(1, args.repeats // 2))
+        rows.append((f"whole sample, {secs:.1f} s of speech (T={pipe_o.defaults.steps}, CFG: "
+                     f"{2 * pipe_o.defaults.steps} calls, {voc}; RTF torch / ort {t_t / secs:.2f} / {t_o / secs:.2f})",
+                     f"{t_t:.3f} s", f"{t_o:.3f} s", f"{t_t / t_o:.2f}x"))
+    return rows
+
+
 @torch.no_grad()
 def main():
     p = argparse.ArgumentParser()
@@ -83,6 +114,8 @@ def main():
         else:
             rows.append((f"images per second, {name}", f"{b / t_t:.1f}", f"{b / t_o:.1f}", f"{t_t / t_o:.2f}x"))
 
+    rows += speech_rows(args)
+
     # depth study: same width/layers, fresh weights for D = 4, 8, 16, same T (torch, batch 1)
     depth_rows = []
     for D in (4, 8, 16):
@@ -103,8 +136,8 @@ def main():
     print("|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
-    print(f"\n| RVQ depth D | ResGEN calls per sample | ResGEN time per sample (torch) | "
-          f"same-token AR calls (N*D) | AR estimate (calls x per-call latency) | AR / ResGEN |")
+    print("\n| RVQ depth D | ResGEN calls per sample | ResGEN time per sample (torch) | "
+          "same-token AR calls (N*D) | AR estimate (calls x per-call latency) | AR / ResGEN |")
     print("|---|---|---|---|---|---|")
     base = depth_rows[0][2]
     for D, calls, t, ar_calls, ar_t in depth_rows:

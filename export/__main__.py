@@ -1,5 +1,5 @@
-"""python -m export onnx --task image [--model DIR] [--out FILE] [--opset 17]
-python -m export parity --task image [--model DIR]
+"""python -m export onnx --task image|speech [--model DIR] [--out FILE] [--opset 17]
+python -m export parity --task image|speech [--model DIR]
 python -m export vocoder [--out assets/speech/vocoder.safetensors]"""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def main(argv=None) -> int:
     for name, help_ in (("onnx", "export the shipped denoiser to <model>/denoiser.onnx"),
                         ("parity", "compare onnxruntime with PyTorch on random inputs")):
         s = sub.add_parser(name, help=help_)
-        s.add_argument("--task", default="image", choices=["image"])
+        s.add_argument("--task", default="image", choices=["image", "speech"])
         s.add_argument("--model", default=None, help="model folder (default: assets/<task>)")
         if name == "onnx":
             s.add_argument("--out", default=None)
@@ -34,9 +34,11 @@ def main(argv=None) -> int:
             print(f"wrote {out}")
         else:
             import resgen
+            from .onnx_denoiser import task_denoiser
             from .parity import parity, print_rows
             pipe = resgen.load(args.task, backend="torch", model_dir=args.model)
-            print_rows(parity(pipe.denoiser, pipe.model_dir / "denoiser.onnx"))
+            shapes = ((1, None), (4, None), (16, None)) if args.task == "image" else ((1, 80), (2, 150), (4, None))
+            print_rows(parity(task_denoiser(pipe), pipe.model_dir / "denoiser.onnx", shapes, task=args.task))
     except (ModelFileError, FileNotFoundError, ValueError) as e:
         print(f"export: error: {e}", file=sys.stderr)
         return 2

@@ -1,7 +1,9 @@
 """Export a denoiser (transformer + MoG head) to ONNX, with the hash of its weights as metadata.
 
-The graph takes tokens int64 (B, N, D) (MASK = V in masked slots) and labels int64 (B,) and
-returns logits float32 (B, N, K) and means float32 (B, N, K, E); B and N are dynamic.
+image: tokens int64 (B, N, D) (MASK = V in masked slots), labels int64 (B,)
+speech: tokens int64 (B, N, D), cond int64 (B, N) (phoneme id per target position, PROMPT id on
+        the prompt, NULL_TEXT for the unconditional pass; the speech model's only class is 0)
+Both return logits float32 (B, N, K) and means float32 (B, N, K, E); B and N are dynamic.
 """
 from __future__ import annotations
 
@@ -15,12 +17,12 @@ from resgen.denoiser import Denoiser
 from resgen.weights import file_sha256
 
 OPSET = 17
-INPUTS = ("tokens", "labels")
+INPUTS = {"image": ("tokens", "labels"), "speech": ("tokens", "cond")}
 OUTPUTS = ("logits", "means")
 
 
 class DenoiserForONNX(torch.nn.Module):
-    """Tensor-only forward with a fixed output tuple."""
+    """Tensor-only forward with a fixed output tuple: (tokens, labels) -> (logits, means)."""
 
     def __init__(self, denoiser: Denoiser):
         super().__init__()
@@ -31,12 +33,27 @@ class DenoiserForONNX(torch.nn.Module):
         return out.logits, out.means
 
 
-def example_inputs(cfg, batch: int = 2, positions: int | None = None, seed: int = 0):
+class SpeechDenoiserForONNX(torch.nn.Module):
+    """The speech model's denoiser: (tokens, cond) -> (logits, means); class 0 is built in."""
+
+    def __init__(self, denoiser: Denoiser):
+        super().__init__()
+        self.denoiser = denoiser
+
+    def forward(self, tokens, cond):
+        labels = torch.zeros(tokens.shape[0], dtype=torch.long, device=tokens.device)
+        out = self.denoiser(tokens, labels, cond)
+        return out.logits, out.means
+
+
+def example_inputs(cfg, batch: int = 2, positions: int | None = None, seed: int = 0, task: str = "image"):
+    """Random (tokens, labels) for images or (tokens, cond) for speech, of a denoiser config."""
     g = torch.Generator().manual_seed(seed)
     N = positions or cfg.positions
     tokens = torch.randint(0, cfg.codebook_size + 1, (batch, N, cfg.depth), generator=g)
-    labels = torch.randint(0, cfg.num_classes + 1, (batch,), generator=g)
-    return tokens, labels
+    if task == "speech":
+        return tokens, torch.randint(0, cfg.cond_vocab, (batch, N), generator=g)
+    return tokens, torch.randint(0, cfg.num_classes + 1, (batch,), generator=g)
 
 
 def export_denoiser(denoiser: Denoiser, weights: Path, out: Path, task: str, opset: int = OPSET) -> Path:
@@ -44,14 +61,16 @@ def export_denoiser(denoiser: Denoiser, weights: Path, out: Path, task: str, ops
     import onnx
 
     denoiser = denoiser.eval()
-    wrapper = DenoiserForONNX(denoiser)
+    wrapper = SpeechDenoiserForONNX(denoiser) if task == "speech" else DenoiserForONNX(denoiser)
+    names = INPUTS[task]
+    second = {0: "B", 1: "N"} if task == "speech" else {0: "B"}
     tmp = out.with_name(out.name + ".tmp")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            wrapper, example_inputs(denoiser.cfg), str(tmp), dynamo=False, opset_version=opset,
-            input_names=list(INPUTS), output_names=list(OUTPUTS),
-            dynamic_axes={"tokens": {0: "B", 1: "N"}, "labels": {0: "B"},
+            wrapper, example_inputs(denoiser.cfg, task=task), str(tmp), dynamo=False, opset_version=opset,
+            input_names=list(names), output_names=list(OUTPUTS),
+            dynamic_axes={"tokens": {0: "B", 1: "N"}, names[1]: second,
                           "logits": {0: "B", 1: "N"}, "means": {0: "B", 1: "N"}})
     model = onnx.load(str(tmp))
     meta = {"resgen_task": task, "resgen_version": resgen.__version__,
@@ -65,7 +84,13 @@ def export_denoiser(denoiser: Denoiser, weights: Path, out: Path, task: str, ops
     return out
 
 
+def task_denoiser(pipe) -> Denoiser:
+    """The Denoiser module inside a loaded pipeline (the speech model holds one beside its duration
+    predictor)."""
+    return pipe.model.denoiser if hasattr(pipe, "model") else pipe.denoiser
+
+
 def export_task(task: str, model_dir: Path | None = None, out: Path | None = None, opset: int = OPSET) -> Path:
     pipe = resgen.load(task, backend="torch", model_dir=model_dir)
     out = out or pipe.model_dir / "denoiser.onnx"
-    return export_denoiser(pipe.denoiser, pipe.model_dir / "denoiser.safetensors", Path(out), task, opset)
+    return export_denoiser(task_denoiser(pipe), pipe.model_dir / pipe.denoiser_weights, Path(out), task, opset)

@@ -9,14 +9,18 @@ from .onnx_denoiser import example_inputs
 
 
 @torch.no_grad()
-def parity(denoiser, onnx_path, shapes=((1, None), (4, None), (16, None)), seed: int = 123) -> list[dict]:
+def parity(denoiser, onnx_path, shapes=((1, None), (4, None), (16, None)), seed: int = 123,
+           task: str = "image") -> list[dict]:
     """-> one row per (batch, positions): max |ORT - torch| of logits and means."""
     ort = OrtPredict(onnx_path, provider="cpu")
     rows = []
     for i, (batch, positions) in enumerate(shapes):
-        tokens, labels = example_inputs(denoiser.cfg, batch, positions, seed=seed + i)
-        ref = denoiser(tokens, labels)
-        got = ort(tokens, labels)
+        tokens, cond = example_inputs(denoiser.cfg, batch, positions, seed=seed + i, task=task)
+        if task == "speech":
+            ref = denoiser(tokens, torch.zeros(batch, dtype=torch.long), cond)
+        else:
+            ref = denoiser(tokens, cond)
+        got = ort(tokens, cond)
         rows.append({"batch": batch, "positions": tokens.shape[1],
                      "logits": float((ref.logits - got.logits).abs().max()),
                      "means": float((ref.means - got.means).abs().max())})

@@ -1,5 +1,8 @@
 """Runtime backends behind one `predict(tokens, cond) -> MoGParams` callable.
 
+`cond` is what the task conditions on besides the tokens: class labels (B,) for images, a
+condition id per position (B, N) for speech (the graph's second input, whatever its name).
+
 The sampler never knows which backend runs the denoiser:
   torch  - the PyTorch module (CPU, or CUDA when the pipeline lives there)
   onnx   - an onnxruntime session over <model>/denoiser.onnx (CUDA provider when it loads, else CPU)
@@ -43,10 +46,11 @@ class OrtPredict:
         self.session = ort.InferenceSession(str(path), sess_options=opts, providers=wanted)
         self.provider = self.session.get_providers()[0]
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.input_names = [i.name for i in self.session.get_inputs()]      # tokens, then labels or cond
 
     def __call__(self, tokens: torch.Tensor, cond: torch.Tensor) -> MoGParams:
-        logits, means = self.session.run(None, {"tokens": tokens.cpu().numpy().astype(np.int64),
-                                                "labels": cond.cpu().numpy().astype(np.int64)})
+        logits, means = self.session.run(None, {self.input_names[0]: tokens.cpu().numpy().astype(np.int64),
+                                                self.input_names[1]: cond.cpu().numpy().astype(np.int64)})
         dev = tokens.device
         return MoGParams(torch.from_numpy(logits).to(dev), torch.from_numpy(means).to(dev))
 
@@ -71,13 +75,16 @@ def load_onnx(model_dir: Path, weights_sha256: str, provider: str = "auto") -> t
 
 
 def make_predict(pipe, backend: str = "auto"):
-    """-> (predict callable, description of the backend actually used)."""
+    """-> (predict callable, description of the backend actually used).
+
+    `pipe` provides model_dir, device, torch_predict (the PyTorch callable) and
+    weights_sha256(pipe.denoiser_weights) (the weights file the ONNX graph must come from)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    torch_pair = (pipe.denoiser, f"torch ({pipe.device.type})")
+    torch_pair = (pipe.torch_predict, f"torch ({pipe.device.type})")
     if backend == "torch" or (backend == "auto" and pipe.device.type == "cuda"):
         return torch_pair
-    ort, why = load_onnx(pipe.model_dir, pipe.weights_sha256("denoiser.safetensors"))
+    ort, why = load_onnx(pipe.model_dir, pipe.weights_sha256(pipe.denoiser_weights))
     if ort is not None:
         return ort, f"onnxruntime ({ort.provider.replace('ExecutionProvider', '')})"
     warnings.warn(f"{why}; using the torch backend", stacklevel=2)

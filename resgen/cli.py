@@ -56,6 +56,10 @@ def _eval_parsers(sub):
     e = esub.add_parser("image", help="PSNR per depth, FID and classifier accuracy on Fashion-MNIST")
     eval_image.add_args(e)
     e.set_defaults(func=eval_image.run)
+    from . import eval_speech
+    e = esub.add_parser("speech", help="speaker similarity, speaker identification, WER and RTF on held-out voices")
+    eval_speech.add_args(e)
+    e.set_defaults(func=eval_speech.run)
 
 
 def _data_parsers(sub):

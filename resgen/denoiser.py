@@ -85,9 +85,12 @@ class Denoiser(nn.Module):
         return self.cfg.num_classes
 
     def forward(self, tokens: torch.Tensor, labels: torch.Tensor, cond: torch.Tensor | None = None,
-                keep: torch.Tensor | None = None) -> MoGParams:
+                keep: torch.Tensor | None = None, select: torch.Tensor | None = None) -> MoGParams:
         """tokens (B, N, D) int64 with MASK = V, labels (B,) int64, cond (B, N) int64 or None,
-        keep (B, N) bool or None -> MoGParams."""
+        keep (B, N) bool or None -> MoGParams over (B, N).
+
+        select (B, N) bool (training): apply the head only at those M positions -> MoGParams over
+        (1, M), in the order of `select.nonzero()`; the head is the costly part of a training step."""
         N = tokens.shape[1]
         if N > self.cfg.positions:
             raise ValueError(f"{N} positions; this denoiser reads at most {self.cfg.positions}")
@@ -100,7 +103,8 @@ class Denoiser(nn.Module):
         for block in self.blocks:
             x = block(x, c, attn_mask)
         shift, scale = self.final_ada(c).chunk(2, -1)
-        return self.head(modulate(self.final_norm(x), shift, scale))
+        h = modulate(self.final_norm(x), shift, scale)                        # (B, N, C)
+        return self.head(h if select is None else h[select][None])
 
 
 def masked_tokens(codes: torch.Tensor, mask: torch.Tensor, mask_id: int) -> torch.Tensor:

@@ -82,3 +82,49 @@ def test_example_inputs_cover_mask_and_null_ids():
     cfg = DenoiserConfig()
     tokens, labels = example_inputs(cfg, batch=64)
     assert tokens.max() <= cfg.codebook_size and labels.max() <= cfg.num_classes
+
+
+# ---- the speech denoiser: (tokens, cond) with a condition id per position -------------------------
+@pytest.fixture(scope="module")
+def speech_dir(tiny_speech_dir, tmp_path_factory):
+    d = tmp_path_factory.mktemp("tiny-speech-onnx") / "m"
+    shutil.copytree(tiny_speech_dir, d)
+    from export.onnx_denoiser import export_task
+    export_task("speech", d)
+    return d
+
+
+def test_speech_export_matches_torch(speech_dir):
+    pipe = resgen.load("speech", backend="torch", model_dir=speech_dir)
+    for p in pipe.model.denoiser.parameters():       # non-trivial weights: adaLN-Zero starts near zero
+        p.data.normal_(0, 0.1)
+    from export.onnx_denoiser import export_denoiser
+    path = export_denoiser(pipe.model.denoiser, speech_dir / "model.safetensors", speech_dir / "random.onnx", "speech")
+    cfg = pipe.cfg.denoiser
+    rows = parity(pipe.model.denoiser, path, shapes=((1, 5), (2, cfg.positions), (3, 17)), task="speech")
+    for r in rows:
+        assert r["logits"] < 1e-4 and r["means"] < 1e-4, r
+    meta = OrtPredict(path, provider="cpu").metadata
+    assert meta["resgen_task"] == "speech"
+    assert OrtPredict(path, provider="cpu").input_names == ["tokens", "cond"]
+
+
+def test_speech_sampling_on_both_backends_agrees(speech_dir):
+    from test_speech_pipeline import SR, _tone
+    a = resgen.load("speech", backend="torch", model_dir=speech_dir)
+    b = resgen.load("speech", backend="auto", model_dir=speech_dir)
+    assert a.backend.startswith("torch") and b.backend == "onnxruntime (CPU)"
+    ra = a.generate("The quick brown fox jumps.", _tone(), SR, steps=6, cfg=2.0, seed=4, vocoder="griffin-lim")
+    rb = b.generate("The quick brown fox jumps.", _tone(), SR, steps=6, cfg=2.0, seed=4, vocoder="griffin-lim")
+    assert ra.codes.shape == rb.codes.shape
+    assert (ra.codes == rb.codes).float().mean().item() >= 0.99
+
+
+def test_speech_stale_onnx_falls_back(speech_dir, tmp_path):
+    d = tmp_path / "m"
+    shutil.copytree(speech_dir, d)
+    pipe = resgen.load("speech", backend="torch", model_dir=d)
+    from export.onnx_denoiser import export_denoiser
+    export_denoiser(pipe.model.denoiser, d / "tokenizer.safetensors", d / "denoiser.onnx", "speech")  # wrong hash
+    with pytest.warns(UserWarning, match="stale"):
+        assert resgen.load("speech", backend="onnx", model_dir=d).backend.startswith("torch")

@@ -70,6 +70,7 @@ class ImagePipeline:
         self.tokenizer.eval().to(self.device)
         self.denoiser = load_module(Denoiser(self.den_cfg), self.model_dir / "denoiser.safetensors")
         self.denoiser.eval().to(self.device)
+        self.torch_predict, self.denoiser_weights = self.denoiser, "denoiser.safetensors"
         from ..backends import make_predict
         self.predict, self.backend = make_predict(self, backend)
 

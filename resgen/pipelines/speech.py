@@ -28,7 +28,8 @@ from ..speech_model import NULL_TEXT, SpeechModel, durations_from_log, positions
 from ..speech_tokenizer import MelTokenizer
 from ..trace import StepTrace
 from ..vocoder import VOCODERS, load_hifigan, vocode
-from ..weights import ModelFileError, load_module, read_json
+from ..mog import MoGParams
+from ..weights import ModelFileError, file_sha256, load_module, read_json
 from .image import check_files
 
 MAX_TEXT = 400                      # characters
@@ -82,14 +83,20 @@ class SpeechPipeline:
         self.tokenizer = load_module(MelTokenizer(self.tok_cfg), self.model_dir / "tokenizer.safetensors")
         self.tokenizer.eval().to(self.device)
         self.model = load_module(SpeechModel(self.cfg), self.model_dir / "model.safetensors").eval().to(self.device)
-        if backend not in ("auto", "torch", "onnx"):
-            raise ValueError(f"unknown backend {backend!r}; choose one of auto, torch, onnx")
-        if backend == "onnx":
-            warnings.warn("the speech denoiser has no ONNX export yet; using the torch backend", stacklevel=2)
-        self.backend = f"torch ({self.device.type})"
+        self._hashes = dict(cfg.get("files", {}))
+        self.denoiser_weights = "model.safetensors"
+        from ..backends import make_predict
+        self.predict, self.backend = make_predict(self, backend)
         self._vocoder_path = Path(vocoder_path) if vocoder_path else self._find_vocoder()
         self._hifigan = None
         self._phonemizer = None
+
+    def torch_predict(self, tokens: torch.Tensor, cond: torch.Tensor) -> MoGParams:
+        """The PyTorch denoiser: tokens (B, N, D), condition ids (B, N) -> MoGParams."""
+        return self.model.denoise(tokens, cond)
+
+    def weights_sha256(self, name: str) -> str:
+        return self._hashes.get(name) or file_sha256(self.model_dir / name)
 
     def _find_vocoder(self) -> Path:
         local = self.model_dir / "vocoder.safetensors"
@@ -163,11 +170,8 @@ class SpeechPipeline:
                          schedule=self.defaults.schedule)
         gen = torch.Generator(device=dev).manual_seed(s["seed"])
 
-        def predict(tokens, c):
-            return self.model.denoise(tokens, c)
-
         state = SamplerState(codes, mask, 0)
-        for _, trace in run(predict, plan, self.tokenizer.rvq, state, cond, null, self.tok_cfg.rvq.codebook_size, gen):
+        for _, trace in run(self.predict, plan, self.tokenizer.rvq, state, cond, null, self.tok_cfg.rvq.codebook_size, gen):
             yield trace
 
     def generate_steps(self, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,

@@ -214,8 +214,10 @@ def run(args) -> Path:
         per_depth = codebooks.to(dev)[torch.arange(D, device=dev), codes]     # (B, N, D, E)
         z = masked_target(per_depth, mask) / latent_scale
         prompt_latent = per_depth[:, :Np].sum(2) / latent_scale                # (B, Np, E)
-        params, pred = net(masked_tokens(codes, mask, V), cond, keep, ph, prompt_latent, pkeep)
-        l_mog = mog_loss(params, z, mask.any(-1).float(), cfg.denoiser.mog.sigma)
+        select = mask.any(-1)                                                  # (B, N) positions with masked slots
+        params, pred = net(masked_tokens(codes, mask, V), cond, keep, ph, prompt_latent, pkeep, select)
+        z_sel = z[select][None]                                                # (1, M, E)
+        l_mog = mog_loss(params, z_sel, torch.ones(z_sel.shape[:2], device=dev), cfg.denoiser.mog.sigma)
         valid = (ph != 0).float()
         l_dur = ((pred - torch.log1p(du.float())) ** 2 * valid).sum() / valid.sum()
         return {"loss": l_mog + l_dur, "mog": l_mog.detach(), "dur": l_dur.detach()}

@@ -1,0 +1,57 @@
+"""The shipped TTS model: files match their hashes, the ONNX graph is current, and it speaks a
+sentence from a shipped held-out prompt as non-silent audio of the length its durations predict."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import resgen
+from resgen.audio import load_audio
+
+MODEL = resgen.assets_dir() / "speech"
+pytestmark = pytest.mark.skipif(not (MODEL / "config.json").exists(), reason="no speech model shipped")
+
+
+def test_files_match_their_hashes_and_onnx_is_current():
+    from resgen.backends import load_onnx
+    from resgen.weights import file_sha256
+    cfg = json.loads((MODEL / "config.json").read_text())
+    for name, sha in cfg["files"].items():
+        assert file_sha256(MODEL / name) == sha, name
+    assert load_onnx(MODEL, cfg["files"]["model.safetensors"])[1] is None
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return resgen.load("speech", backend="auto")
+
+
+@pytest.fixture(scope="module")
+def prompt():
+    return load_audio(sorted((MODEL / "prompts").glob("*.wav"))[0])
+
+
+def test_speaks_with_the_predicted_length(pipe, prompt):
+    assert pipe.backend == "onnxruntime (CPU)"
+    text = "The quick brown fox jumps over the lazy dog."
+    r = pipe.generate(text, prompt, 22050, seed=0, vocoder="griffin-lim")
+    frames, pos = pipe.plan_target(r.phonemes, pipe.prompt_codes(prompt, 22050), 1.0)
+    assert len(r.codes) == len(pos) == -(-int(frames.sum()) // pipe.cfg.frames_per_position)
+    assert len(r.audio) == len(pos) * pipe.cfg.frames_per_position * 256
+    assert 1.5 < r.duration < 6.0                               # about 2.5 s of espeak speech
+    rms = float(np.sqrt(np.mean(r.audio ** 2)))
+    assert rms > 0.01 and np.isfinite(r.audio).all()
+    slow = pipe.generate(text, prompt, 22050, seed=0, speed=0.7, vocoder="griffin-lim")
+    assert slow.duration > 1.25 * r.duration
+
+
+def test_text_changes_the_output_and_backends_agree(pipe, prompt):
+    """Two sentences give different tokens; one sentence and seed gives the same tokens on torch
+    and onnxruntime."""
+    a = pipe.generate("Certainty is just an emotion.", prompt, 22050, seed=1, vocoder="griffin-lim")
+    b = pipe.generate("His job is to enforce the law and fight crime.", prompt, 22050, seed=1, vocoder="griffin-lim")
+    assert len(a.codes) != len(b.codes) or not torch.equal(a.codes, b.codes)
+    t = resgen.load("speech", backend="torch").generate("Certainty is just an emotion.", prompt, 22050, seed=1,
+                                                        vocoder="griffin-lim")
+    assert (t.codes == a.codes).float().mean().item() >= 0.99

@@ -1,0 +1,45 @@
+"""Pieces of `resgen eval speech` that need none of the evaluation-only packages."""
+import json
+
+import numpy as np
+
+from resgen.eval_speech import HeldOut
+from resgen.speech_metrics import cosine, identify, unigram_arpa, words
+
+
+def test_words_normalise_case_and_punctuation():
+    assert words("Don't PANIC -- it's 42, O'Brien!") == ["don't", "panic", "it's", "o'brien"]
+    assert words("...") == []
+
+
+def test_unigram_arpa_is_a_uniform_model_over_the_vocabulary():
+    text = unigram_arpa(["cat", "dog", "don't"])
+    lines = text.splitlines()
+    assert lines[0] == "\\data\\" and "ngram 1=5" in lines and lines[-1] == "\\end\\"
+    probs = {ln.split()[1]: float(ln.split()[0]) for ln in lines if ln.count(" ") == 2 and ln[0] == "-"}
+    assert set(probs) == {"<s>", "</s>", "cat", "dog", "don't"}
+    assert probs["cat"] == probs["dog"] == probs["</s>"] == round(np.log10(1 / 4), 4)
+
+
+def test_identify_picks_the_nearest_voice():
+    enrolled = {3: np.array([1.0, 0, 0]), 7: np.array([0, 1.0, 0])}
+    assert identify(np.array([0.9, 0.2, 0.1]), enrolled) == 3
+    assert identify(np.array([0.1, 0.8, 0.5]), enrolled) == 7
+    assert abs(cosine(np.array([1.0, 1.0]), np.array([2.0, 2.0])) - 1) < 1e-6
+
+
+def test_triples_use_other_utterances_of_the_same_voice(tmp_path):
+    voice = np.array([5, 5, 6, 5, 6, 6, 7, 5], np.int16)       # voice 7 has one utterance: skipped
+    lengths = np.arange(1, len(voice) + 1) * 100
+    np.savez(tmp_path / "heldout.npz", audio=np.zeros(lengths.sum(), np.int16),
+             audio_offsets=np.cumsum([0, *lengths]), voice=voice,
+             texts=np.array(json.dumps([f"sentence {i}" for i in range(len(voice))])))
+    voices = [{"accent": "en-us"}] * 6 + [{"accent": "en-gb"}, {"accent": "en-us"}]
+    (tmp_path / "corpus.json").write_text(json.dumps({"voices": voices, "sample_rate": 22050}))
+    held = HeldOut(tmp_path)
+    assert [len(a) for a in held.audio] == lengths.tolist() and held.accent(2) == "en-gb"
+    triples = held.triples()
+    assert sorted(t[0] for t in triples) == [0, 1, 2, 3, 4, 5, 7]
+    for i, j, k in triples:
+        assert len({i, j, k}) == 3 and voice[i] == voice[j] == voice[k]
+    assert {voice[t[0]] for t in triples[:2]} == {5, 6}          # round-robin over voices

@@ -35,6 +35,10 @@ def _train_parsers(sub):
     t = tsub.add_parser("image", help="the class-conditional ResGEN denoiser on image tokens")
     image.add_args(t)
     t.set_defaults(func=lambda a: image.run(a))
+    from .train import image_ar
+    t = tsub.add_parser("image-ar", help="the autoregressive baseline (RQ-Transformer style) on the same image tokens")
+    image_ar.add_args(t)
+    t.set_defaults(func=lambda a: image_ar.run(a))
     from .train import speech_tokenizer
     t = tsub.add_parser("speech-tokenizer", help="the mel RQ-VAE on the speech corpus")
     speech_tokenizer.add_args(t)

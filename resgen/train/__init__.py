@@ -1,1 +1,1 @@
-"""Training entry points: `resgen train image-tokenizer | image | classifier`."""
+"""Training entry points: `resgen train image-tokenizer | image | image-ar | classifier | speech-tokenizer | speech`."""

@@ -85,6 +85,7 @@ class SamplerConfig:
     temperature: float = 1.0  # scale of the annealed Gumbel noise on confidences
     top_p: float = 0.9        # nucleus over mixture components
     schedule: str = "cosine"
+    mog_noise: float = 0.0    # draw = chosen component's mean + mog_noise * sigma * N(0, I) (0 = the mean)
 
 
 def to_dict(cfg) -> dict:

@@ -27,6 +27,8 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--cfg", type=float, default=None, help="guidance scale of the 'with CFG' row (default: model's)")
     p.add_argument("--top-p", type=float, default=None)
     p.add_argument("--temperature", type=float, default=None)
+    p.add_argument("--mog-noise", type=float, default=None,
+                   help="MoG draw = mean + this x sigma x N(0, I) (default: the model's, see SamplerConfig)")
     p.add_argument("--batch", type=int, default=250)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-fid", action="store_true", help="skip every FID (fast: PSNR and accuracy only)")
@@ -92,6 +94,9 @@ def run(args) -> dict:
     from .weights import load_module
 
     pipe = resgen.load("image", backend="torch", model_dir=args.model)
+    if args.mog_noise is not None:
+        import dataclasses
+        pipe.defaults = dataclasses.replace(pipe.defaults, mog_noise=float(args.mog_noise))
     xt, yt = load_fashion_mnist("test")
     test = torch.from_numpy(xt.copy()).float().div(255)                     # (10000, 28, 28)
     ref_idx = balanced_subset(torch.from_numpy(yt), args.n_ref)
@@ -124,7 +129,7 @@ def run(args) -> dict:
         rows.append(row)
     res["generated"] = rows
     s = pipe.defaults
-    res["settings"] = {"steps": args.steps or s.steps, "top_p": args.top_p or s.top_p,
+    res["settings"] = {"steps": args.steps or s.steps, "top_p": args.top_p or s.top_p, "mog_noise": s.mog_noise,
                        "temperature": s.temperature if args.temperature is None else args.temperature}
     print_table(res)
     if args.json:

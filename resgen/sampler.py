@@ -31,6 +31,7 @@ class SamplingPlan:
     top_p: float                   # nucleus over mixture components
     sigma: float                   # MoG component std (normalised units)
     latent_scale: float            # normalised -> RVQ latent units
+    mog_noise: float = 0.0         # MoG draw = mean + mog_noise * sigma * eps (0: the component mean)
 
     @property
     def steps(self) -> int:
@@ -39,12 +40,12 @@ class SamplingPlan:
 
 def make_plan(steps: int, positions: int, depth: int, *, cfg: float = 1.0, temperature: float = 1.0,
               top_p: float = 1.0, sigma: float = 1.0, latent_scale: float = 1.0,
-              schedule: str = "cosine") -> SamplingPlan:
+              schedule: str = "cosine", mog_noise: float = 0.0) -> SamplingPlan:
     """Precompute every per-step number so the step never searches mutable state."""
     masked = masked_steps(steps, positions, depth, schedule)
     noise = tuple(temperature * (1 - (t + 1) / steps) for t in range(steps))  # annealed to 0 (MaskGIT)
     return SamplingPlan(tuple(masked), noise, (float(cfg),) * steps, float(top_p), float(sigma),
-                        float(latent_scale))
+                        float(latent_scale), float(mog_noise))
 
 
 def checked_settings(defaults, steps=None, cfg=None, temperature=None, top_p=None, seed: int = 0,
@@ -98,9 +99,9 @@ def step(state: SamplerState, out: MoGParams, plan: SamplingPlan, rvq: ResidualV
     codes, mask = state.codes, state.mask
     B, N, D = codes.shape
     k = mask.sum(-1)                                                        # (B, N) masked depths
-    # 1. Draw a component per position (top-p over pi) and take its mean: the predicted sum of
-    #    the masked embeddings, back in RVQ latent units.
-    z, comp = mog_sample(out, generator, top_p=plan.top_p)                  # (B, N, E), (B, N)
+    # 1. Draw a component per position (top-p over pi) and take its mean (plus mog_noise x sigma
+    #    of Gaussian noise): the predicted sum of the masked embeddings, back in RVQ latent units.
+    z, comp = mog_sample(out, generator, top_p=plan.top_p, noise=plan.mog_noise, sigma=plan.sigma)  # (B, N, E), (B, N)
     z = z * plan.latent_scale
     # 2. Residual-quantise it into the masked depths D-k .. D-1 of each position.
     beta = 2 * (plan.sigma * plan.latent_scale) ** 2

@@ -88,3 +88,20 @@ def test_step_is_pure():
 def test_single_step_reveals_everything():
     outs, calls = _sample(8, 1, 1.0, seed=0)
     assert calls == 1 and not outs[0][1].mask.any()
+
+
+def test_mog_noise_perturbs_the_draw_deterministically():
+    """mog_noise = 0 takes the component mean; > 0 adds seeded Gaussian noise to it, which moves
+    the quantised tokens, and the same seed still gives the same tokens."""
+    rvq, net, N = _setup(4)
+    state = init_state(2, N, 4)
+    out = net(torch.where(state.mask, 16, state.codes), torch.zeros(2, dtype=torch.long))
+
+    def first_step(noise, seed=3):
+        plan = make_plan(1, N, 4, sigma=0.5, mog_noise=noise)
+        return step(state, out, plan, rvq, torch.Generator().manual_seed(seed))[1].pred_codes
+
+    base = first_step(0.0)
+    assert make_plan(1, N, 4, sigma=0.5).mog_noise == 0.0 and torch.equal(base, first_step(0.0))
+    assert torch.equal(first_step(2.0), first_step(2.0))
+    assert not torch.equal(first_step(2.0), base)

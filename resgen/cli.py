@@ -39,6 +39,11 @@ def _train_parsers(sub):
     t = tsub.add_parser("image-ar", help="the autoregressive baseline (RQ-Transformer style) on the same image tokens")
     image_ar.add_args(t)
     t.set_defaults(func=lambda a: image_ar.run(a))
+    from .train import image_per_token
+    t = tsub.add_parser("image-per-token",
+                        help="the per-token masked baseline (ResGEN backbone, D categorical heads) on the same image tokens")
+    image_per_token.add_args(t)
+    t.set_defaults(func=lambda a: image_per_token.run(a))
     from .train import speech_tokenizer
     t = tsub.add_parser("speech-tokenizer", help="the mel RQ-VAE on the speech corpus")
     speech_tokenizer.add_args(t)

@@ -92,6 +92,28 @@ def _gumbel(shape, generator, device) -> torch.Tensor:
     return -torch.log(-torch.log(u))
 
 
+def reveal(conf: torch.Tensor, mask: torch.Tensor, masked_after: int, noise: float,
+           generator: torch.Generator) -> torch.Tensor:
+    """The reveal rule shared by the ResGEN and per-token samplers. conf (B, N, D) non-increasing along depth over the
+    masked slots, mask (B, N, D) top-down -> new mask (B, N, D) with masked_after slots per sample
+    still masked, revealed bottom-up within each position.
+
+    Gumbel noise of scale `noise` is added, then a running minimum along depth keeps a deeper slot
+    from outranking a shallower one; the picks are counted per position and that many of its lowest
+    masked depths are revealed, which keeps the order even when noise ties."""
+    B, N, D = mask.shape
+    k = mask.sum(-1)                                                        # (B, N) masked depths
+    noisy = conf + noise * _gumbel(conf.shape, generator, conf.device)
+    noisy = noisy.masked_fill(~mask, float("inf")).cummin(-1).values       # bottom-up order kept
+    noisy = noisy.masked_fill(~mask, float("-inf"))
+    n_reveal = int(mask[0].sum()) - masked_after
+    top = noisy.view(B, N * D).topk(n_reveal, -1).indices                   # (B, n_reveal)
+    picked = torch.zeros(B, N * D, dtype=torch.long, device=mask.device).scatter(1, top, 1)
+    r = picked.view(B, N, D).sum(-1)                                        # (B, N) reveals per position
+    j = torch.arange(D, device=mask.device)
+    return j[None, None] >= (D - k + r)[..., None]                          # (B, N, D)
+
+
 def step(state: SamplerState, out: MoGParams, plan: SamplingPlan, rvq: ResidualVQ,
          generator: torch.Generator) -> tuple[SamplerState, StepTrace]:
     """One reverse step. Pure: returns a new state and the trace, touches neither input."""
@@ -111,18 +133,9 @@ def step(state: SamplerState, out: MoGParams, plan: SamplingPlan, rvq: ResidualV
     #    log-probability along depth, so it never increases with depth within a position.
     logpi = torch.log_softmax(out.logits.float(), -1).gather(-1, comp[..., None])  # (B, N, 1)
     conf = logpi + logp.cumsum(-1)                                          # (B, N, D)
-    noisy = conf + plan.noise[t] * _gumbel(conf.shape, generator, conf.device)
-    noisy = noisy.masked_fill(~mask, float("inf")).cummin(-1).values       # bottom-up order kept
-    noisy = noisy.masked_fill(~mask, float("-inf"))
-    # 4. Reveal the most confident slots until plan.masked_after[t] remain masked. Counting the
-    #    picks per position and revealing that many of its lowest masked depths keeps the order
-    #    even when noise ties.
-    n_reveal = int(mask[0].sum()) - plan.masked_after[t]
-    top = noisy.view(B, N * D).topk(n_reveal, -1).indices                   # (B, n_reveal)
-    picked = torch.zeros(B, N * D, dtype=torch.long, device=codes.device).scatter(1, top, 1)
-    r = picked.view(B, N, D).sum(-1)                                        # (B, N) reveals per position
-    j = torch.arange(D, device=codes.device)
-    new_mask = j[None, None] >= (D - k + r)[..., None]                     # (B, N, D)
+    # 4. Reveal the most confident slots (annealed Gumbel noise, bottom-up) until
+    #    plan.masked_after[t] remain masked.
+    new_mask = reveal(conf, mask, plan.masked_after[t], plan.noise[t], generator)  # (B, N, D)
     revealed = mask & ~new_mask
     new_codes = torch.where(revealed, pred, codes)
     trace = StepTrace(step=t, steps=plan.steps, codes=new_codes, mask=new_mask, revealed=revealed,

@@ -1,1 +1,1 @@
-"""Training entry points: `resgen train image-tokenizer | image | image-ar | classifier | speech-tokenizer | speech`."""
+"""Training entry points: `resgen train image-tokenizer | image | image-ar | image-per-token | classifier | speech-tokenizer | speech`."""

@@ -1,0 +1,176 @@
+"""The paper's claims at small scale, one table measured in one run on one machine.
+
+    python benchmarks/paper_claims.py --ar runs/image-ar --per-token runs/image-per-token \
+        --depth 4=runs/image-d4 --depth 16=runs/image-d16 [--n-per-class 1000] [--n-ref 10000]
+
+Rows (each only where its model folder exists): ResGEN (the shipped model, assets/image); the
+autoregressive same-token baseline (`resgen train image-ar`); the per-token masked baseline
+(`resgen train image-per-token`); ResGEN on tokenizers of other RVQ depths (model folders like
+assets/image, from `resgen train image-tokenizer --depth D` + `resgen train image`). Columns:
+parameters, network calls per sample, wall time per sample at batch 1 and per image at batch 64
+(this machine, torch), FID against the test images with and without CFG, and the accuracy of the
+shipped classifier at labelling the CFG samples as their requested class.
+
+ResGEN and the per-token baseline make T calls per sample (2T under CFG, each a batch of 1);
+the AR baseline makes N*D calls (one per token; its CFG rows ride in the same batch).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+import resgen
+from resgen.eval_image import balanced_subset, machine, reference_stats
+
+
+def n_params(m: torch.nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())
+
+
+class ResGENRow:
+    def __init__(self, name: str, folder: str | None):
+        self.name = name
+        self.pipe = resgen.load("image", backend="torch", model_dir=folder)
+        self.params = n_params(self.pipe.denoiser)
+        self.T = self.pipe.defaults.steps
+
+    def calls(self, cfg: float) -> int:
+        return self.T * (2 if cfg != 1.0 else 1)
+
+    def images(self, labels: list[int], cfg: float, seed: int) -> torch.Tensor:
+        res = self.pipe.generate(labels, cfg=cfg, seed=seed)
+        return torch.from_numpy(res.images).float() / 255
+
+
+class BaselineRow:
+    """A baseline decoded by the shipped tokenizer (it was trained on the shipped tokens)."""
+
+    def __init__(self, name: str, kind: str, folder: str):
+        self.name, self.kind = name, kind
+        self.pipe = resgen.load("image", backend="torch")
+        if kind == "ar":
+            from resgen.ar import load_ar
+            self.model = load_ar(folder)
+        else:
+            from resgen.per_token import load_per_token
+            self.model = load_per_token(folder)
+        self.params = n_params(self.model)
+        self.T = self.pipe.defaults.steps
+
+    def calls(self, cfg: float) -> int:
+        if self.kind == "ar":
+            return self.model.cfg.positions * self.model.cfg.depth
+        return self.T * (2 if cfg != 1.0 else 1)
+
+    @torch.no_grad()
+    def images(self, labels: list[int], cfg: float, seed: int) -> torch.Tensor:
+        y = torch.tensor(labels)
+        g = torch.Generator().manual_seed(seed)
+        if self.kind == "ar":
+            from resgen.ar import sample
+            codes = sample(self.model, y, g, cfg=cfg).codes
+        else:
+            from resgen.per_token import generate
+            from resgen.sampler import make_plan
+            c = self.model.cfg
+            plan = make_plan(self.T, c.positions, c.depth, cfg=cfg, top_p=1.0,
+                             temperature=self.pipe.defaults.temperature)
+            codes = generate(self.model, y, plan, g)
+        return self.pipe.decode(codes).clamp(0, 1)
+
+
+def timed(fn, repeats: int) -> float:
+    fn()
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--ar", default="runs/image-ar")
+    p.add_argument("--per-token", default="runs/image-per-token")
+    p.add_argument("--depth", action="append", default=[], help="D=FOLDER, a ResGEN model on a depth-D tokenizer")
+    p.add_argument("--n-per-class", type=int, default=1000)
+    p.add_argument("--n-ref", type=int, default=10000)
+    p.add_argument("--cfg", type=float, default=None, help="guidance of the CFG column (default: ResGEN's)")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--batch", type=int, default=250)
+    p.add_argument("--no-fid", action="store_true")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--json", default=None)
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    rows = [ResGENRow("ResGEN (shipped, D=8)", None)]
+    for kind, folder, name in (("ar", args.ar, "AR baseline (RQ-Transformer style)"),
+                               ("per-token", args.per_token, "per-token masked baseline")):
+        if (Path(folder) / ("ar.json" if kind == "ar" else "per_token.json")).exists():
+            rows.append(BaselineRow(name, kind, folder))
+        else:
+            print(f"(no {name}: {folder} has no trained model)")
+    for spec in args.depth:
+        D, folder = spec.split("=", 1)
+        rows.append(ResGENRow(f"ResGEN, D={D}", folder))
+    cfg_on = rows[0].pipe.defaults.cfg if args.cfg is None else args.cfg
+
+    from resgen.classifier import Classifier
+    from resgen.data import load_fashion_mnist
+    from resgen.metrics import feature_stats, frechet_distance
+    from resgen.weights import load_module
+    xt, yt = load_fashion_mnist("test")
+    test = torch.from_numpy(xt.copy()).float().div(255)
+    clf = load_module(Classifier(), rows[0].pipe.model_dir / "classifier.safetensors").eval()
+    feat = ref = None
+    if not args.no_fid:
+        from resgen.fid import InceptionFeatures
+        feat = InceptionFeatures()
+        ref = reference_stats(feat, test[balanced_subset(torch.from_numpy(yt), args.n_ref)],
+                              Path("~/.cache/resgen").expanduser())
+    labels = torch.arange(10).repeat_interleave(args.n_per_class).tolist()
+    out = []
+    for r in rows:
+        res = {"name": r.name, "params": r.params, "calls_cfg": r.calls(cfg_on), "calls_no_cfg": r.calls(1.0)}
+        res["s_batch1"] = timed(lambda: r.images([7], cfg_on, 0), args.repeats)
+        res["s_per_image_b64"] = timed(lambda: r.images([7] * 64, cfg_on, 0), max(1, args.repeats // 2)) / 64
+        for tag, cfg in (("cfg", cfg_on), ("no_cfg", 1.0)):
+            imgs = torch.cat([r.images(labels[i:i + args.batch], cfg, i) for i in range(0, len(labels), args.batch)])
+            if tag == "cfg":
+                res["accuracy"] = (clf.predict(imgs) == torch.tensor(labels)).float().mean().item()
+            if feat is not None:
+                res[f"fid_{tag}"] = frechet_distance(*ref, *feature_stats(feat(imgs, progress=f"{r.name} {tag}")))
+        out.append(res)
+    report = {"machine": machine(), "torch": torch.__version__, "cfg": cfg_on, "n_per_class": args.n_per_class,
+              "n_ref": args.n_ref, "rows": out}
+    print_table(report)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return report
+
+
+def print_table(rep: dict) -> None:
+    print(f"machine: {rep['machine']}; torch {rep['torch']}; CFG {rep['cfg']}; {rep['n_per_class']} samples per "
+          f"class; FID reference {rep['n_ref']} test images")
+    print("\n| model | parameters | calls per sample (CFG / none) | s per sample, batch 1 | s per image, batch 64 "
+          "| FID with CFG | FID without CFG | classifier accuracy |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rep["rows"]:
+        fid = [f"{r[k]:.2f}" if k in r else "-" for k in ("fid_cfg", "fid_no_cfg")]
+        print(f"| {r['name']} | {r['params'] / 1e6:.2f}M | {r['calls_cfg']} / {r['calls_no_cfg']} | "
+              f"{r['s_batch1']:.3f} | {r['s_per_image_b64']:.4f} | {fid[0]} | {fid[1]} | {r['accuracy']:.4f} |")
+    base = rep["rows"][0]
+    for r in rep["rows"][1:]:
+        print(f"{r['name']}: {r['s_batch1'] / base['s_batch1']:.2f}x ResGEN's batch-1 time")
+
+
+if __name__ == "__main__":
+    main()

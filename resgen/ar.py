@@ -26,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import from_dict
-from .weights import ModelFileError, file_sha256, load_module, read_json
+from .weights import ModelFileError, check_files, load_module, read_json
 
 
 @dataclass(frozen=True)
@@ -263,12 +263,7 @@ def load_ar(folder: str | Path) -> RQTransformer:
     model in eval mode on the CPU. Raises ModelFileError when a file is missing, stale or corrupt."""
     folder = Path(folder)
     meta = read_json(folder / "ar.json")
-    for name, sha in meta.get("files", {}).items():
-        path = folder / name
-        if not path.exists():
-            raise ModelFileError(f"missing model file {path}")
-        if file_sha256(path) != sha:
-            raise ModelFileError(f"{path} does not match the hash in {folder / 'ar.json'} (stale or corrupt)")
+    check_files(folder, meta, "ar.json")
     try:
         cfg = from_dict(ARConfig, meta["ar"])
     except (KeyError, TypeError, ValueError) as e:

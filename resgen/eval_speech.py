@@ -58,14 +58,22 @@ class HeldOut:
     def accent(self, i: int) -> str:
         return self.voices[self.voice[i]]["accent"]
 
-    def triples(self) -> list[tuple[int, int, int]]:
-        """(target, prompt, reference) utterance indices: the next two of the same voice, cyclic."""
+    def triples(self, min_prompt_s: float = 1.5) -> list[tuple[int, int, int]]:
+        """(target, prompt, reference) utterance indices of one voice: the prompt is the next
+        utterance (cyclic) of at least min_prompt_s seconds, the reference the next one after it."""
         out = []
         for v in sorted(set(self.voice.tolist())):
             idx = np.nonzero(self.voice == v)[0].tolist()
             if len(idx) < 3:
                 continue
-            out += [(k, idx[k], idx[(k + 1) % len(idx)], idx[(k + 2) % len(idx)]) for k in range(len(idx))]
+            for k in range(len(idx)):
+                after = [idx[(k + s) % len(idx)] for s in range(1, len(idx))]
+                prompts = [u for u in after if len(self.audio[u]) >= min_prompt_s * self.sample_rate]
+                if not prompts:
+                    continue
+                j = prompts[0]
+                ref = next(u for u in after if u != j)
+                out.append((k, idx[k], j, ref))
         return [t[1:] for t in sorted(out)]          # round-robin over voices, so any first n spans them
 
 

@@ -29,7 +29,7 @@ from .denoiser import Denoiser, masked_tokens
 from .mog import top_p_filter
 from .sampler import SamplerState, SamplingPlan, init_state, reveal
 from .trace import StepTrace
-from .weights import ModelFileError, file_sha256, load_module, read_json
+from .weights import ModelFileError, check_files, load_module, read_json
 
 PredictLogits = Callable[[torch.Tensor, object], torch.Tensor]   # tokens (B, N, D), cond -> logits (B, N, D, V)
 
@@ -150,12 +150,7 @@ def load_per_token(folder: str | Path) -> PerTokenDenoiser:
     a file is missing, stale or corrupt."""
     folder = Path(folder)
     meta = read_json(folder / "per_token.json")
-    for name, sha in meta.get("files", {}).items():
-        path = folder / name
-        if not path.exists():
-            raise ModelFileError(f"missing model file {path}")
-        if file_sha256(path) != sha:
-            raise ModelFileError(f"{path} does not match the hash in {folder / 'per_token.json'} (stale or corrupt)")
+    check_files(folder, meta, "per_token.json")
     try:
         cfg = from_dict(DenoiserConfig, meta["denoiser"])
     except (KeyError, TypeError, ValueError) as e:

@@ -56,3 +56,15 @@ def read_json(path: str | Path) -> dict:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ModelFileError(f"cannot parse {path}: {e}") from None
+
+
+def check_files(model_dir: str | Path, meta: dict, meta_name: str = "config.json") -> None:
+    """Raise ModelFileError when a weight file listed in meta["files"] (name -> sha256) is missing
+    or differs from its hash (stale or corrupt)."""
+    model_dir = Path(model_dir)
+    for name, sha in meta.get("files", {}).items():
+        path = model_dir / name
+        if not path.exists():
+            raise ModelFileError(f"missing model file {path}")
+        if file_sha256(path) != sha:
+            raise ModelFileError(f"{path} does not match the hash in {model_dir / meta_name} (stale or corrupt)")

@@ -28,8 +28,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def page(tiny_speech_dir, tmp_path_factory):
-    """The image tab runs the shipped model; the speech tab a tiny synthetic one (no shipped
-    speech model yet), with one example voice."""
+    """Both tabs run the shipped models with their shipped example voices (the speech tab falls
+    back to a tiny synthetic model with one example voice where no speech model ships)."""
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed (make test installs it: apt-get install chromium)")
     import numpy as np
@@ -39,9 +39,15 @@ def page(tiny_speech_dir, tmp_path_factory):
     voice = tmp_path_factory.mktemp("voice") / "voice.wav"
     t = np.arange(2 * 22050) / 22050
     sf.write(voice, (0.2 * np.sin(2 * np.pi * 150 * t) * (1 + 0.3 * np.sin(6 * np.pi * t))).astype(np.float32), 22050)
-    demo = build_app(load_speech=lambda backend: resgen.load("speech", backend=backend, model_dir=tiny_speech_dir),
-                     speech_defaults={"steps": 4, "cfg": 2.0, "temperature": 1.0, "top_p": 1.0},
-                     speech_examples={"Example voice": voice})
+    if (resgen.assets_dir() / "speech" / "config.json").exists():
+        from app.speech_tab import prompt_examples
+        demo = build_app()
+        voice_name = next(iter(prompt_examples(resgen.assets_dir() / "speech" / "prompts")))
+    else:
+        demo = build_app(load_speech=lambda backend: resgen.load("speech", backend=backend, model_dir=tiny_speech_dir),
+                         speech_defaults={"steps": 4, "cfg": 2.0, "temperature": 1.0, "top_p": 1.0},
+                         speech_examples={"Example voice": voice})
+        voice_name = "Example voice"
     port = _free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -49,7 +55,7 @@ def page(tiny_speech_dir, tmp_path_factory):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         pg = browser.new_page(viewport={"width": 1280, "height": 1000})
         pg.set_default_timeout(60_000)
-        pg.outside = []
+        pg.outside, pg.voice_name = [], voice_name
         pg.on("request", lambda r: urlparse(r.url).hostname not in ("127.0.0.1", None)
               and not r.url.startswith("data:") and pg.outside.append(r.url))
         pg.goto(f"http://127.0.0.1:{port}/", wait_until="load")
@@ -123,7 +129,7 @@ def test_speech_tab_speaks_and_scrubs(page):
     page.click("#speech-generate")                                   # no prompt yet: a message
     page.get_by_text("Give a voice prompt").first.wait_for(state="visible")
     page.locator("#speech-example input").click()
-    page.get_by_role("option", name="Example voice").click()
+    page.get_by_role("option", name=page.voice_name).click()
     page.locator("#speech-prompt audio, #speech-prompt [data-testid='waveform-Voice prompt (1-20 s)']").first.wait_for(
         state="attached")
     page.click("#speech-generate")

@@ -31,6 +31,7 @@ def test_identify_picks_the_nearest_voice():
 def test_triples_use_other_utterances_of_the_same_voice(tmp_path):
     voice = np.array([5, 5, 6, 5, 6, 6, 7, 5], np.int16)       # voice 7 has one utterance: skipped
     lengths = np.arange(1, len(voice) + 1) * 100
+    lengths[3] = 22050 * 2                                   # the only prompt long enough for voice 5
     np.savez(tmp_path / "heldout.npz", audio=np.zeros(lengths.sum(), np.int16),
              audio_offsets=np.cumsum([0, *lengths]), voice=voice,
              texts=np.array(json.dumps([f"sentence {i}" for i in range(len(voice))])))
@@ -38,8 +39,11 @@ def test_triples_use_other_utterances_of_the_same_voice(tmp_path):
     (tmp_path / "corpus.json").write_text(json.dumps({"voices": voices, "sample_rate": 22050}))
     held = HeldOut(tmp_path)
     assert [len(a) for a in held.audio] == lengths.tolist() and held.accent(2) == "en-gb"
-    triples = held.triples()
+    assert [t[0] for t in held.triples(min_prompt_s=1.0)] == [0, 1, 7]      # only 3 is long enough
+    triples = held.triples(min_prompt_s=0.0)
     assert sorted(t[0] for t in triples) == [0, 1, 2, 3, 4, 5, 7]
     for i, j, k in triples:
         assert len({i, j, k}) == 3 and voice[i] == voice[j] == voice[k]
+    for i, j, k in held.triples(min_prompt_s=1.0):
+        assert j == 3
     assert {voice[t[0]] for t in triples[:2]} == {5, 6}          # round-robin over voices

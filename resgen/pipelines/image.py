@@ -20,7 +20,7 @@ from ..denoiser import Denoiser
 from ..image_tokenizer import ImageTokenizer
 from ..sampler import checked_settings, init_state, make_plan, run
 from ..trace import StepTrace
-from ..weights import ModelFileError, file_sha256, load_module, read_json
+from ..weights import ModelFileError, check_files, file_sha256, load_module, read_json
 
 MAX_BATCH = 256
 
@@ -39,16 +39,6 @@ class ImageResult:
         return {"task": "image", "labels": self.labels, "grid": [pipe.grid, pipe.grid],
                 "depth": pipe.depth, "codebook_size": pipe.codebook_size, "classes": pipe.classes,
                 "backend": self.backend, **self.settings}
-
-
-def check_files(model_dir: Path, cfg: dict) -> None:
-    """Raise ModelFileError when a weight file is missing or differs from the hash in config.json."""
-    for name, sha in cfg.get("files", {}).items():
-        path = model_dir / name
-        if not path.exists():
-            raise ModelFileError(f"missing model file {path}")
-        if file_sha256(path) != sha:
-            raise ModelFileError(f"{path} does not match the hash in {model_dir / 'config.json'} (stale or corrupt)")
 
 
 class ImagePipeline:

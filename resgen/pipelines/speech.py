@@ -29,8 +29,7 @@ from ..speech_tokenizer import MelTokenizer
 from ..trace import StepTrace
 from ..vocoder import VOCODERS, load_hifigan, vocode
 from ..mog import MoGParams
-from ..weights import ModelFileError, file_sha256, load_module, read_json
-from .image import check_files
+from ..weights import ModelFileError, check_files, file_sha256, load_module, read_json
 
 MAX_TEXT = 400                      # characters
 PROMPT_SECONDS = (1.0, 20.0)

@@ -20,6 +20,10 @@ def test_files_match_their_hashes_and_onnx_is_current():
     for name, sha in cfg["files"].items():
         assert file_sha256(MODEL / name) == sha, name
     assert load_onnx(MODEL, cfg["files"]["model.safetensors"])[1] is None
+    from export.parity import parity
+    den = resgen.load("speech", backend="torch").model.denoiser
+    for r in parity(den, MODEL / "denoiser.onnx", shapes=((1, 40), (3, 200)), task="speech"):
+        assert r["logits"] < 1e-4 and r["means"] < 1e-4, r
 
 
 @pytest.fixture(scope="module")

@@ -52,29 +52,43 @@ def tokenize(tokenizer: ImageTokenizer, images: torch.Tensor, batch: int = 1000)
     return torch.cat([tokenizer.encode(images[i:i + batch]) for i in range(0, len(images), batch)])
 
 
+def tokenizer_config(tok_dir: Path) -> ImageTokenizerConfig:
+    """The tokenizer config of a tokenizer run (tokenizer.json) or a model folder (config.json)."""
+    tok_json = tok_dir / "tokenizer.json"
+    return from_dict(ImageTokenizerConfig, read_json(tok_json if tok_json.exists() else tok_dir / "config.json")["tokenizer"])
+
+
+def training_codes(tok_dir: Path, out: Path, limit: int = 0, synthetic: bool = False,
+                   device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Tokens of the training images -> codes (M, N, D) int64, labels (M,), cached in
+    <out>/codes_train.npz (every image trainer reads the same file)."""
+    cache = out / "codes_train.npz"
+    if cache.exists():
+        f = np.load(cache)
+        return torch.from_numpy(f["codes"]).long(), torch.from_numpy(f["labels"]).long()
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    tokenizer = load_module(ImageTokenizer(tokenizer_config(tok_dir)), tok_dir / "tokenizer.safetensors")
+    tokenizer = tokenizer.eval().to(device)
+    x, labels = images_tensor("train", limit, synthetic)
+    codes = tokenize(tokenizer, x.to(device)).cpu()
+    np.savez(cache, codes=codes.numpy().astype(np.int16), labels=labels.numpy())
+    return codes, labels
+
+
 def run(args) -> Path:
     if args.threads:
         torch.set_num_threads(args.threads)
     tok_dir, out = Path(args.tokenizer), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tok_json = tok_dir / "tokenizer.json"
-    tok_cfg = from_dict(ImageTokenizerConfig, read_json(tok_json if tok_json.exists() else tok_dir / "config.json")["tokenizer"])
+    tok_cfg = tokenizer_config(tok_dir)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    tokenizer = load_module(ImageTokenizer(tok_cfg), tok_dir / "tokenizer.safetensors").eval().to(device)
 
     # 1. Tokens of the training set (cached beside the checkpoint) and the latent scale.
-    cache = out / "codes_train.npz"
-    if cache.exists():
-        f = np.load(cache)
-        codes, labels = torch.from_numpy(f["codes"]).long(), torch.from_numpy(f["labels"]).long()
-    else:
-        x, labels = images_tensor("train", args.limit, args.synthetic)
-        codes = tokenize(tokenizer, x.to(device)).cpu()
-        np.savez(cache, codes=codes.numpy().astype(np.int16), labels=labels.numpy())
-    rvq = tokenizer.rvq.cpu()
+    codes, labels = training_codes(tok_dir, out, args.limit, args.synthetic, device)
+    rvq = load_module(ImageTokenizer(tok_cfg), tok_dir / "tokenizer.safetensors").rvq
     with torch.no_grad():
         latent_scale = float(rvq.decode(codes[:5000]).std())
     N, D, V, E = codes.shape[1], tok_cfg.rvq.depth, tok_cfg.rvq.codebook_size, tok_cfg.rvq.dim

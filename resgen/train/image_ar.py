@@ -8,16 +8,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..ar import ARConfig, RQTransformer, ar_loss
-from ..config import ImageTokenizerConfig, dumps, from_dict, to_dict
+from ..config import dumps, to_dict
 from ..data import CLASSES
-from ..image_tokenizer import ImageTokenizer
-from ..weights import file_sha256, load_module, read_json, save_module
-from .image import tokenize
-from .image_tokenizer import images_tensor
+from ..weights import file_sha256, save_module
+from .image import tokenizer_config, training_codes
 from .loop import LoopConfig, train
 
 
@@ -48,21 +45,11 @@ def run(args) -> Path:
         torch.set_num_threads(args.threads)
     tok_dir, out = Path(args.tokenizer), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tok_json = tok_dir / "tokenizer.json"
-    tok_cfg = from_dict(ImageTokenizerConfig, read_json(tok_json if tok_json.exists() else tok_dir / "config.json")["tokenizer"])
+    tok_cfg = tokenizer_config(tok_dir)
     tok_sha = file_sha256(tok_dir / "tokenizer.safetensors")
 
     # 1. Tokens of the training set, cached beside the checkpoint (the same file as `train image`).
-    cache = out / "codes_train.npz"
-    if cache.exists():
-        f = np.load(cache)
-        codes, labels = torch.from_numpy(f["codes"]).long(), torch.from_numpy(f["labels"]).long()
-    else:
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        tokenizer = load_module(ImageTokenizer(tok_cfg), tok_dir / "tokenizer.safetensors").eval().to(device)
-        x, labels = images_tensor("train", args.limit, args.synthetic)
-        codes = tokenize(tokenizer, x.to(device)).cpu()
-        np.savez(cache, codes=codes.numpy().astype(np.int16), labels=labels.numpy())
+    codes, labels = training_codes(tok_dir, out, args.limit, args.synthetic)
     N, D, V = codes.shape[1], tok_cfg.rvq.depth, tok_cfg.rvq.codebook_size
 
     cfg = ARConfig(positions=N, depth=D, codebook_size=V, num_classes=len(CLASSES), width=args.width,

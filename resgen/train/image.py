@@ -23,20 +23,19 @@ from .image_tokenizer import images_tensor
 from .loop import LoopConfig, train
 
 
-def add_args(p: argparse.ArgumentParser):
-    p.add_argument("--tokenizer", default="runs/image-tokenizer",
+def add_run_args(p: argparse.ArgumentParser, tokenizer: str, out: str, out_help: str):
+    """Where and how long: the arguments every image-token trainer shares (before its model's)."""
+    p.add_argument("--tokenizer", default=tokenizer,
                    help="folder with tokenizer.safetensors and tokenizer.json (a tokenizer run) or config.json "
                         "(a model folder such as assets/image)")
-    p.add_argument("--out", default="runs/image", help="run folder; also receives the model files")
+    p.add_argument("--out", default=out, help=out_help)
     p.add_argument("--steps", type=int, default=6000)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--width", type=int, default=192)
-    p.add_argument("--layers", type=int, default=6)
-    p.add_argument("--heads", type=int, default=6)
-    p.add_argument("--components", type=int, default=64, help="MoG mixture components K")
-    p.add_argument("--rank", type=int, default=8, help="rank of the MoG mean basis")
-    p.add_argument("--sigma", type=float, default=0.25, help="MoG component std (normalised units)")
+
+
+def add_loop_args(p: argparse.ArgumentParser):
+    """Label dropout, EMA, data, seed and resume arguments every image-token trainer shares."""
     p.add_argument("--cond-drop", type=float, default=0.1, help="label dropout for CFG")
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--limit", type=int, default=0)
@@ -44,6 +43,17 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--stop-at", type=int, default=0, help="stop after this step (resume later with the same command)")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--synthetic", action="store_true", help="tiny random data (tests)")
+
+
+def add_args(p: argparse.ArgumentParser):
+    add_run_args(p, "runs/image-tokenizer", "runs/image", "run folder; also receives the model files")
+    p.add_argument("--width", type=int, default=192)
+    p.add_argument("--layers", type=int, default=6)
+    p.add_argument("--heads", type=int, default=6)
+    p.add_argument("--components", type=int, default=64, help="MoG mixture components K")
+    p.add_argument("--rank", type=int, default=8, help="rank of the MoG mean basis")
+    p.add_argument("--sigma", type=float, default=0.25, help="MoG component std (normalised units)")
+    add_loop_args(p)
 
 
 @torch.no_grad()

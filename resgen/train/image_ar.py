@@ -14,30 +14,18 @@ from ..ar import ARConfig, RQTransformer, ar_loss
 from ..config import dumps, to_dict
 from ..data import CLASSES
 from ..weights import file_sha256, save_module
-from .image import tokenizer_config, training_codes
+from .image import add_loop_args, add_run_args, tokenizer_config, training_codes
 from .loop import LoopConfig, train
 
 
 def add_args(p: argparse.ArgumentParser):
     d = ARConfig()
-    p.add_argument("--tokenizer", default="assets/image",
-                   help="folder with tokenizer.safetensors and tokenizer.json (a tokenizer run) or config.json "
-                        "(a model folder such as assets/image)")
-    p.add_argument("--out", default="runs/image-ar", help="run folder; also receives ar.json and ar.safetensors")
-    p.add_argument("--steps", type=int, default=6000)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
+    add_run_args(p, "assets/image", "runs/image-ar", "run folder; also receives ar.json and ar.safetensors")
     p.add_argument("--width", type=int, default=d.width)
     p.add_argument("--spatial-layers", type=int, default=d.spatial_layers)
     p.add_argument("--depth-layers", type=int, default=d.depth_layers)
     p.add_argument("--heads", type=int, default=d.heads)
-    p.add_argument("--cond-drop", type=float, default=0.1, help="label dropout for CFG")
-    p.add_argument("--ema", type=float, default=0.999)
-    p.add_argument("--limit", type=int, default=0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--stop-at", type=int, default=0, help="stop after this step (resume later with the same command)")
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--synthetic", action="store_true", help="tiny random data (tests)")
+    add_loop_args(p)
 
 
 def run(args) -> Path:

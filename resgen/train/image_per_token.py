@@ -16,29 +16,17 @@ from ..data import CLASSES
 from ..masking import sample_training_mask
 from ..per_token import PerTokenDenoiser, parameter_count, per_token_loss
 from ..weights import file_sha256, save_module
-from .image import tokenizer_config, training_codes
+from .image import add_loop_args, add_run_args, tokenizer_config, training_codes
 from .loop import LoopConfig, train
 
 
 def add_args(p: argparse.ArgumentParser):
-    p.add_argument("--tokenizer", default="assets/image",
-                   help="folder with tokenizer.safetensors and tokenizer.json (a tokenizer run) or config.json "
-                        "(a model folder such as assets/image)")
-    p.add_argument("--out", default="runs/image-per-token",
-                   help="run folder; also receives per_token.json and per_token.safetensors")
-    p.add_argument("--steps", type=int, default=6000)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
+    add_run_args(p, "assets/image", "runs/image-per-token",
+                 "run folder; also receives per_token.json and per_token.safetensors")
     p.add_argument("--width", type=int, default=192)
     p.add_argument("--layers", type=int, default=6)
     p.add_argument("--heads", type=int, default=6)
-    p.add_argument("--cond-drop", type=float, default=0.1, help="label dropout for CFG")
-    p.add_argument("--ema", type=float, default=0.999)
-    p.add_argument("--limit", type=int, default=0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--stop-at", type=int, default=0, help="stop after this step (resume later with the same command)")
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--synthetic", action="store_true", help="tiny random data (tests)")
+    add_loop_args(p)
 
 
 def run(args) -> Path:

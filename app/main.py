@@ -27,13 +27,19 @@ def sampler_defaults(model_dir=None) -> dict:
 
 
 def build_app(load_image=None, backend: str = "auto", image_defaults: dict | None = None, load_speech=None,
-              speech_defaults: dict | None = None, speech_examples: dict | None = None):
+              speech_defaults: dict | None = None, speech_examples: dict | None = None, compare_root=None):
     """load_image(backend) -> ImagePipeline and load_speech(backend) -> SpeechPipeline; default to
-    the shipped models, loaded on first use (one cached pipeline per backend)."""
+    the shipped models, loaded on first use (one cached pipeline per backend). compare_root: the
+    folder whose image models (image/, image-d<D>/, image-ar/) the Compare tab offers (assets/)."""
     import gradio as gr
 
     from resgen import assets_dir
+    from resgen import load as resgen_load
+    from resgen.ar import load_ar
 
+    from resgen.compare import installed_image_models
+
+    from .compare_tab import build_compare_tab
     from .image_tab import build_image_tab
     from .speech_tab import build_speech_tab, prompt_examples
 
@@ -47,6 +53,10 @@ def build_app(load_image=None, backend: str = "auto", image_defaults: dict | Non
             return resgen.load("speech", backend=backend)
     get_image = functools.lru_cache(maxsize=3)(load_image)
     get_speech = functools.lru_cache(maxsize=3)(load_speech)
+    compare_models = installed_image_models(assets_dir() if compare_root is None else compare_root)
+    get_compare_pipe = functools.lru_cache(maxsize=4)(
+        lambda folder: resgen_load("image", backend="torch", model_dir=folder))
+    get_ar = functools.lru_cache(maxsize=2)(load_ar)
     if speech_examples is None:
         speech_examples = prompt_examples(assets_dir() / "speech" / "prompts")
 
@@ -58,6 +68,9 @@ def build_app(load_image=None, backend: str = "auto", image_defaults: dict | Non
         with gr.Tab("Speech"):
             build_speech_tab(get_speech, speech_examples,
                              speech_defaults or sampler_defaults(assets_dir() / "speech"), backend)
+        with gr.Tab("Compare"):
+            build_compare_tab(compare_models, get_compare_pipe, get_ar, CLASSES,
+                              image_defaults or sampler_defaults())
     demo.queue(default_concurrency_limit=2)
     return demo
 

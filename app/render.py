@@ -131,3 +131,34 @@ def mel_image(mel: np.ndarray, height_scale: int = 2, width_scale: int = 2, lo: 
     x = np.clip((np.asarray(mel, dtype=np.float32) - lo) / (hi - lo), 0, 1)[::-1]
     rgb = (matplotlib.colormaps["magma"](x)[..., :3] * 255).astype(np.uint8)
     return np.repeat(np.repeat(rgb, height_scale, 0), width_scale, 1)
+
+
+def progress_plot(curves: list[tuple[str, np.ndarray, np.ndarray]], marks: list[int] | None = None,
+                  width: int = 620, height: int = 240) -> np.ndarray:
+    """Share of slots known against network calls, one line per run -> RGB image.
+
+    curves: (name, calls (F,), share (F,)) with calls counted at the end of each frame; marks: the
+    call count shown now for each curve (dashed, same colour)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(width / 100, height / 100), dpi=100)
+    colours = ["tab:blue", "tab:red", "tab:green", "tab:purple"]
+    for i, (name, calls, share) in enumerate(curves):
+        c = colours[i % len(colours)]
+        ax.step(np.concatenate([[0], calls]), np.concatenate([[0.0], share]), where="post", color=c, lw=2,
+                label=f"{name}: {int(calls[-1])} calls")
+        if marks is not None and i < len(marks):
+            ax.axvline(marks[i], color=c, ls="--", lw=1)
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set_xlim(0, 1.1 * max(int(calls[-1]) for _, calls, _ in curves))
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("network calls (log scale)")
+    ax.set_ylabel("share of tokens known")
+    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    fig.tight_layout()
+    fig.canvas.draw()
+    img = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return img

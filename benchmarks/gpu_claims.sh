@@ -10,7 +10,8 @@
 # A device call carries at most 64 MiB of working tree and runs at most 600 s: move the speech
 # weights and assets/image/denoiser.* out of the tree for the call (only assets/image's tokenizer
 # and config are read), carry .data/fashion-mnist, and keep TRAIN_S + tokenizers + calibration
-# under the limit. Checked here on the CPU with tiny settings (TRAIN_S=5 TOK_STEPS=3
+# under the limit. Tokenizers trained beforehand (on a CPU, 1,500 steps like the shipped one) are
+# reused: carry runs/claims/tok4 and runs/claims/tok16 (tokenizer.json + tokenizer.safetensors). Checked here on the CPU with tiny settings (TRAIN_S=5 TOK_STEPS=3
 # RECIPE="--batch-size 8 ..." EXTRA="--synthetic --threads 1"): every stage ran and the receiver
 # rebuilt five loadable model folders; not yet run on a GPU.
 #
@@ -36,12 +37,14 @@ T0=$(date +%s)
 say() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
 
-say "1. tokenizers D=4 and D=16 ($TOK_STEPS steps each, at once)"
+say "1. tokenizers D=4 and D=16 ($TOK_STEPS steps each, at once; kept where $RUNS/tok<D> already has one)"
+pids=""
 for D in 4 16; do
+    [ -f "$RUNS/tok$D/tokenizer.safetensors" ] && { echo "tok$D: reusing $RUNS/tok$D"; continue; }
     $PY -m resgen train image-tokenizer --depth $D --out "$RUNS/tok$D" --steps "$TOK_STEPS" --seed 0 $EXTRA \
-        > "$RUNS/tok$D.txt" 2>&1 & pids="${pids:-} $!"
+        > "$RUNS/tok$D.txt" 2>&1 & pids="$pids $!"
 done
-wait $pids; pids=""
+[ -n "$pids" ] && wait $pids; pids=""
 tail -n 1 "$RUNS/tok4/log.jsonl" "$RUNS/tok16/log.jsonl"
 
 model() {  # name steps [--stop-at S]

@@ -26,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import from_dict
-from .weights import ModelFileError, check_files, load_module, read_json
+from .weights import ModelFileError, check_files, load_module, read_json, save_module
 
 
 @dataclass(frozen=True)
@@ -256,6 +256,24 @@ def sample(model: RQTransformer, labels: torch.Tensor, generator: torch.Generato
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return ARResult(codes, logp, calls, time.perf_counter() - t0)
+
+
+def save_ar(model: RQTransformer, folder: str | Path, tokenizer: dict, tokenizer_sha256: str, classes: list[str],
+            trained_steps: int) -> None:
+    """Write a model folder read by load_ar: ar.safetensors + ar.json (config, the tokenizer it was
+    trained on and its sha256, so samples are decoded by the right tokenizer)."""
+    from .config import dumps, to_dict
+    folder = Path(folder)
+    sha = save_module(model, folder / "ar.safetensors")
+    (folder / "ar.json").write_text(dumps({
+        "task": "image-ar",
+        "classes": list(classes),
+        "ar": to_dict(model.cfg),
+        "tokenizer": tokenizer,
+        "tokenizer_sha256": tokenizer_sha256,                            # decode samples with this tokenizer
+        "files": {"ar.safetensors": sha},
+        "trained_steps": trained_steps,
+    }))
 
 
 def load_ar(folder: str | Path) -> RQTransformer:

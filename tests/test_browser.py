@@ -26,10 +26,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _compare_root(tmp_path_factory) -> Path:
+    """The shipped models folder when it holds the AR baseline; else one with the shipped image
+    model beside an untrained tiny AR model on its tokens (the Compare view's mechanics)."""
+    import resgen
+    from tiny import tiny_ar
+    assets = resgen.assets_dir()
+    if (assets / "image-ar" / "ar.json").exists():
+        return assets
+    root = tmp_path_factory.mktemp("compare")
+    (root / "image").symlink_to(assets / "image", target_is_directory=True)
+    tiny_ar(root / "image-ar", assets / "image")
+    return root
+
+
 @pytest.fixture(scope="module")
 def page(tiny_speech_dir, tmp_path_factory):
-    """Both tabs run the shipped models with their shipped example voices (the speech tab falls
-    back to a tiny synthetic model with one example voice where no speech model ships)."""
+    """All tabs run the shipped models with their shipped example voices (the speech tab falls
+    back to a tiny synthetic model with one example voice where no speech model ships; the Compare
+    tab to a tiny untrained AR model where no AR baseline ships)."""
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed (make test installs it: apt-get install chromium)")
     import numpy as np
@@ -41,12 +56,12 @@ def page(tiny_speech_dir, tmp_path_factory):
     sf.write(voice, (0.2 * np.sin(2 * np.pi * 150 * t) * (1 + 0.3 * np.sin(6 * np.pi * t))).astype(np.float32), 22050)
     if (resgen.assets_dir() / "speech" / "config.json").exists():
         from app.speech_tab import prompt_examples
-        demo = build_app()
+        demo = build_app(compare_root=_compare_root(tmp_path_factory))
         voice_name = next(iter(prompt_examples(resgen.assets_dir() / "speech" / "prompts")))
     else:
         demo = build_app(load_speech=lambda backend: resgen.load("speech", backend=backend, model_dir=tiny_speech_dir),
                          speech_defaults={"steps": 4, "cfg": 2.0, "temperature": 1.0, "top_p": 1.0},
-                         speech_examples={"Example voice": voice})
+                         speech_examples={"Example voice": voice}, compare_root=_compare_root(tmp_path_factory))
         voice_name = "Example voice"
     port = _free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -144,3 +159,29 @@ def test_speech_tab_speaks_and_scrubs(page):
     page.click("#speech-play")                                       # the scrubber advances by itself
     page.wait_for_function("document.querySelector('#speech-step input[type=number]')?.value !== '1'")
     page.click("#speech-pause")
+
+
+def test_compare_view_resgen_vs_ar_then_two_resgen_runs(page):
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#cmp-run").wait_for(state="visible")
+    assert "Autoregressive" in page.locator("#cmp-b-model input").input_value()
+    page.click("#cmp-run")
+    page.wait_for_function("document.querySelector('#cmp-summary textarea')?.value.includes('took')")
+    assert "network calls" in page.locator("#cmp-a-info textarea").input_value()
+    assert "one token per call" in page.locator("#cmp-b-info textarea").input_value()
+    grid = _src(page, "cmp-b-grid")
+    _src(page, "cmp-plot")
+    _shot(page, "08-compare-ar.png")
+    _set_slider(page, "cmp-progress", 25)                            # a quarter of each run's calls
+    page.wait_for_function(f"document.querySelector('#cmp-b-grid img')?.src !== {grid!r}")
+    where = page.locator("#cmp-where textarea").input_value()
+    assert "step 4/" in where and "position 16/64" in where, where
+    _shot(page, "09-compare-ar-25.png")
+
+    page.get_by_label("Two ResGEN runs").check()                     # second mode: two seeds
+    page.wait_for_function("document.querySelector('#cmp-b-model input')?.value.startsWith('ResGEN')")
+    page.click("#cmp-run")
+    page.wait_for_function("document.querySelector('#cmp-b-info textarea')?.value.includes('seed 1')")
+    assert "seed 0" in page.locator("#cmp-a-info textarea").input_value()
+    _shot(page, "10-compare-two-resgen.png")
+    assert page.outside == [], f"the page fetched from outside: {page.outside[:3]}"

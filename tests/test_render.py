@@ -32,3 +32,11 @@ def test_spatial_grid_and_strip_shapes():
     assert g.ndim == 3 and g.shape[2] == 3
     s = render.strip([render.upscale(np.zeros((28, 28), np.uint8), 2)] * 3)
     assert s.shape == (56, 3 * 56 + 2 * 4, 3)
+
+
+def test_progress_plot_draws_each_run():
+    one = render.progress_plot([("a", np.array([2, 4]), np.array([0.5, 1.0]))], [2])
+    two = render.progress_plot([("a", np.array([2, 4]), np.array([0.5, 1.0])),
+                                ("b", np.arange(1, 65) * 8, np.arange(1, 65) / 64)], [2, 256])
+    assert one.dtype == np.uint8 and one.shape == two.shape and one.shape[2] == 3
+    assert (np.abs(one.astype(int) - two.astype(int)).sum(-1) > 0).mean() > 0.005   # the second line shows

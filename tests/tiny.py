@@ -16,10 +16,11 @@ def resgen(*args: str, cwd: Path | None = None, launcher: list[str] | None = Non
     return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
-def tiny_model(root: Path, steps: int = 4) -> Path:
-    """Train a tiny tokenizer + denoiser; returns the model folder (layout of assets/image)."""
+def tiny_model(root: Path, steps: int = 4, depth: int = 4) -> Path:
+    """Train a tiny tokenizer (RVQ depth `depth`) + denoiser; returns the model folder (layout of assets/image)."""
     tok, img = root / "tok", root / "img"
-    r = resgen("train", "image-tokenizer", "--out", str(tok), "--steps", str(steps), *TOK_ARGS)
+    args = TOK_ARGS[:TOK_ARGS.index("--depth")] + ["--depth", str(depth)] + TOK_ARGS[TOK_ARGS.index("--depth") + 2:]
+    r = resgen("train", "image-tokenizer", "--out", str(tok), "--steps", str(steps), *args)
     assert r.returncode == 0, r.stderr
     r = resgen("train", "image", "--tokenizer", str(tok), "--out", str(img), "--steps", str(steps), *IMG_ARGS)
     assert r.returncode == 0, r.stderr
@@ -35,3 +36,21 @@ def tiny_speech_model(root: Path, steps: int = 6) -> Path:
     r = resgen("train", "speech", "--out", str(root), "--steps", str(steps), *SPEECH_ARGS)
     assert r.returncode == 0, r.stderr
     return root
+
+
+def tiny_ar(folder: Path, model_dir: Path, seed: int = 0) -> Path:
+    """An untrained tiny autoregressive baseline on the tokens of the image model in `model_dir`
+    (same N, D, V; its ar.json names that model's tokenizer), written by resgen.ar.save_ar."""
+    import torch
+
+    from resgen.ar import ARConfig, RQTransformer, save_ar
+    from resgen.weights import file_sha256, read_json
+    cfg = read_json(model_dir / "config.json")
+    den = cfg["denoiser"]
+    torch.manual_seed(seed)
+    model = RQTransformer(ARConfig(positions=den["positions"], depth=den["depth"], codebook_size=den["codebook_size"],
+                                   num_classes=len(cfg["classes"]), width=32, spatial_layers=1, depth_layers=1,
+                                   heads=2))
+    folder.mkdir(parents=True, exist_ok=True)
+    save_ar(model, folder, cfg["tokenizer"], file_sha256(model_dir / "tokenizer.safetensors"), cfg["classes"], 0)
+    return folder

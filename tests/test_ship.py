@@ -1,0 +1,34 @@
+"""python -m export ship: a model folder copied into assets/ loads, samples like the original, and
+its float16 weights take half the bytes."""
+import numpy as np
+import pytest
+from safetensors.torch import load_file
+
+import resgen
+from export.__main__ import main as export_main
+from resgen.weights import ModelFileError
+from tiny import tiny_ar
+
+
+def test_ship_half_keeps_the_model(tiny_model_dir, tmp_path):
+    dst = tmp_path / "image-d4"
+    assert export_main(["ship", str(tiny_model_dir), str(dst), "--half", "denoiser.safetensors"]) == 0
+    assert all(v.dtype.itemsize == 2 for v in load_file(str(dst / "denoiser.safetensors")).values()
+               if v.is_floating_point())
+    assert (dst / "denoiser.safetensors").stat().st_size < 0.6 * (tiny_model_dir / "denoiser.safetensors").stat().st_size
+    a = resgen.load("image", backend="torch", model_dir=tiny_model_dir).generate([1, 2], steps=4, seed=0)
+    b = resgen.load("image", backend="torch", model_dir=dst).generate([1, 2], steps=4, seed=0)
+    assert np.abs(a.images.astype(int) - b.images.astype(int)).mean() < 8        # float16 rounding only
+
+
+def test_ship_ar_and_refuse_bad_folders(tiny_model_dir, tmp_path, capsys):
+    ar = tiny_ar(tmp_path / "ar", tiny_model_dir)
+    assert export_main(["ship", str(ar), str(tmp_path / "image-ar"), "--half", "ar.safetensors"]) == 0
+    from resgen.ar import load_ar
+    load_ar(tmp_path / "image-ar")
+    assert export_main(["ship", str(tmp_path / "nothing"), str(tmp_path / "x")]) == 2
+    assert "has none of" in capsys.readouterr().err
+    assert export_main(["ship", str(ar), str(tmp_path / "y"), "--half", "missing.safetensors"]) == 2
+    assert not (tmp_path / "y").exists()
+    with pytest.raises(ModelFileError):
+        load_ar(tmp_path / "x")

@@ -27,8 +27,9 @@ def build_compare_tab(models, get_pipe, get_ar, classes: list[str], defaults: di
     ar_names = [m.name for m in models if m.kind == "ar"]
     has_ar = bool(ar_names)
 
-    def right_choices(mode):
-        return ar_names if mode == MODES[0] else resgen_names
+    def right_default(mode):
+        names = ar_names if mode == MODES[0] else resgen_names
+        return names[0] if names else None
 
     def load_pipe(entry):
         try:
@@ -89,8 +90,6 @@ def build_compare_tab(models, get_pipe, get_ar, classes: list[str], defaults: di
         for s in (a_seed, b_seed):
             if not 0 <= s < 2**31:
                 raise gr.Error("Seeds must be between 0 and 2147483647.")
-        if b_name not in right_choices(mode):
-            raise gr.Error(f"{b_name!r} is not a choice for the right side in this mode.")
         labels = [classes.index(cls)] * n
         runs, pipes = [], []
         for name, seed, cfg in ((a_name, a_seed, a_cfg), (b_name, b_seed, b_cfg)):
@@ -147,7 +146,6 @@ def build_compare_tab(models, get_pipe, get_ar, classes: list[str], defaults: di
             cls = gr.Dropdown(classes, value=classes[7], label="Class", elem_id="cmp-class")
             n = gr.Slider(1, MAX_IMAGES, value=1, step=1, label="Images per side", elem_id="cmp-n")
             steps = gr.Slider(1, 64, value=defaults["steps"], step=1, label="ResGEN steps T", elem_id="cmp-steps")
-        first_right = right_choices(mode.value)
         with gr.Row():
             with gr.Column():
                 a_model = gr.Dropdown(resgen_names, value=resgen_names[0] if resgen_names else None,
@@ -158,7 +156,7 @@ def build_compare_tab(models, get_pipe, get_ar, classes: list[str], defaults: di
                 a_images = gr.Image(label="Left: samples", elem_id="cmp-a-images", height=240)
                 a_info = gr.Textbox(label="Left: run", elem_id="cmp-a-info")
             with gr.Column():
-                b_model = gr.Dropdown(first_right, value=first_right[0] if first_right else None,
+                b_model = gr.Dropdown(resgen_names + ar_names, value=right_default(mode.value),
                                       label="Right: model", elem_id="cmp-b-model")
                 with gr.Row():
                     b_seed = gr.Number(value=0 if has_ar else 1, precision=0, label="Seed", elem_id="cmp-b-seed")
@@ -178,10 +176,8 @@ def build_compare_tab(models, get_pipe, get_ar, classes: list[str], defaults: di
             b_prev = gr.Image(label="Right: decoded from the known tokens", elem_id="cmp-b-preview")
         plot = gr.Image(label="Tokens known against network calls", elem_id="cmp-plot")
 
-        def on_mode(m):
-            choices = right_choices(m)
-            return (gr.update(choices=choices, value=choices[0] if choices else None),
-                    gr.update(value=0 if m == MODES[0] else 1))
+        def on_mode(m):                                 # a preset for the right side; any pairing runs
+            return gr.update(value=right_default(m)), gr.update(value=0 if m == MODES[0] else 1)
 
         mode.change(on_mode, mode, [b_model, b_seed], api_name=False)
         views = [a_grid, a_prev, b_grid, b_prev, plot, where]

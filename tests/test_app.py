@@ -40,11 +40,15 @@ def _prompt_wav(path, seconds=2.0, sr=44100):
 
 @pytest.fixture(scope="module")
 def served(tiny_model_dir, tiny_speech_dir, tmp_path_factory):
+    from tiny import tiny_ar
     example = _prompt_wav(tmp_path_factory.mktemp("prompts") / "voice.wav")
+    models = tmp_path_factory.mktemp("models")                     # the Compare tab: tiny ResGEN + tiny AR
+    (models / "image").symlink_to(tiny_model_dir, target_is_directory=True)
+    tiny_ar(models / "image-ar", tiny_model_dir)
     demo = build_app(load_image=lambda backend: resgen.load("image", backend=backend, model_dir=tiny_model_dir),
                      image_defaults=DEFAULTS,
                      load_speech=lambda backend: resgen.load("speech", backend=backend, model_dir=tiny_speech_dir),
-                     speech_defaults=SPEECH_DEFAULTS, speech_examples={"a voice": example})
+                     speech_defaults=SPEECH_DEFAULTS, speech_examples={"a voice": example}, compare_root=models)
     yield _serve(demo)
     demo.close()
 
@@ -161,3 +165,48 @@ def test_speech_bad_input_is_a_message(served, tmp_path):
     with pytest.raises(Exception, match="Give a voice prompt"):
         client.predict("Hello there.", None, 1.0, 3, 2.0, 0, False, "griffin-lim", "en-us", "torch",
                        api_name="/generate_speech")
+
+
+RESGEN, AR = "ResGEN D=4 (shipped)", "Autoregressive D=4 (RQ-Transformer baseline)"
+
+
+def _compare(client, mode="ResGEN vs autoregressive", cls="Bag", n=2, steps=4, a=(RESGEN, 0, 2.0), b=(AR, 0, 2.0)):
+    return client.predict(mode, cls, n, steps, *a, *b, api_name="/compare")
+
+
+def test_compare_endpoints(served):
+    client = Client(served, verbose=False)
+    a_img, a_info, b_img, b_info, summary, progress = _compare(client)
+    assert "8 network calls" in a_info and "256 network calls" in b_info and "seed 0" in b_info
+    assert "took" in summary and progress == 100
+    a_grid, a_prev, b_grid, b_prev, plot, where = client.predict(50, api_name="/compare_step")
+    assert "step 2/4 after 4 of 8 calls" in where and "position 32/64 after 128 of 256 calls" in where
+    again = _compare(client, mode="Two ResGEN runs", a=(RESGEN, 0, 2.0), b=(RESGEN, 5, 1.0))
+    assert "seed 5; CFG 1" in again[3] and "4 network calls" in again[3]
+
+
+def test_compare_bad_input_is_a_message(served):
+    client = Client(served, verbose=False)
+    with pytest.raises(Exception, match="Giraffe is not in the list of choices"):   # gradio's own check
+        _compare(client, cls="Giraffe")
+    with pytest.raises(Exception, match="not in the list of choices"):
+        _compare(client, a=(AR, 0, 2.0))                                # the left side is ResGEN
+    with pytest.raises(Exception, match="Seeds must be between"):
+        _compare(client, a=(RESGEN, -1, 2.0))
+    with pytest.raises(Exception, match="cfg must be between"):
+        _compare(client, b=(AR, 0, 50.0))
+    assert "took" in _compare(client)[4]                               # and it still works
+
+
+def test_compare_without_ar_offers_two_resgen_runs(tiny_model_dir, tmp_path):
+    (tmp_path / "image").symlink_to(tiny_model_dir, target_is_directory=True)
+    demo = build_app(load_image=lambda backend: resgen.load("image", backend=backend, model_dir=tiny_model_dir),
+                     image_defaults=DEFAULTS, compare_root=tmp_path)
+    try:
+        client = Client(_serve(demo), verbose=False)
+        with pytest.raises(Exception, match="autoregressive baseline is not installed"):
+            _compare(client, b=(RESGEN, 0, 2.0))
+        out = _compare(client, mode="Two ResGEN runs", b=(RESGEN, 1, 2.0))
+        assert "seed 1" in out[3]
+    finally:
+        demo.close()

@@ -146,8 +146,11 @@ def main(argv=None) -> dict:
                               Path("~/.cache/resgen").expanduser())
     labels = torch.arange(10).repeat_interleave(args.n_per_class).tolist()
     out = []
+    from resgen.metrics import tokenizer_psnr
     for r in rows:
         res = {"name": r.name, "params": r.params, "calls_cfg": r.calls(cfg_on), "calls_no_cfg": r.calls(1.0)}
+        with torch.no_grad():                                       # the tokens' own ceiling, full depth
+            res["tokenizer_psnr"] = tokenizer_psnr(r.pipe.tokenizer, test[:, None], depths=[r.pipe.depth])[0]
         res["s_batch1"] = timed(lambda: r.images([7], cfg_on, 0), args.repeats)
         res["s_per_image_b64"] = timed(lambda: r.images([7] * 64, cfg_on, 0), max(1, args.repeats // 2)) / 64
         for tag, cfg in (("cfg", cfg_on), ("no_cfg", 1.0)):
@@ -171,12 +174,13 @@ def print_table(rep: dict) -> None:
           f"{rep['n_per_class']} samples per "
           f"class; FID reference {rep['n_ref']} test images")
     print("\n| model | parameters | calls per sample (CFG / none) | s per sample, batch 1 | s per image, batch 64 "
-          "| FID with CFG | FID without CFG | classifier accuracy |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| FID with CFG | FID without CFG | classifier accuracy | tokenizer PSNR (dB) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rep["rows"]:
         fid = [f"{r[k]:.2f}" if k in r else "-" for k in ("fid_cfg", "fid_no_cfg")]
         print(f"| {r['name']} | {r['params'] / 1e6:.2f}M | {r['calls_cfg']} / {r['calls_no_cfg']} | "
-              f"{r['s_batch1']:.3f} | {r['s_per_image_b64']:.4f} | {fid[0]} | {fid[1]} | {r['accuracy']:.4f} |")
+              f"{r['s_batch1']:.3f} | {r['s_per_image_b64']:.4f} | {fid[0]} | {fid[1]} | {r['accuracy']:.4f} | "
+              f"{r['tokenizer_psnr']:.2f} |")
     base = rep["rows"][0]
     for r in rep["rows"][1:]:
         print(f"{r['name']}: {r['s_batch1'] / base['s_batch1']:.2f}x the batch-1 time and "

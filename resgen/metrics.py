@@ -12,18 +12,18 @@ def psnr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def tokenizer_psnr(tokenizer, images: torch.Tensor, batch: int = 500) -> list[float]:
-    """Mean PSNR (dB) of reconstructions from the first d depths, d = 1..D.
+def tokenizer_psnr(tokenizer, images: torch.Tensor, batch: int = 500, depths=None) -> list[float]:
+    """Mean PSNR (dB) of reconstructions from the first d depths, for d in `depths` (default 1..D).
 
-    images (M, 1, 28, 28) in [0, 1] -> list of D floats.
+    images (M, 1, 28, 28) in [0, 1] -> one float per depth asked.
     """
-    D = tokenizer.cfg.rvq.depth
-    sums = np.zeros(D)
+    depths = list(range(1, tokenizer.cfg.rvq.depth + 1)) if depths is None else list(depths)
+    sums = np.zeros(len(depths))
     for i in range(0, len(images), batch):
         x = images[i:i + batch]
         codes = tokenizer.encode(x)
-        for d in range(1, D + 1):
-            sums[d - 1] += psnr(tokenizer.decode(codes, d), x).sum().item()
+        for j, d in enumerate(depths):
+            sums[j] += psnr(tokenizer.decode(codes, d), x).sum().item()
     return (sums / len(images)).tolist()
 
 

@@ -3,13 +3,15 @@
     python benchmarks/paper_claims.py --ar runs/image-ar --per-token runs/image-per-token \
         --depth 4=runs/image-d4 --depth 16=runs/image-d16 [--n-per-class 1000] [--n-ref 10000]
 
-Rows (each only where its model folder exists): ResGEN (the shipped model, assets/image); the
-autoregressive same-token baseline (`resgen train image-ar`); the per-token masked baseline
-(`resgen train image-per-token`); ResGEN on tokenizers of other RVQ depths (model folders like
-assets/image, from `resgen train image-tokenizer --depth D` + `resgen train image`). Columns:
+Rows (each only where its model folder exists): ResGEN (the shipped model, assets/image, unless
+--no-shipped) and ResGEN on tokenizers of other RVQ depths (model folders like assets/image, from
+`resgen train image-tokenizer --depth D` + `resgen train image`), the first of them the reference
+for the time ratios; then the autoregressive same-token baseline (`resgen train image-ar`) and the
+per-token masked baseline (`resgen train image-per-token`), both on the shipped tokens. Columns:
 parameters, network calls per sample, wall time per sample at batch 1 and per image at batch 64
-(this machine, torch), FID against the test images with and without CFG, and the accuracy of the
-shipped classifier at labelling the CFG samples as their requested class.
+(this machine, torch), FID against the test images with and without CFG, the accuracy of the
+shipped classifier at labelling the CFG samples as their requested class, and the PSNR of the
+row's tokenizer at full depth on the 10k test images (the ceiling its tokens set).
 
 ResGEN and the per-token baseline make T calls per sample (2T under CFG, each a batch of 1);
 the AR baseline makes N*D calls (one per token; its CFG rows ride in the same batch).
@@ -117,17 +119,17 @@ def main(argv=None) -> dict:
         torch.set_num_threads(args.threads)
 
     rows = [] if args.no_shipped else [ResGENRow("ResGEN (shipped, D=8)", None)]
+    for spec in args.depth:                                 # ResGEN rows first: the first is the reference
+        D, folder = spec.split("=", 1)
+        rows.append(ResGENRow(f"ResGEN, D={D}", folder))
+    if not rows:
+        p.error("no ResGEN row: give --depth D=FOLDER or leave out --no-shipped")
     for kind, folder, name in (("ar", args.ar, "AR baseline (RQ-Transformer style)"),
                                ("per-token", args.per_token, "per-token masked baseline")):
         if (Path(folder) / ("ar.json" if kind == "ar" else "per_token.json")).exists():
             rows.append(BaselineRow(name, kind, folder))
         else:
             print(f"(no {name}: {folder} has no trained model)")
-    for spec in args.depth:
-        D, folder = spec.split("=", 1)
-        rows.append(ResGENRow(f"ResGEN, D={D}", folder))
-    if not rows:
-        p.error("no rows: give --depth D=FOLDER or leave out --no-shipped")
     cfg_on = rows[0].pipe.defaults.cfg if args.cfg is None else args.cfg
     ResGENRow.top_p = rows[0].pipe.defaults.top_p if args.top_p is None else args.top_p
 

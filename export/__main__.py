@@ -1,7 +1,7 @@
 """python -m export onnx --task image|speech [--model DIR] [--out FILE] [--opset 17]
 python -m export parity --task image|speech [--model DIR]
 python -m export vocoder [--out assets/speech/vocoder.safetensors]
-python -m export ship SRC DST [--half FILE ...] [--sampler-from assets/image]"""
+python -m export ship SRC DST [--half FILE ...] [--sampler-from assets/image] [--label NAME]"""
 from __future__ import annotations
 
 import argparse
@@ -27,13 +27,14 @@ def main(argv=None) -> int:
     h.add_argument("dst")
     h.add_argument("--half", nargs="*", default=[], help="safetensors files to store as float16")
     h.add_argument("--sampler-from", default=None, help="copy the sampler defaults of this model folder")
+    h.add_argument("--label", default=None, help="the name the app shows for this model")
     args = p.parse_args(argv)
     from resgen.weights import ModelFileError
     try:
         if args.cmd == "ship":
             from .ship import ship
             for path in ship(Path(args.src), Path(args.dst), tuple(args.half),
-                             args.sampler_from and Path(args.sampler_from)):
+                             args.sampler_from and Path(args.sampler_from), args.label):
                 print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
         elif args.cmd == "vocoder":
             from resgen import assets_dir

@@ -17,7 +17,8 @@ from resgen.weights import ModelFileError, check_files, file_sha256, read_json
 META_FILES = ("config.json", "ar.json", "per_token.json")
 
 
-def ship(src: Path, dst: Path, half: tuple[str, ...] = (), sampler_from: Path | None = None) -> list[Path]:
+def ship(src: Path, dst: Path, half: tuple[str, ...] = (), sampler_from: Path | None = None,
+         label: str | None = None) -> list[Path]:
     """-> the files written in dst; the safetensors files named in `half` are stored as float16.
     Raises ModelFileError when src is not a complete model folder or `half` names a file it lacks."""
     metas = [m for m in META_FILES if (src / m).exists()]
@@ -47,6 +48,8 @@ def ship(src: Path, dst: Path, half: tuple[str, ...] = (), sampler_from: Path | 
     if sampler_from is not None:
         meta["sampler"] = read_json(sampler_from / "config.json")["sampler"]
     meta["files"] = files
+    if label:
+        meta["label"] = label                                   # the name the app shows
     if half:
         meta["float16_files"] = sorted(half)
     (dst / meta_name).write_text(json.dumps(meta, indent=2) + "\n")

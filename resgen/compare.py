@@ -1,7 +1,8 @@
 """Image generators side by side on the same RVQ tokens: what is installed, and one run record.
 
 A models folder (assets/ by default) may hold, next to the shipped ResGEN model `image/`:
-  image-d<D>/   ResGEN on a depth-D tokenizer (a model folder like image/: config.json, ...)
+  image-d<D>/   ResGEN on a depth-D tokenizer (a model folder like image/: config.json, ...; an
+                optional "label" in config.json names it, e.g. with its training recipe)
   image-ar/     the autoregressive baseline (ar.json + ar.safetensors, `resgen train image-ar`);
                 its samples are decoded by the ResGEN model folder whose tokenizer it was trained on
 
@@ -47,12 +48,14 @@ def installed_image_models(root: str | Path) -> list[ModelEntry]:
     for folder in [root / "image"] + sorted(root.glob("image-d*"), key=lambda p: _depth_of(p.name)):
         if not (folder / "config.json").exists() or (folder.name != "image" and _depth_of(folder.name) < 0):
             continue
+        label = None
         try:
-            depth = int(read_json(folder / "config.json")["denoiser"]["depth"])
+            meta = read_json(folder / "config.json")
+            depth, label = int(meta["denoiser"]["depth"]), meta.get("label")
         except (ModelFileError, KeyError, TypeError, ValueError):
             depth = _depth_of(folder.name)
         shipped = " (shipped)" if folder.name == "image" else ""
-        out.append(ModelEntry(f"ResGEN D={depth}{shipped}", "resgen", folder, depth))
+        out.append(ModelEntry(str(label or f"ResGEN D={depth}{shipped}"), "resgen", folder, depth))
     ar = root / AR_FOLDER
     if (ar / "ar.json").exists():
         try:

@@ -12,7 +12,10 @@ from tiny import tiny_ar
 
 def test_ship_half_keeps_the_model(tiny_model_dir, tmp_path):
     dst = tmp_path / "image-d4"
-    assert export_main(["ship", str(tiny_model_dir), str(dst), "--half", "denoiser.safetensors"]) == 0
+    assert export_main(["ship", str(tiny_model_dir), str(dst), "--half", "denoiser.safetensors",
+                        "--label", "ResGEN D=4 (tiny)"]) == 0
+    from resgen.compare import installed_image_models
+    assert [m.name for m in installed_image_models(tmp_path)] == ["ResGEN D=4 (tiny)"]
     assert all(v.dtype.itemsize == 2 for v in load_file(str(dst / "denoiser.safetensors")).values()
                if v.is_floating_point())
     assert (dst / "denoiser.safetensors").stat().st_size < 0.6 * (tiny_model_dir / "denoiser.safetensors").stat().st_size

@@ -5,9 +5,11 @@
 Rows: per-call denoiser latency (torch eager vs onnxruntime, batch 1 and 16); whole-sample
 latency (one image, T=16, CFG on: 2T calls); images per second at batch 64; whole-sample latency
 of about 5 s of speech (text + shipped prompt -> audio, both vocoders); and the depth study:
-the same denoiser size initialised for D = 4, 8, 16, sampled with the same T, against the call
-count a same-token autoregressive sampler would need (N*D calls, priced at the measured per-call
-latency of the same network: a call-count model, not a trained AR baseline).
+the same denoiser size initialised for D = 4, 8, 16, sampled with the same T, against the
+autoregressive baseline of resgen/ar.py (RQ-Transformer style, KV cache, N*D calls) initialised
+for the same D. Sampling time does not depend on the values of the weights (both samplers make a
+fixed number of calls), so fresh weights time what trained ones would; quality is
+benchmarks/paper_claims.py's job.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ import time
 import torch
 
 import resgen
+from resgen.ar import ARConfig, RQTransformer
+from resgen.ar import sample as ar_sample
 from resgen.config import RVQConfig
 from resgen.denoiser import Denoiser
 from resgen.eval_image import machine
@@ -83,6 +87,7 @@ def main():
     p.add_argument("--steps", type=int, default=16)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--device", default="cpu", help="torch device of the 'torch eager' column (cpu or cuda)")
+    p.add_argument("--depth-only", action="store_true", help="only the depth study (ResGEN vs the AR baseline)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -91,6 +96,7 @@ def main():
     pipe_t = resgen.load("image", backend="torch", device=args.device)
     pipe_o = resgen.load("image", backend="onnx")
     cfg, T = pipe_t.den_cfg, args.steps
+    cfg_on = pipe_t.defaults.cfg if pipe_t.defaults.cfg != 1.0 else 3.0   # guidance on: 2T calls
     rows = []
 
     def tokens(b):
@@ -100,21 +106,21 @@ def main():
         if dev.type == "cuda":
             torch.cuda.synchronize()
 
-    for b in (1, 16):
+    for b in (() if args.depth_only else (1, 16)):
         tk, y = tokens(b)
         tk_d, y_d = tk.to(dev), y.to(dev)
         t_t = timeit(lambda: (pipe_t.predict(tk_d, y_d), sync()), args.repeats * 4)
         t_o = timeit(lambda: pipe_o.predict(tk, y), args.repeats * 4)
         rows.append((f"denoiser call, batch {b}", f"{t_t * 1e3:.1f} ms", f"{t_o * 1e3:.1f} ms", f"{t_t / t_o:.2f}x"))
-    for name, b in (("one image (T=16, CFG: 32 calls)", 1), ("batch of 64 images", 64)):
-        t_t = timeit(lambda: pipe_t.generate([7] * b, steps=T, cfg=3.0, seed=0), max(1, args.repeats // 2))
-        t_o = timeit(lambda: pipe_o.generate([7] * b, steps=T, cfg=3.0, seed=0), max(1, args.repeats // 2))
+    for name, b in (() if args.depth_only else (("one image (T=16, CFG: 32 calls)", 1), ("batch of 64 images", 64))):
+        t_t = timeit(lambda: pipe_t.generate([7] * b, steps=T, cfg=cfg_on, seed=0), max(1, args.repeats // 2))
+        t_o = timeit(lambda: pipe_o.generate([7] * b, steps=T, cfg=cfg_on, seed=0), max(1, args.repeats // 2))
         if b == 1:
             rows.append((f"whole sample, {name}", f"{t_t:.3f} s", f"{t_o:.3f} s", f"{t_t / t_o:.2f}x"))
         else:
             rows.append((f"images per second, {name}", f"{b / t_t:.1f}", f"{b / t_o:.1f}", f"{t_t / t_o:.2f}x"))
 
-    rows += speech_rows(args)
+    rows += [] if args.depth_only else speech_rows(args)
 
     # depth study: same width/layers, fresh weights for D = 4, 8, 16, same T (torch, batch 1)
     depth_rows = []
@@ -122,22 +128,28 @@ def main():
         c = type(cfg)(**{**cfg.__dict__, "depth": D})
         den = Denoiser(c).eval().to(dev)
         rvq = ResidualVQ(RVQConfig(depth=D, codebook_size=c.codebook_size, dim=c.code_dim)).to(dev)
-        per_sample = timeit(lambda: (sample_once(den, rvq, c, 1, T, 3.0, device=dev), sync()), args.repeats)
+        per_sample = timeit(lambda: (sample_once(den, rvq, c, 1, T, cfg_on, device=dev), sync()), args.repeats)
         tk = torch.randint(0, c.codebook_size + 1, (1, c.positions, D), device=dev)
         y0 = torch.zeros(1, dtype=torch.long, device=dev)
         per_call = timeit(lambda: (den(tk, y0), sync()), args.repeats * 4)
-        ar_calls = c.positions * D
-        depth_rows.append((D, 2 * T, per_sample, ar_calls, ar_calls * per_call))
+        torch.manual_seed(0)
+        ar = RQTransformer(ARConfig(positions=c.positions, depth=D, codebook_size=c.codebook_size,
+                                    num_classes=c.num_classes)).eval().to(dev)
+        y1 = torch.tensor([7], device=dev)
+        ar_t = timeit(lambda: (ar_sample(ar, y1, torch.Generator(dev).manual_seed(0), cfg=cfg_on), sync()),
+                      max(1, args.repeats // 2))
+        depth_rows.append((D, 2 * T, per_sample, c.positions * D, ar_t))
     print(f"machine: {machine()}; {platform.platform()}; torch column on {dev}")
     print(f"python {platform.python_version()}, torch {torch.__version__}, onnxruntime {onnxruntime.__version__} "
           f"({pipe_o.backend}); model assets/image: D={cfg.depth}, N={cfg.positions}, width {cfg.width}, "
-          f"{cfg.layers} layers; T={T}, CFG 3; median of {args.repeats}+ runs\n")
-    print(f"| measurement | torch eager ({dev.type}) | {pipe_o.backend} | torch / ort |")
-    print("|---|---|---|---|")
+          f"{cfg.layers} layers; T={T}, CFG {cfg_on:g}; median of {args.repeats}+ runs\n")
+    if rows:
+        print(f"| measurement | torch eager ({dev.type}) | {pipe_o.backend} | torch / ort |")
+        print("|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
     print("\n| RVQ depth D | ResGEN calls per sample | ResGEN time per sample (torch) | "
-          "same-token AR calls (N*D) | AR estimate (calls x per-call latency) | AR / ResGEN |")
+          "AR baseline calls (N*D, KV cache) | AR time per sample (torch) | AR / ResGEN |")
     print("|---|---|---|---|---|---|")
     base = depth_rows[0][2]
     for D, calls, t, ar_calls, ar_t in depth_rows:

@@ -83,3 +83,14 @@ def test_ar_on_other_tokens_is_refused(root):
 def test_frame_at_maps_a_share_of_calls_to_a_frame():
     run = CompareRun("x", np.zeros((1, 28, 28), np.uint8), {}, np.array([2, 4, 6, 8]), 0.1)
     assert [run.frame_at(s) for s in (0.0, 0.1, 0.25, 0.26, 0.5, 0.99, 1.0, 2.0)] == [0, 0, 0, 1, 1, 3, 3, 3]
+
+
+def test_shipped_depth_variants_load_and_sample():
+    models = [m for m in installed_image_models(resgen.assets_dir()) if m.folder.name.startswith("image-d")]
+    if not models:
+        pytest.skip("no depth variants in assets/")
+    for m in models:
+        pipe = resgen.load("image", backend="torch", model_dir=m.folder)
+        assert pipe.depth == m.depth
+        run = run_resgen(pipe, m.name, [7, 8], seed=0, cfg=1.5, steps=8)
+        assert run.calls == 16 and run.images.std() > 10                    # 2T calls; not a blank image

@@ -110,6 +110,12 @@ def schedule_plot(mask: np.ndarray, step: int, width: int = 520, height: int = 2
     ax.set_xlabel("step")
     ax.set_ylabel("share of slots")
     ax.legend(loc="center right", fontsize=7, frameon=False)
+    return _to_rgb(fig)
+
+
+def _to_rgb(fig) -> np.ndarray:
+    """A matplotlib figure -> uint8 RGB array; the figure is closed."""
+    import matplotlib.pyplot as plt
     fig.tight_layout()
     fig.canvas.draw()
     img = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
@@ -157,8 +163,4 @@ def progress_plot(curves: list[tuple[str, np.ndarray, np.ndarray]], marks: list[
     ax.set_xlabel("network calls (log scale)")
     ax.set_ylabel("share of tokens known")
     ax.legend(loc="lower right", fontsize=7, frameon=False)
-    fig.tight_layout()
-    fig.canvas.draw()
-    img = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(fig)
-    return img
+    return _to_rgb(fig)

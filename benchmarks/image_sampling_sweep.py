@@ -1,4 +1,4 @@
-"""Sweep the sampler's knobs (CFG, top-p, temperature, steps) on the shipped image model.
+"""Sweep the sampler's knobs (CFG, top-p, temperature, steps, MoG noise) on the shipped image model.
 
     python benchmarks/image_sampling_sweep.py [--n-per-class 20] [--model DIR]
 
@@ -10,6 +10,7 @@ Needs the Fashion-MNIST test set (make data).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 
 import torch
@@ -36,6 +37,8 @@ def main():
     p.add_argument("--top-p", default="0.8,1.0")
     p.add_argument("--temperature", default="0.5,1,2")
     p.add_argument("--steps", default="16")
+    p.add_argument("--mog-noise", default="0", help="MoG draw = mean + this x sigma x N(0, I)")
+    p.add_argument("--cfg-schedule", default="constant", help="constant and/or linear (comma-separated)")
     p.add_argument("--batch", type=int, default=250, help="images per sampling call")
     p.add_argument("--device", default="cpu", help="cpu or cuda (torch backend on cuda)")
     p.add_argument("--classifier", default=None, help="classifier.safetensors (default: the model folder's)")
@@ -48,16 +51,20 @@ def main():
     ref_stats = feature_stats(penultimate(clf, ref.to(args.device)).cpu().numpy())
     print(f"machine: {machine()}; model {pipe.model_dir}; backend {pipe.backend}; "
           f"{10 * args.n_per_class} samples per row\n")
-    print("| steps | CFG | top-p | temperature | classifier accuracy | FD-clf (lower = closer to test set) | seconds |")
-    print("|---|---|---|---|---|---|---|")
-    grid = itertools.product(*(map(float, s.split(",")) for s in (args.steps, args.cfg, args.top_p, args.temperature)))
-    for steps, cfg, top_p, temp in grid:
+    print("| steps | CFG | CFG schedule | top-p | temperature | MoG noise | classifier accuracy "
+          "| FD-clf (lower = closer to test set) | seconds |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    knobs = [list(map(float, s.split(","))) for s in (args.steps, args.cfg, args.top_p, args.temperature, args.mog_noise)]
+    defaults = pipe.defaults
+    for sched, (steps, cfg, top_p, temp, noise) in itertools.product(args.cfg_schedule.split(","),
+                                                                      itertools.product(*knobs)):
+        pipe.defaults = dataclasses.replace(defaults, mog_noise=noise, cfg_schedule=sched)
         imgs, labels, secs = generate_all(pipe, args.n_per_class, args.batch, 0, steps=int(steps), cfg=cfg,
                                           top_p=top_p, temperature=temp)
         x = imgs.to(args.device)
         acc = (clf(x).argmax(-1).cpu() == labels).float().mean().item()
         fd = frechet_distance(*ref_stats, *feature_stats(penultimate(clf, x).cpu().numpy()))
-        print(f"| {int(steps)} | {cfg:g} | {top_p:g} | {temp:g} | {acc:.3f} | {fd:.2f} | {secs:.1f} |", flush=True)
+        print(f"| {int(steps)} | {cfg:g} | {sched} | {top_p:g} | {temp:g} | {noise:g} | {acc:.3f} | {fd:.2f} | {secs:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

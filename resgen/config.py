@@ -86,6 +86,11 @@ class SamplerConfig:
     top_p: float = 0.9        # nucleus over mixture components
     schedule: str = "cosine"
     mog_noise: float = 0.0    # draw = chosen component's mean + mog_noise * sigma * N(0, I) (0 = the mean)
+    cfg_schedule: str = "constant"  # "constant" or "linear" (guidance grows with the share of known slots)
+
+    def __post_init__(self):
+        if self.cfg_schedule not in ("constant", "linear"):
+            raise ValueError(f"unknown cfg_schedule {self.cfg_schedule!r} (constant or linear)")
 
 
 def to_dict(cfg) -> dict:

@@ -29,10 +29,13 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--mog-noise", type=float, default=None,
                    help="MoG draw = mean + this x sigma x N(0, I) (default: the model's, see SamplerConfig)")
+    p.add_argument("--cfg-schedule", default=None, choices=("constant", "linear"),
+                   help="guidance per step (default: the model's, see SamplerConfig)")
     p.add_argument("--batch", type=int, default=250)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-fid", action="store_true", help="skip every FID (fast: PSNR and accuracy only)")
     p.add_argument("--no-recon-fid", action="store_true")
+    p.add_argument("--no-unguided", action="store_true", help="skip the 'without CFG' row (tuning runs)")
     p.add_argument("--json", default=None, help="also write the results here")
     p.add_argument("--cache", default=os.path.expanduser("~/.cache/resgen"), help="reference feature cache")
     p.add_argument("--threads", type=int, default=0)
@@ -94,9 +97,11 @@ def run(args) -> dict:
     from .weights import load_module
 
     pipe = resgen.load("image", backend="torch", model_dir=args.model)
+    import dataclasses
     if args.mog_noise is not None:
-        import dataclasses
         pipe.defaults = dataclasses.replace(pipe.defaults, mog_noise=float(args.mog_noise))
+    if args.cfg_schedule is not None:
+        pipe.defaults = dataclasses.replace(pipe.defaults, cfg_schedule=args.cfg_schedule)
     xt, yt = load_fashion_mnist("test")
     test = torch.from_numpy(xt.copy()).float().div(255)                     # (10000, 28, 28)
     ref_idx = balanced_subset(torch.from_numpy(yt), args.n_ref)
@@ -119,7 +124,7 @@ def run(args) -> dict:
             res["recon_fid"] = frechet_distance(*ref, *feature_stats(feat(recon, progress="inception: recon")))
     rows = []
     cfg_on = pipe.defaults.cfg if args.cfg is None else args.cfg
-    for name, cfg in (("with CFG", cfg_on), ("without CFG", 1.0)):
+    for name, cfg in (("with CFG", cfg_on), ("without CFG", 1.0))[:1 if args.no_unguided else 2]:
         imgs, labels, secs = generate_all(pipe, args.n_per_class, args.batch, args.seed, steps=args.steps, cfg=cfg,
                                           top_p=args.top_p, temperature=args.temperature)
         row = {"name": name, "cfg": cfg, "seconds": secs, "images": len(imgs),
@@ -130,6 +135,7 @@ def run(args) -> dict:
     res["generated"] = rows
     s = pipe.defaults
     res["settings"] = {"steps": args.steps or s.steps, "top_p": args.top_p or s.top_p, "mog_noise": s.mog_noise,
+                       "cfg_schedule": s.cfg_schedule,
                        "temperature": s.temperature if args.temperature is None else args.temperature}
     print_table(res)
     if args.json:

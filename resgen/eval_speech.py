@@ -33,6 +33,10 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--cfg", type=float, default=None)
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--top-p", type=float, default=None)
+    p.add_argument("--mog-noise", type=float, default=None,
+                   help="MoG draw = mean + this x sigma x N(0, I) (default: the model's, see SamplerConfig)")
+    p.add_argument("--cfg-schedule", default=None, choices=("constant", "linear"),
+                   help="guidance per step (default: the model's, see SamplerConfig)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vocoder", default="hifigan", choices=("hifigan", "griffin-lim"))
     p.add_argument("--repeats", type=int, default=3, help="runs of the real-time-factor measurement")
@@ -144,6 +148,11 @@ def run(args) -> dict:
     if not (data / "heldout.npz").exists():
         raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
     pipe = resgen.load("speech", backend="torch", model_dir=args.model)
+    import dataclasses
+    if args.mog_noise is not None:
+        pipe.defaults = dataclasses.replace(pipe.defaults, mog_noise=float(args.mog_noise))
+    if args.cfg_schedule is not None:
+        pipe.defaults = dataclasses.replace(pipe.defaults, cfg_schedule=args.cfg_schedule)
     held = HeldOut(data)
     triples = held.triples()
     if args.n:
@@ -151,7 +160,8 @@ def run(args) -> dict:
     settings = {"steps": args.steps, "cfg": args.cfg, "temperature": args.temperature, "top_p": args.top_p}
     res: dict = {"machine": machine(), "torch": torch.__version__, "model": str(pipe.model_dir), "pairs": len(triples),
                  "voices": len({int(held.voice[t[0]]) for t in triples}), "vocoder": args.vocoder,
-                 "settings": pipe._settings(args.steps, args.cfg, args.temperature, args.top_p, args.seed, 1.0)}
+                 "settings": {**pipe._settings(args.steps, args.cfg, args.temperature, args.top_p, args.seed, 1.0),
+                              "mog_noise": pipe.defaults.mog_noise, "cfg_schedule": pipe.defaults.cfg_schedule}}
     res["tokenizer_l1_per_depth"] = tokenizer_l1(pipe, held)
 
     from tqdm import tqdm

@@ -40,11 +40,21 @@ class SamplingPlan:
 
 def make_plan(steps: int, positions: int, depth: int, *, cfg: float = 1.0, temperature: float = 1.0,
               top_p: float = 1.0, sigma: float = 1.0, latent_scale: float = 1.0,
-              schedule: str = "cosine", mog_noise: float = 0.0) -> SamplingPlan:
-    """Precompute every per-step number so the step never searches mutable state."""
+              schedule: str = "cosine", mog_noise: float = 0.0, cfg_schedule: str = "constant") -> SamplingPlan:
+    """Precompute every per-step number so the step never searches mutable state.
+
+    cfg_schedule "constant" guides every step with `cfg`; "linear" (MAR, Li et al. 2024) scales the
+    guidance with the share of slots known after the step: 1 + (cfg - 1) * (1 - masked_after / (N*D)),
+    weak while the canvas is empty and `cfg` at the last step."""
     masked = masked_steps(steps, positions, depth, schedule)
     noise = tuple(temperature * (1 - (t + 1) / steps) for t in range(steps))  # annealed to 0 (MaskGIT)
-    return SamplingPlan(tuple(masked), noise, (float(cfg),) * steps, float(top_p), float(sigma),
+    if cfg_schedule == "constant":
+        guidance = (float(cfg),) * steps
+    elif cfg_schedule == "linear":
+        guidance = tuple(1 + (float(cfg) - 1) * (1 - m / (positions * depth)) for m in masked)
+    else:
+        raise ValueError(f"unknown cfg_schedule {cfg_schedule!r} (constant or linear)")
+    return SamplingPlan(tuple(masked), noise, guidance, float(top_p), float(sigma),
                         float(latent_scale), float(mog_noise))
 
 

@@ -105,3 +105,19 @@ def test_mog_noise_perturbs_the_draw_deterministically():
     assert make_plan(1, N, 4, sigma=0.5).mog_noise == 0.0 and torch.equal(base, first_step(0.0))
     assert torch.equal(first_step(2.0), first_step(2.0))
     assert not torch.equal(first_step(2.0), base)
+
+
+def test_cfg_schedule_linear_grows_with_known_slots_and_ends_at_cfg():
+    """'constant' guides every step with cfg; 'linear' follows the share of slots known after each
+    step (rising, > 1 from the first step, exactly cfg at the last); unknown names are refused."""
+    N, D, T = 64, 8, 16
+    const = make_plan(T, N, D, cfg=3.0)
+    assert const.cfg == (3.0,) * T and make_plan(T, N, D, cfg=3.0, cfg_schedule="constant") == const
+    lin = make_plan(T, N, D, cfg=3.0, cfg_schedule="linear")
+    assert all(a < b for a, b in zip(lin.cfg, lin.cfg[1:]))
+    assert 1.0 < lin.cfg[0] and lin.cfg[-1] == 3.0
+    for g, m in zip(lin.cfg, lin.masked_after):
+        assert abs(g - (1 + 2.0 * (1 - m / (N * D)))) < 1e-12
+    assert make_plan(T, N, D, cfg=1.0, cfg_schedule="linear").cfg == (1.0,) * T   # no guidance stays off
+    with pytest.raises(ValueError, match="cfg_schedule"):
+        make_plan(T, N, D, cfg=3.0, cfg_schedule="cosine")

@@ -4,6 +4,7 @@ Protocol (deterministic): for every held-out utterance i of voice v (text never 
 voice never seen in training), the prompt is the next utterance of v (cyclic order, a different
 sentence) and the reference is the one after it. Rows:
   ground truth       the corpus recording of i (espeak-ng)
+  vocoder only       log-mel of i -> HiFi-GAN: what the vocoder alone costs
   resynthesis        i -> tokenizer (all D depths) -> HiFi-GAN: the ceiling the tokens allow
   ResGEN             text of i + prompt -> generated speech (the model's default settings)
 Measures: speaker similarity = resemblyzer cosine to the reference utterance; speaker
@@ -40,7 +41,8 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vocoder", default="hifigan", choices=("hifigan", "griffin-lim"))
     p.add_argument("--repeats", type=int, default=3, help="runs of the real-time-factor measurement")
-    p.add_argument("--no-resynthesis", action="store_true", help="skip the tokenizer resynthesis row")
+    p.add_argument("--no-resynthesis", action="store_true",
+                   help="skip the 'vocoder only' and 'resynthesis' rows")
     p.add_argument("--save-audio", default=None, help="write generated WAVs here")
     p.add_argument("--json", default=None, help="also write the results here")
     p.add_argument("--threads", type=int, default=0)
@@ -169,10 +171,12 @@ def run(args) -> dict:
     sr = MelConfig.sample_rate
     rows: dict[str, list[np.ndarray]] = {"ground truth": [held.audio[i] for i, _, _ in triples]}
     if not args.no_resynthesis:
-        rows["resynthesis"] = []
+        rows["vocoder only"], rows["resynthesis"] = [], []
         for i, _, _ in tqdm(triples, desc="resynthesis", dynamic_ncols=True, mininterval=5.0):
+            mel = log_mel(torch.from_numpy(held.audio[i]))                   # (1, 80, F)
             with torch.no_grad():
-                codes = pipe.tokenizer.encode(log_mel(torch.from_numpy(held.audio[i])))[0]
+                codes = pipe.tokenizer.encode(mel)[0]
+            rows["vocoder only"].append(pipe.vocode(mel[0], args.vocoder))
             rows["resynthesis"].append(pipe.vocode(pipe.decode(codes), args.vocoder))
     gen, t0, audio_s = [], time.perf_counter(), 0.0
     for n, (i, j, _) in enumerate(tqdm(triples, desc="ResGEN", dynamic_ncols=True, mininterval=5.0)):
@@ -206,7 +210,7 @@ def print_table(res: dict) -> None:
     print("| tokenizer log-mel L1, held-out | " + " | ".join(f"{v:.3f}" for v in L) + " |")
     print("\n| speech | speaker similarity (mean ± sd) | speaker identification | pocketsphinx WER |")
     print("|---|---|---|---|")
-    for name in ("ground truth", "resynthesis", "ResGEN"):
+    for name in ("ground truth", "vocoder only", "resynthesis", "ResGEN"):
         if name in s:
             r = s[name]
             print(f"| {name} | {r['similarity']:.3f} ± {r['similarity_std']:.3f} | {r['identification']:.3f} | "

@@ -7,6 +7,7 @@ evaluation classifier at labelling each image as the class it was asked for.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -87,6 +88,14 @@ def reference_stats(feat, images: torch.Tensor, cache: Path):
     return mu, sigma
 
 
+def apply_sampler_overrides(pipe, args) -> None:
+    """--mog-noise / --cfg-schedule replace the model's defaults (SamplerConfig) for this run."""
+    if args.mog_noise is not None:
+        pipe.defaults = dataclasses.replace(pipe.defaults, mog_noise=float(args.mog_noise))
+    if args.cfg_schedule is not None:
+        pipe.defaults = dataclasses.replace(pipe.defaults, cfg_schedule=args.cfg_schedule)
+
+
 def run(args) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -97,11 +106,7 @@ def run(args) -> dict:
     from .weights import load_module
 
     pipe = resgen.load("image", backend="torch", model_dir=args.model)
-    import dataclasses
-    if args.mog_noise is not None:
-        pipe.defaults = dataclasses.replace(pipe.defaults, mog_noise=float(args.mog_noise))
-    if args.cfg_schedule is not None:
-        pipe.defaults = dataclasses.replace(pipe.defaults, cfg_schedule=args.cfg_schedule)
+    apply_sampler_overrides(pipe, args)
     xt, yt = load_fashion_mnist("test")
     test = torch.from_numpy(xt.copy()).float().div(255)                     # (10000, 28, 28)
     ref_idx = balanced_subset(torch.from_numpy(yt), args.n_ref)

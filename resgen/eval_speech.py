@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .eval_image import machine
+from .eval_image import apply_sampler_overrides, machine
 
 
 def add_args(p: argparse.ArgumentParser):
@@ -150,11 +150,7 @@ def run(args) -> dict:
     if not (data / "heldout.npz").exists():
         raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
     pipe = resgen.load("speech", backend="torch", model_dir=args.model)
-    import dataclasses
-    if args.mog_noise is not None:
-        pipe.defaults = dataclasses.replace(pipe.defaults, mog_noise=float(args.mog_noise))
-    if args.cfg_schedule is not None:
-        pipe.defaults = dataclasses.replace(pipe.defaults, cfg_schedule=args.cfg_schedule)
+    apply_sampler_overrides(pipe, args)
     held = HeldOut(data)
     triples = held.triples()
     if args.n:

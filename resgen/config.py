@@ -78,6 +78,9 @@ class SpeechModelConfig:
         return self.symbols
 
 
+CFG_SCHEDULES = ("constant", "linear")   # guidance per step, see resgen.sampler.make_plan
+
+
 @dataclass(frozen=True)
 class SamplerConfig:
     steps: int = 16           # T
@@ -89,8 +92,12 @@ class SamplerConfig:
     cfg_schedule: str = "constant"  # "constant" or "linear" (guidance grows with the share of known slots)
 
     def __post_init__(self):
-        if self.cfg_schedule not in ("constant", "linear"):
-            raise ValueError(f"unknown cfg_schedule {self.cfg_schedule!r} (constant or linear)")
+        check_cfg_schedule(self.cfg_schedule)
+
+
+def check_cfg_schedule(name: str) -> None:
+    if name not in CFG_SCHEDULES:
+        raise ValueError(f"unknown cfg_schedule {name!r} ({' or '.join(CFG_SCHEDULES)})")
 
 
 def to_dict(cfg) -> dict:

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .config import CFG_SCHEDULES
+
 
 def add_args(p: argparse.ArgumentParser):
     p.add_argument("--model", default=None, help="model folder (default: assets/image)")
@@ -30,7 +32,7 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--mog-noise", type=float, default=None,
                    help="MoG draw = mean + this x sigma x N(0, I) (default: the model's, see SamplerConfig)")
-    p.add_argument("--cfg-schedule", default=None, choices=("constant", "linear"),
+    p.add_argument("--cfg-schedule", default=None, choices=CFG_SCHEDULES,
                    help="guidance per step (default: the model's, see SamplerConfig)")
     p.add_argument("--batch", type=int, default=250)
     p.add_argument("--seed", type=int, default=0)

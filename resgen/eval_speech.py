@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .config import CFG_SCHEDULES
 from .eval_image import apply_sampler_overrides, machine
 
 
@@ -36,7 +37,7 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--top-p", type=float, default=None)
     p.add_argument("--mog-noise", type=float, default=None,
                    help="MoG draw = mean + this x sigma x N(0, I) (default: the model's, see SamplerConfig)")
-    p.add_argument("--cfg-schedule", default=None, choices=("constant", "linear"),
+    p.add_argument("--cfg-schedule", default=None, choices=CFG_SCHEDULES,
                    help="guidance per step (default: the model's, see SamplerConfig)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vocoder", default="hifigan", choices=("hifigan", "griffin-lim"))

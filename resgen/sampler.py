@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 
 import torch
 
+from .config import check_cfg_schedule
 from .masking import masked_steps
 from .mog import MoGParams, sample as mog_sample
 from .rvq import ResidualVQ
@@ -48,12 +49,11 @@ def make_plan(steps: int, positions: int, depth: int, *, cfg: float = 1.0, tempe
     weak while the canvas is empty and `cfg` at the last step."""
     masked = masked_steps(steps, positions, depth, schedule)
     noise = tuple(temperature * (1 - (t + 1) / steps) for t in range(steps))  # annealed to 0 (MaskGIT)
-    if cfg_schedule == "constant":
-        guidance = (float(cfg),) * steps
-    elif cfg_schedule == "linear":
+    check_cfg_schedule(cfg_schedule)
+    if cfg_schedule == "linear":
         guidance = tuple(1 + (float(cfg) - 1) * (1 - m / (positions * depth)) for m in masked)
     else:
-        raise ValueError(f"unknown cfg_schedule {cfg_schedule!r} (constant or linear)")
+        guidance = (float(cfg),) * steps
     return SamplingPlan(tuple(masked), noise, guidance, float(top_p), float(sigma),
                         float(latent_scale), float(mog_noise))
 

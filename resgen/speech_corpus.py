@@ -9,7 +9,8 @@ Layout of `resgen data speech --out DIR`:
   DIR/train.npz, DIR/heldout.npz   utterances (see `save_split`)
   DIR/corpus.json                  voices, splits, symbol table, settings, counts
 Held-out voices never occur in training (their accent/variant/pitch/rate combination is new) and
-speak only held-out sentences. Sentences, voices and phonemes are deterministic in the seed; the
+speak only held-out sentences. `more_train_voices` adds training voices drawn after the held-out
+ones, with their own sentence draws, so adding them leaves every other utterance's text unchanged. Sentences, voices and phonemes are deterministic in the seed; the
 audio is not bit-exact between runs (see resgen/espeak.py).
 """
 from __future__ import annotations
@@ -44,6 +45,8 @@ class CorpusConfig:
     per_heldout_voice: int = 12
     heldout_sentences: int = 400
     seed: int = 0
+    more_train_voices: int = 0        # further training voices, drawn after the held-out ones
+    per_more_voice: int = 24          # utterances of each of them
 
 
 def fortunes_sentences(root: Path = FORTUNES_DIR) -> list[str]:
@@ -64,17 +67,22 @@ def fortunes_sentences(root: Path = FORTUNES_DIR) -> list[str]:
 
 
 def make_voices(cfg: CorpusConfig) -> tuple[list[Voice], list[Voice]]:
-    """-> (training voices, held-out voices): distinct, deterministic in cfg.seed."""
+    """-> (training voices, held-out voices): distinct, deterministic in cfg.seed. The draw order is
+    train_voices, then heldout_voices, then more_train_voices (appended to the training voices)."""
+    n = cfg.train_voices + cfg.heldout_voices + cfg.more_train_voices
+    if n > len(ACCENTS) * len(VARIANTS):
+        raise ValueError(f"at most {len(ACCENTS) * len(VARIANTS)} voices (one per accent and variant)")
     rng = random.Random(cfg.seed)
     seen, voices = set(), []
-    while len(voices) < cfg.train_voices + cfg.heldout_voices:
+    while len(voices) < n:
         v = Voice(rng.choice(ACCENTS), rng.choice(VARIANTS), pitch=rng.randrange(25, 80, 5),
                   rate=rng.randrange(140, 211, 10), pitch_range=rng.randrange(30, 81, 10))
         key = (v.accent, v.variant)
         if key not in seen:                   # one voice per (accent, variant) pair
             seen.add(key)
             voices.append(v)
-    return voices[:cfg.train_voices], voices[cfg.train_voices:]
+    first, held = cfg.train_voices, cfg.train_voices + cfg.heldout_voices
+    return voices[:first] + voices[held:], voices[first:held]
 
 
 class Phonemizer:
@@ -150,12 +158,16 @@ def build(out: Path, cfg: CorpusConfig = CorpusConfig(), sentences: list[str] | 
     order = rng.sample(sentences, len(sentences))
     held_s, train_s = order[:cfg.heldout_sentences], order[cfg.heldout_sentences:]
     train_v, held_v = make_voices(cfg)
+    base, more = train_v[:cfg.train_voices], train_v[cfg.train_voices:]
+    n_base, n_held = len(base), len(held_v)                    # voice ids: base, held-out, more
     ph = Phonemizer()
-    bar = tqdm(total=len(train_v) + len(held_v), desc="voices", dynamic_ncols=True)
-    tr = synthesise_split(train_v, list(range(len(train_v))), train_s, cfg.per_train_voice, rng, ph, bar)
-    ho = synthesise_split(held_v, list(range(len(train_v), len(train_v) + len(held_v))), held_s,
-                          cfg.per_heldout_voice, rng, ph, bar)
+    bar = tqdm(total=len(train_v) + n_held, desc="voices", dynamic_ncols=True)
+    tr = synthesise_split(base, list(range(n_base)), train_s, cfg.per_train_voice, rng, ph, bar)
+    ho = synthesise_split(held_v, list(range(n_base, n_base + n_held)), held_s, cfg.per_heldout_voice, rng, ph, bar)
+    mo = synthesise_split(more, list(range(n_base + n_held, n_base + n_held + len(more))), train_s,
+                          cfg.per_more_voice, random.Random(cfg.seed + 1), ph, bar)
     bar.close()
+    tr = {"utts": tr["utts"] + mo["utts"], "dropped": tr["dropped"] + mo["dropped"]}
     phones = sorted({p for u in tr["utts"] + ho["utts"] for p in u[2]} - {SIL})
     symbols = {PAD: 0, SIL: 1, **{p: i + 2 for i, p in enumerate(phones)}}
     save_split(out / "train.npz", tr["utts"], symbols)
@@ -163,8 +175,9 @@ def build(out: Path, cfg: CorpusConfig = CorpusConfig(), sentences: list[str] | 
     hours = {k: sum(len(u[4]) for u in s["utts"]) / 22050 / 3600 for k, s in (("train", tr), ("heldout", ho))}
     summary = {
         "format": "resgen-speech-corpus/1", "config": asdict(cfg), "sample_rate": 22050, "hop": 256,
-        "voices": [asdict(v) | {"name": v.name, "split": "train"} for v in train_v]
-                  + [asdict(v) | {"name": v.name, "split": "heldout"} for v in held_v],
+        "voices": [asdict(v) | {"name": v.name, "split": "train"} for v in base]       # in voice-id order
+                  + [asdict(v) | {"name": v.name, "split": "heldout"} for v in held_v]
+                  + [asdict(v) | {"name": v.name, "split": "train"} for v in more],
         "symbols": symbols, "hours": hours,
         "utterances": {"train": len(tr["utts"]), "heldout": len(ho["utts"])},
         "dropped_phoneme_mismatch": tr["dropped"] + ho["dropped"],
@@ -183,14 +196,21 @@ def add_args(p):
     p.add_argument("--per-heldout-voice", type=int, default=d.per_heldout_voice)
     p.add_argument("--heldout-sentences", type=int, default=d.heldout_sentences)
     p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--more-voices", type=int, default=d.more_train_voices,
+                   help="further training voices, drawn after the held-out ones (the held-out set stays the same)")
+    p.add_argument("--per-more-voice", type=int, default=d.per_more_voice, help="utterances per further voice")
 
 
 def run(args) -> dict:
     from .cli import UsageError
     cfg = CorpusConfig(args.train_voices, args.heldout_voices, args.per_voice, args.per_heldout_voice,
-                       args.heldout_sentences, args.seed)
-    if min(cfg.train_voices, cfg.heldout_voices, cfg.per_train_voice, cfg.per_heldout_voice) < 1:
-        raise UsageError("voice and utterance counts must be at least 1")
+                       args.heldout_sentences, args.seed, args.more_voices, args.per_more_voice)
+    if min(cfg.train_voices, cfg.heldout_voices, cfg.per_train_voice, cfg.per_heldout_voice,
+           cfg.per_more_voice) < 1 or cfg.more_train_voices < 0:
+        raise UsageError("voice and utterance counts must be at least 1 (--more-voices at least 0)")
+    most = len(ACCENTS) * len(VARIANTS)
+    if cfg.train_voices + cfg.heldout_voices + cfg.more_train_voices > most:
+        raise UsageError(f"at most {most} voices in all (one per accent and variant)")
     if cfg.per_heldout_voice > cfg.heldout_sentences:
         raise UsageError("--per-heldout-voice cannot exceed --heldout-sentences")
     try:
@@ -198,7 +218,8 @@ def run(args) -> dict:
     except FileNotFoundError as e:
         raise UsageError(str(e)) from None
     print(f"wrote {args.out}: {summary['utterances']['train']} training utterances "
-          f"({summary['hours']['train']:.2f} h, {cfg.train_voices} voices), {summary['utterances']['heldout']} "
+          f"({summary['hours']['train']:.2f} h, {cfg.train_voices + cfg.more_train_voices} voices), "
+          f"{summary['utterances']['heldout']} "
           f"held-out ({summary['hours']['heldout']:.2f} h, {cfg.heldout_voices} voices); "
           f"{summary['dropped_phoneme_mismatch']} dropped (phonemizer and espeak disagreed); "
           f"{len(summary['symbols'])} symbols")
@@ -214,7 +235,7 @@ def export_prompts(data: Path, out: Path, n: int = 5, seconds: float = 3.5) -> l
     ao, voice = f["audio_offsets"], f["voice"]
     texts = json.loads(str(f["texts"]))
     held = [v for v in meta["voices"] if v["split"] == "heldout"]
-    first_id = len(meta["voices"]) - len(held)
+    first_id = next(i for i, v in enumerate(meta["voices"]) if v["split"] == "heldout")
     out.mkdir(parents=True, exist_ok=True)
     written, listing = [], []
     for k, v in enumerate(held[:n]):

@@ -10,9 +10,9 @@ import torch
 pytest.importorskip("espeakng_loader")
 pytest.importorskip("phonemizer")
 
-from resgen.audio import log_mel  # noqa: E402
-from resgen.espeak import Espeak, Voice  # noqa: E402
-from resgen.speech_corpus import ACCENTS, SIL, CorpusConfig, Phonemizer, build, durations_from_events, make_voices  # noqa: E402
+from resgen.audio import log_mel
+from resgen.espeak import Espeak, Voice
+from resgen.speech_corpus import ACCENTS, SIL, CorpusConfig, Phonemizer, build, durations_from_events, make_voices
 
 SENTENCES = ["The quick brown fox jumps over the lazy dog.", "Revenge is a form of nostalgia.",
              "An apple every eight hours will keep three doctors away.", "People who break the law are wise guys.",
@@ -85,3 +85,31 @@ def test_every_accent_phonemises_as_espeak_speaks():
     for accent in ACCENTS:
         spoken = [p for p, _ in es.synth(SENTENCES[1], Voice(accent, "m1"))[1] if p]
         assert ph([SENTENCES[1]], accent)[0] == spoken, accent
+
+
+def test_more_training_voices_leave_the_heldout_split_and_prompts_unchanged(tmp_path):
+    """--more-voices appends training voices drawn after the held-out ones: the held-out voices,
+    sentences and the base voices' sentences stay the same, and the new voices are new."""
+    from resgen.speech_corpus import export_prompts
+    base = CorpusConfig(train_voices=2, heldout_voices=1, per_train_voice=2, per_heldout_voice=2, heldout_sentences=3)
+    more = CorpusConfig(**{**base.__dict__, "more_train_voices": 2, "per_more_voice": 1})
+    a, b = build(tmp_path / "a", base, sentences=SENTENCES), build(tmp_path / "b", more, sentences=SENTENCES)
+    assert a["voices"] == b["voices"][:3] and [v["split"] for v in b["voices"]] == ["train"] * 2 + ["heldout"] + ["train"] * 2
+    assert len({v["name"] for v in b["voices"]}) == 5
+    ha, hb = np.load(tmp_path / "a" / "heldout.npz"), np.load(tmp_path / "b" / "heldout.npz")
+    assert str(ha["texts"]) == str(hb["texts"]) and (ha["voice"] == 2).all() and (hb["voice"] == 2).all()
+    ta, tb = np.load(tmp_path / "a" / "train.npz"), np.load(tmp_path / "b" / "train.npz")
+    n = len(ta["voice"])
+    assert json.loads(str(tb["texts"]))[:n] == json.loads(str(ta["texts"])) and (tb["voice"][:n] == ta["voice"]).all()
+    assert set(tb["voice"][n:].tolist()) <= {3, 4} and len(tb["voice"]) > n
+    held_texts = set(json.loads(str(hb["texts"])))
+    assert not held_texts & set(json.loads(str(tb["texts"])))
+    prompts = export_prompts(tmp_path / "b", tmp_path / "p", n=1, seconds=0.5)
+    listing = json.loads((tmp_path / "p" / "prompts.json").read_text())
+    assert len(prompts) == 1 and listing[0]["voice"] == b["voices"][2]["name"] and listing[0]["text"] in held_texts
+
+
+def test_cli_rejects_too_many_voices():
+    r = subprocess.run([sys.executable, "-m", "resgen", "data", "speech", "--more-voices", "400"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "at most" in r.stderr

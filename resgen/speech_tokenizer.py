@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from .config import MelTokenizerConfig
 from .rvq import ResidualVQ
@@ -83,7 +83,18 @@ class MelTokenizer(nn.Module):
         """codes (B, N, D) -> mel (B, 80, N * s) from the first `depth` depths."""
         return self.decode_latent(self.rvq.decode(codes, depth))
 
-    def forward(self, mel: torch.Tensor, keep: torch.Tensor | None = None):
-        """Training pass: mel (B, 80, F), F a multiple of s -> (reconstruction, codes, commitment)."""
-        zq, codes, commit = self.rvq(self.encode_latent(mel), keep)
-        return self.decode_latent(zq), codes, commit
+    def forward(self, mel: torch.Tensor, keep: torch.Tensor | None = None, decoder_only: bool = False):
+        """Training pass: mel (B, 80, F), F a multiple of s; keep (B,) depths decoded per sample ->
+        (reconstruction, codes, commitment). decoder_only: the encoder and codebooks are used as
+        they are (no gradient, no codebook update), so the codes stay those of this tokenizer."""
+        if not decoder_only:
+            zq, codes, commit = self.rvq(self.encode_latent(mel), keep)
+            return self.decode_latent(zq), codes, commit
+        with torch.no_grad():
+            codes = self.rvq.encode(self.encode_latent(mel))                      # (B, N, D)
+            per_depth = self.rvq.embed_per_depth(codes)                           # (B, N, D, E)
+            if keep is not None:
+                used = torch.arange(self.cfg.rvq.depth, device=mel.device)[None] < keep[:, None]   # (B, D)
+                per_depth = per_depth * used[:, None, :, None]
+            zq = per_depth.sum(2)
+        return self.decode_latent(zq), codes, zq.new_zeros(())

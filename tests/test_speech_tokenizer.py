@@ -46,6 +46,26 @@ def test_cli_trains_and_resumes(tmp_path):
     assert m.mel_mean.abs().sum() > 0
 
 
+def test_decoder_only_fine_tuning_keeps_the_codes(tmp_path):
+    """--init X --decoder-only trains the decoder alone: encoder, codebooks and mel statistics are
+    X's, so every mel keeps its codes (a speech model trained on them stays valid)."""
+    base = ["--synthetic", "--batch-size", "4", "--crop", "32", "--threads", "1"]
+    r = resgen("train", "speech-tokenizer", *base, "--out", str(tmp_path / "a"), "--channels", "16", "--depth", "3",
+               "--codebook-size", "8", "--code-dim", "4", "--steps", "4")
+    assert r.returncode == 0, r.stderr
+    r = resgen("train", "speech-tokenizer", *base, "--out", str(tmp_path / "b"), "--init", str(tmp_path / "a"),
+               "--decoder-only", "--steps", "4", "--lr", "1e-2")
+    assert r.returncode == 0, r.stderr
+    a, b = (load_module(MelTokenizer(TINY), tmp_path / x / "tokenizer.safetensors") for x in "ab")
+    sa, sb = a.state_dict(), b.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa if not k.startswith("decoder."))
+    assert any(not torch.equal(sa[k], sb[k]) for k in sa if k.startswith("decoder."))
+    mel = torch.randn(2, 80, 40) - 5
+    assert torch.equal(a.encode(mel), b.encode(mel))
+    r = resgen("train", "speech-tokenizer", *base, "--out", str(tmp_path / "c"), "--decoder-only")
+    assert r.returncode == 2 and "--init" in r.stderr and r.stderr.count("\n") == 1
+
+
 def test_missing_corpus_is_one_line(tmp_path):
     r = resgen("train", "speech-tokenizer", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "no corpus" in r.stderr and r.stderr.count("\n") == 1
@@ -68,3 +88,23 @@ def test_shipped_speech_tokenizer_reconstructs_unseen_speech():
     F = mel.shape[-1]
     err = [(tok.decode(codes, d)[..., :F] - mel).abs().mean().item() for d in (1, 4, 8)]
     assert err[0] > err[1] > err[2] and err[2] < 0.7
+
+
+def test_mel_cache_of_another_corpus_is_not_reused(tmp_path):
+    """The log-mel cache is keyed by the corpus's audio offsets: a cache from another corpus is
+    recomputed (a stale cache once fed a new corpus's training the old corpus's mels)."""
+    import numpy as np
+
+    from resgen.train.speech_tokenizer import corpus_mels
+    g = np.random.default_rng(0)
+    for name, lens in (("a", [4096, 8192]), ("b", [6144, 2048, 5120])):
+        (tmp_path / name).mkdir()
+        audio = (g.standard_normal(sum(lens)) * 3000).astype(np.int16)
+        np.savez(tmp_path / name / "train.npz", audio=audio, audio_offsets=np.cumsum([0] + lens))
+    cache = tmp_path / "mels_train.npz"
+    mels_a, off_a = corpus_mels(tmp_path / "a", "train", cache)
+    again, _ = corpus_mels(tmp_path / "a", "train", cache)
+    mels_b, off_b = corpus_mels(tmp_path / "b", "train", cache)
+    fresh_b, _ = corpus_mels(tmp_path / "b", "train")
+    assert len(off_a) == 3 and np.array_equal(again, mels_a)
+    assert len(off_b) == 4 and mels_b.shape == fresh_b.shape and np.array_equal(mels_b, fresh_b)

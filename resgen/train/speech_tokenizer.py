@@ -4,6 +4,10 @@
 Each step takes a random crop of --crop mel frames from each utterance of the batch (shorter ones
 are padded with silence); the loss is L1 + MSE between standardised log-mels plus 0.25 x the
 commitment term, with half of each batch decoded from a random depth (quantiser dropout).
+
+`--init DIR --decoder-only` fine-tunes only the decoder of an existing tokenizer (a run folder or a
+model folder such as assets/speech): the encoder, codebooks and mel statistics stay as they are,
+so every utterance keeps its codes and a speech model trained on them stays valid.
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import torch
 from ..audio import log_mel
 from ..config import MelTokenizerConfig, RVQConfig, dumps, to_dict
 from ..speech_tokenizer import LOG_FLOOR, MelTokenizer
-from ..weights import save_module
+from ..weights import load_module, read_json, save_module
 from .loop import LoopConfig, train
 
 
@@ -33,6 +37,11 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--codebook-size", type=int, default=256)
     p.add_argument("--code-dim", type=int, default=32)
     p.add_argument("--dropout-p", type=float, default=0.5, help="share of samples decoded from a random depth")
+    p.add_argument("--init", default=None,
+                   help="start from this tokenizer (run folder with tokenizer.json, or a model folder with "
+                        "config.json); its architecture and mel statistics replace the options above")
+    p.add_argument("--decoder-only", action="store_true",
+                   help="with --init: train only the decoder; the codes of every utterance stay the same")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stop-at", type=int, default=0, help="stop after this step (resume later with the same command)")
     p.add_argument("--threads", type=int, default=0)
@@ -42,12 +51,15 @@ def add_args(p: argparse.ArgumentParser):
 @torch.no_grad()
 def corpus_mels(data: Path, split: str, cache: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Log-mels of every utterance of a split -> (float16 (80, total frames), offsets (U+1,)).
-    Cached in `cache` (an .npz) when given."""
-    if cache is not None and cache.exists():
-        f = np.load(cache)
-        return f["mels"], f["offsets"]
+    Cached in `cache` (an .npz) when given; a cache made from another corpus (its audio offsets
+    differ) is recomputed, never reused."""
     f = np.load(data / f"{split}.npz")
-    audio, ao = f["audio"], f["audio_offsets"]
+    ao = f["audio_offsets"]
+    if cache is not None and cache.exists():
+        c = np.load(cache)
+        if "audio_offsets" in c.files and np.array_equal(c["audio_offsets"], ao):
+            return c["mels"], c["offsets"]
+    audio = f["audio"]
     mels = []
     for i in range(len(ao) - 1):
         x = torch.from_numpy(audio[ao[i]:ao[i + 1]].astype(np.float32) / 32768)
@@ -55,7 +67,7 @@ def corpus_mels(data: Path, split: str, cache: Path | None = None) -> tuple[np.n
     offsets = np.cumsum([0] + [m.shape[1] for m in mels])
     out = np.concatenate(mels, axis=1), offsets
     if cache is not None:
-        np.savez(cache, mels=out[0], offsets=out[1])
+        np.savez(cache, mels=out[0], offsets=out[1], audio_offsets=ao)
     return out
 
 
@@ -64,6 +76,17 @@ def synthetic_mels(n: int = 24, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     lens = g.integers(40, 200, n)
     mels = [(g.standard_normal((80, L)) - 5).astype(np.float16) for L in lens]
     return np.concatenate(mels, 1), np.cumsum([0] + list(lens))
+
+
+def _initial(folder: Path) -> MelTokenizer:
+    """A trained tokenizer from a run folder (tokenizer.json) or a model folder (config.json)."""
+    from ..cli import UsageError
+    from ..config import from_dict
+    meta = folder / "tokenizer.json" if (folder / "tokenizer.json").exists() else folder / "config.json"
+    if not meta.exists() or not (folder / "tokenizer.safetensors").exists():
+        raise UsageError(f"no speech tokenizer at {folder} (tokenizer.json or config.json, and tokenizer.safetensors)")
+    cfg = from_dict(MelTokenizerConfig, read_json(meta)["tokenizer"])
+    return load_module(MelTokenizer(cfg), folder / "tokenizer.safetensors")
 
 
 def run(args) -> Path:
@@ -77,10 +100,14 @@ def run(args) -> Path:
             from ..cli import UsageError
             raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
         mels, offsets = corpus_mels(data, "train", out / "mels_train.npz")
-    cfg = MelTokenizerConfig(channels=args.channels, downsample=args.downsample,
-                             rvq=RVQConfig(depth=args.depth, codebook_size=args.codebook_size, dim=args.code_dim))
+    from ..cli import UsageError
+    if args.decoder_only and not args.init:
+        raise UsageError("--decoder-only needs --init (the tokenizer whose decoder is fine-tuned)")
+    init = _initial(Path(args.init)) if args.init else None
+    cfg = init.cfg if init is not None else MelTokenizerConfig(
+        channels=args.channels, downsample=args.downsample,
+        rvq=RVQConfig(depth=args.depth, codebook_size=args.codebook_size, dim=args.code_dim))
     if args.crop % cfg.downsample:
-        from ..cli import UsageError
         raise UsageError(f"--crop must be a multiple of --downsample ({cfg.downsample})")
     all_mels = torch.from_numpy(mels.astype(np.float32))                      # (80, T)
     starts, lengths = torch.from_numpy(offsets[:-1]), torch.from_numpy(np.diff(offsets))
@@ -98,7 +125,7 @@ def run(args) -> Path:
         x = batch.to(dev)
         drop = torch.rand(b, generator=gen, device=dev) < args.dropout_p
         keep = torch.where(drop, torch.randint(1, D + 1, (b,), generator=gen, device=dev), D)
-        rec, codes, commit = net(x, keep)
+        rec, codes, commit = net(x, keep, args.decoder_only)
         core = net.module if hasattr(net, "module") else net
         err = (rec - x) / core.mel_std[:, None]
         mse, l1 = err.pow(2).mean(), err.abs().mean()
@@ -111,7 +138,12 @@ def run(args) -> Path:
     loop = LoopConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, stop_at=args.stop_at,
                       threads=args.threads, ckpt_every=250, ema=0.0)
     torch.manual_seed(args.seed)                                  # the initial weights
-    model = MelTokenizer(cfg)
-    model.set_stats(all_mels.mean(1), all_mels.std(1))            # per-band standardisation, saved with it
+    if init is not None:
+        model = init
+        if args.decoder_only:
+            model.encoder.requires_grad_(False)                   # the codebooks are buffers: never trained here
+    else:
+        model = MelTokenizer(cfg)
+        model.set_stats(all_mels.mean(1), all_mels.std(1))        # per-band standardisation, saved with it
     train(out, model, loss_fn, len(lengths), loop, on_checkpoint=export)
     return out

@@ -1,7 +1,7 @@
 """python -m export onnx --task image|speech [--model DIR] [--out FILE] [--opset 17]
 python -m export parity --task image|speech [--model DIR]
 python -m export vocoder [--out assets/speech/vocoder.safetensors]
-python -m export ship SRC DST [--half FILE ...] [--sampler-from assets/image] [--label NAME]"""
+python -m export ship SRC DST [--half FILE ...] [--sampler-from assets/image] [--label NAME] [--tokenizer-from DIR]"""
 from __future__ import annotations
 
 import argparse
@@ -28,16 +28,20 @@ def main(argv=None) -> int:
     h.add_argument("--half", nargs="*", default=[], help="safetensors files to store as float16")
     h.add_argument("--sampler-from", default=None, help="copy the sampler defaults of this model folder")
     h.add_argument("--label", default=None, help="the name the app shows for this model")
+    h.add_argument("--tokenizer-from", default=None,
+                   help="ship this folder's tokenizer.safetensors (same encoder and codebooks, a fine-tuned decoder)")
     args = p.parse_args(argv)
     from resgen.weights import ModelFileError
     try:
         if args.cmd == "ship":
             from .ship import ship
             for path in ship(Path(args.src), Path(args.dst), tuple(args.half),
-                             args.sampler_from and Path(args.sampler_from), args.label):
+                             args.sampler_from and Path(args.sampler_from), args.label,
+                             args.tokenizer_from and Path(args.tokenizer_from)):
                 print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
         elif args.cmd == "vocoder":
             from resgen import assets_dir
+
             from .vocoder import convert, wheel_checkpoint
             print(f"wrote {convert(wheel_checkpoint(), Path(args.out or assets_dir() / 'speech' / 'vocoder.safetensors'))}")
         elif args.cmd == "onnx":
@@ -46,6 +50,7 @@ def main(argv=None) -> int:
             print(f"wrote {out}")
         else:
             import resgen
+
             from .onnx_denoiser import task_denoiser
             from .parity import parity, print_rows
             pipe = resgen.load(args.task, backend="torch", model_dir=args.model)

@@ -44,6 +44,9 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--repeats", type=int, default=3, help="runs of the real-time-factor measurement")
     p.add_argument("--no-resynthesis", action="store_true",
                    help="skip the 'vocoder only' and 'resynthesis' rows")
+    p.add_argument("--no-model", action="store_true",
+                   help="only the recordings, 'vocoder only' and 'resynthesis' rows (a tokenizer's ceiling; "
+                        "no generation, no real-time factor)")
     p.add_argument("--save-audio", default=None, help="write generated WAVs here")
     p.add_argument("--json", default=None, help="also write the results here")
     p.add_argument("--threads", type=int, default=0)
@@ -146,10 +149,13 @@ def run(args) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     import resgen
+
     from .cli import UsageError
     data = Path(args.data)
     if not (data / "heldout.npz").exists():
         raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
+    if args.no_model and args.no_resynthesis:
+        raise UsageError("--no-model with --no-resynthesis leaves nothing to evaluate")
     pipe = resgen.load("speech", backend="torch", model_dir=args.model)
     apply_sampler_overrides(pipe, args)
     held = HeldOut(data)
@@ -164,6 +170,7 @@ def run(args) -> dict:
     res["tokenizer_l1_per_depth"] = tokenizer_l1(pipe, held)
 
     from tqdm import tqdm
+
     from .audio import MelConfig, log_mel, save_audio
     sr = MelConfig.sample_rate
     rows: dict[str, list[np.ndarray]] = {"ground truth": [held.audio[i] for i, _, _ in triples]}
@@ -175,6 +182,12 @@ def run(args) -> dict:
                 codes = pipe.tokenizer.encode(mel)[0]
             rows["vocoder only"].append(pipe.vocode(mel[0], args.vocoder))
             rows["resynthesis"].append(pipe.vocode(pipe.decode(codes), args.vocoder))
+    if args.no_model:
+        res["scores"] = score(rows, held.texts, triples, held, sr)
+        print_table(res)
+        if args.json:
+            Path(args.json).write_text(json.dumps(res, indent=2, ensure_ascii=False))
+        return res
     gen, t0, audio_s = [], time.perf_counter(), 0.0
     for n, (i, j, _) in enumerate(tqdm(triples, desc="ResGEN", dynamic_ncols=True, mininterval=5.0)):
         r = pipe.generate(held.texts[i], held.audio[j], held.sample_rate, accent=held.accent(i),
@@ -212,6 +225,8 @@ def print_table(res: dict) -> None:
             r = s[name]
             print(f"| {name} | {r['similarity']:.3f} ± {r['similarity_std']:.3f} | {r['identification']:.3f} | "
                   f"{r['wer']:.3f} |")
+    if "generation" not in res:
+        return
     g = res["generation"]
     print(f"\ngenerated {g['audio_s']:.1f} s of speech in {g['seconds']:.1f} s; length / ground-truth length "
           f"{g['duration_ratio']:.3f}")

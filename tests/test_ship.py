@@ -3,11 +3,11 @@ its float16 weights take half the bytes."""
 import numpy as np
 import pytest
 from safetensors.torch import load_file
+from tiny import tiny_ar
 
 import resgen
 from export.__main__ import main as export_main
 from resgen.weights import ModelFileError
-from tiny import tiny_ar
 
 
 def test_ship_half_keeps_the_model(tiny_model_dir, tmp_path):
@@ -35,3 +35,23 @@ def test_ship_ar_and_refuse_bad_folders(tiny_model_dir, tmp_path, capsys):
     assert not (tmp_path / "y").exists()
     with pytest.raises(ModelFileError):
         load_ar(tmp_path / "x")
+
+
+def test_ship_with_a_fine_tuned_decoder_only(tiny_speech_dir, tmp_path, capsys):
+    """--tokenizer-from swaps in a tokenizer whose decoder alone differs (the codes stay valid) and
+    refuses one that encodes differently."""
+    from safetensors.torch import save_file
+    state = load_file(str(tiny_speech_dir / "tokenizer.safetensors"))
+    dec = {k: (v + 0.01 if k.startswith("decoder.") and v.is_floating_point() else v) for k, v in state.items()}
+    enc = {k: (v + 0.01 if k.startswith("encoder.") and v.is_floating_point() else v) for k, v in state.items()}
+    for name, s in (("dec", dec), ("enc", enc)):
+        (tmp_path / name).mkdir()
+        save_file(s, str(tmp_path / name / "tokenizer.safetensors"))
+    dst = tmp_path / "speech"
+    assert export_main(["ship", str(tiny_speech_dir), str(dst), "--tokenizer-from", str(tmp_path / "dec")]) == 0
+    shipped = load_file(str(dst / "tokenizer.safetensors"))
+    assert all(bool((shipped[k] == dec[k]).all()) for k in dec)
+    pipe = resgen.load("speech", backend="torch", model_dir=dst)          # the hashes in config.json match
+    assert pipe is not None
+    assert export_main(["ship", str(tiny_speech_dir), str(tmp_path / "bad"), "--tokenizer-from", str(tmp_path / "enc")]) == 2
+    assert "encodes differently" in capsys.readouterr().err and not (tmp_path / "bad").exists()

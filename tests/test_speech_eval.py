@@ -47,3 +47,12 @@ def test_triples_use_other_utterances_of_the_same_voice(tmp_path):
     for i, j, k in held.triples(min_prompt_s=1.0):
         assert j == 3
     assert {voice[t[0]] for t in triples[:2]} == {5, 6}          # round-robin over voices
+
+
+def test_no_model_with_no_resynthesis_is_a_one_line_error(tmp_path):
+    import subprocess
+    import sys
+    np.savez(tmp_path / "heldout.npz", voice=np.zeros(1, np.int16))
+    r = subprocess.run([sys.executable, "-m", "resgen", "eval", "speech", "--data", str(tmp_path), "--no-model",
+                        "--no-resynthesis"], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "nothing to evaluate" in r.stderr

@@ -10,8 +10,9 @@ Layout of `resgen data speech --out DIR`:
   DIR/corpus.json                  voices, splits, symbol table, settings, counts
 Held-out voices never occur in training (their accent/variant/pitch/rate combination is new) and
 speak only held-out sentences. `more_train_voices` adds training voices drawn after the held-out
-ones, with their own sentence draws, so adding them leaves every other utterance's text unchanged. Sentences, voices and phonemes are deterministic in the seed; the
-audio is not bit-exact between runs (see resgen/espeak.py).
+ones, with their own sentence draws, so adding them leaves every other utterance's text unchanged.
+Sentences, voices and phonemes are deterministic in the seed; the audio is not bit-exact between
+runs (see resgen/espeak.py).
 """
 from __future__ import annotations
 

@@ -171,7 +171,7 @@ def run(args) -> dict:
 
     from tqdm import tqdm
 
-    from .audio import MelConfig, log_mel, save_audio
+    from .audio import MelConfig, log_mel
     sr = MelConfig.sample_rate
     rows: dict[str, list[np.ndarray]] = {"ground truth": [held.audio[i] for i, _, _ in triples]}
     if not args.no_resynthesis:
@@ -182,12 +182,22 @@ def run(args) -> dict:
                 codes = pipe.tokenizer.encode(mel)[0]
             rows["vocoder only"].append(pipe.vocode(mel[0], args.vocoder))
             rows["resynthesis"].append(pipe.vocode(pipe.decode(codes), args.vocoder))
-    if args.no_model:
-        res["scores"] = score(rows, held.texts, triples, held, sr)
-        print_table(res)
-        if args.json:
-            Path(args.json).write_text(json.dumps(res, indent=2, ensure_ascii=False))
-        return res
+    if not args.no_model:
+        rows["ResGEN"] = generate_all(pipe, held, triples, args, settings, res)
+    res["scores"] = score(rows, held.texts, triples, held, sr)
+    if not args.no_model:
+        res["rtf"] = rtf(pipe, held, args.repeats, settings)
+    print_table(res)
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=2, ensure_ascii=False))
+    return res
+
+
+def generate_all(pipe, held: HeldOut, triples, args, settings: dict, res: dict) -> list[np.ndarray]:
+    """Speak every target text from its prompt; notes the time and length ratio in res["generation"]."""
+    from tqdm import tqdm
+
+    from .audio import MelConfig, save_audio
     gen, t0, audio_s = [], time.perf_counter(), 0.0
     for n, (i, j, _) in enumerate(tqdm(triples, desc="ResGEN", dynamic_ncols=True, mininterval=5.0)):
         r = pipe.generate(held.texts[i], held.audio[j], held.sample_rate, accent=held.accent(i),
@@ -197,15 +207,10 @@ def run(args) -> dict:
         if args.save_audio:
             Path(args.save_audio).mkdir(parents=True, exist_ok=True)
             save_audio(Path(args.save_audio) / f"{n:03d}_voice{held.voice[i]}.wav", r.audio)
+    sr = MelConfig.sample_rate
     res["generation"] = {"seconds": time.perf_counter() - t0, "audio_s": audio_s,
                          "duration_ratio": audio_s / sum(len(held.audio[i]) / sr for i, _, _ in triples)}
-    rows["ResGEN"] = gen
-    res["scores"] = score(rows, held.texts, triples, held, sr)
-    res["rtf"] = rtf(pipe, held, args.repeats, settings)
-    print_table(res)
-    if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=2, ensure_ascii=False))
-    return res
+    return gen
 
 
 def print_table(res: dict) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..audio import log_mel
-from ..config import MelTokenizerConfig, RVQConfig, dumps, to_dict
+from ..config import MelTokenizerConfig, RVQConfig, dumps, from_dict, to_dict
 from ..speech_tokenizer import LOG_FLOOR, MelTokenizer
 from ..weights import load_module, read_json, save_module
 from .loop import LoopConfig, train
@@ -81,7 +81,6 @@ def synthetic_mels(n: int = 24, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 def _initial(folder: Path) -> MelTokenizer:
     """A trained tokenizer from a run folder (tokenizer.json) or a model folder (config.json)."""
     from ..cli import UsageError
-    from ..config import from_dict
     meta = folder / "tokenizer.json" if (folder / "tokenizer.json").exists() else folder / "config.json"
     if not meta.exists() or not (folder / "tokenizer.safetensors").exists():
         raise UsageError(f"no speech tokenizer at {folder} (tokenizer.json or config.json, and tokenizer.safetensors)")
@@ -90,6 +89,15 @@ def _initial(folder: Path) -> MelTokenizer:
 
 
 def run(args) -> Path:
+    from ..cli import UsageError
+    if args.decoder_only and not args.init:
+        raise UsageError("--decoder-only needs --init (the tokenizer whose decoder is fine-tuned)")
+    init = _initial(Path(args.init)) if args.init else None            # checked before any heavy work
+    cfg = init.cfg if init is not None else MelTokenizerConfig(
+        channels=args.channels, downsample=args.downsample,
+        rvq=RVQConfig(depth=args.depth, codebook_size=args.codebook_size, dim=args.code_dim))
+    if args.crop % cfg.downsample:
+        raise UsageError(f"--crop must be a multiple of --downsample ({cfg.downsample})")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.synthetic:
@@ -97,18 +105,8 @@ def run(args) -> Path:
     else:
         data = Path(args.data)
         if not (data / "train.npz").exists():
-            from ..cli import UsageError
             raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
         mels, offsets = corpus_mels(data, "train", out / "mels_train.npz")
-    from ..cli import UsageError
-    if args.decoder_only and not args.init:
-        raise UsageError("--decoder-only needs --init (the tokenizer whose decoder is fine-tuned)")
-    init = _initial(Path(args.init)) if args.init else None
-    cfg = init.cfg if init is not None else MelTokenizerConfig(
-        channels=args.channels, downsample=args.downsample,
-        rvq=RVQConfig(depth=args.depth, codebook_size=args.codebook_size, dim=args.code_dim))
-    if args.crop % cfg.downsample:
-        raise UsageError(f"--crop must be a multiple of --downsample ({cfg.downsample})")
     all_mels = torch.from_numpy(mels.astype(np.float32))                      # (80, T)
     starts, lengths = torch.from_numpy(offsets[:-1]), torch.from_numpy(np.diff(offsets))
     D, crop = cfg.rvq.depth, args.crop

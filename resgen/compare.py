@@ -58,11 +58,13 @@ def installed_image_models(root: str | Path) -> list[ModelEntry]:
         out.append(ModelEntry(str(label or f"ResGEN D={depth}{shipped}"), "resgen", folder, depth))
     ar = root / AR_FOLDER
     if (ar / "ar.json").exists():
+        label = None
         try:
-            depth = int(read_json(ar / "ar.json")["ar"]["depth"])
+            meta = read_json(ar / "ar.json")
+            depth, label = int(meta["ar"]["depth"]), meta.get("label")
         except (ModelFileError, KeyError, TypeError, ValueError):
             depth = 0
-        out.append(ModelEntry(f"Autoregressive D={depth} (RQ-Transformer baseline)", "ar", ar, depth))
+        out.append(ModelEntry(str(label or f"Autoregressive D={depth} (RQ-Transformer baseline)"), "ar", ar, depth))
     return out
 
 

@@ -26,9 +26,12 @@ def test_ship_half_keeps_the_model(tiny_model_dir, tmp_path):
 
 def test_ship_ar_and_refuse_bad_folders(tiny_model_dir, tmp_path, capsys):
     ar = tiny_ar(tmp_path / "ar", tiny_model_dir)
-    assert export_main(["ship", str(ar), str(tmp_path / "image-ar"), "--half", "ar.safetensors"]) == 0
+    assert export_main(["ship", str(ar), str(tmp_path / "image-ar"), "--half", "ar.safetensors",
+                        "--label", "Autoregressive D=4 (tiny)"]) == 0
     from resgen.ar import load_ar
+    from resgen.compare import installed_image_models
     load_ar(tmp_path / "image-ar")
+    assert [(m.kind, m.name) for m in installed_image_models(tmp_path)] == [("ar", "Autoregressive D=4 (tiny)")]
     assert export_main(["ship", str(tmp_path / "nothing"), str(tmp_path / "x")]) == 2
     assert "has none of" in capsys.readouterr().err
     assert export_main(["ship", str(ar), str(tmp_path / "y"), "--half", "missing.safetensors"]) == 2

@@ -63,3 +63,33 @@ def test_ema_copy_follows_a_short_run(tmp_path):
     raw_moved = (model.weight - init).norm()
     ema_moved = (ema.weight - init).norm()
     assert ema_moved > 0.7 * raw_moved and not torch.equal(ema.weight, model.weight)
+
+
+def test_image_training_continues_from_a_model_folder(tiny_model_dir, tmp_path):
+    """--init starts from a model folder's denoiser (its architecture, whatever the options say):
+    with lr 0 the continued run keeps its weights exactly; the steps add up in config.json; a model
+    trained on another tokenizer is refused with one line before anything is written."""
+    import json
+
+    from tiny import IMG_ARGS, TOK_ARGS
+    tok, out = tiny_model_dir.parent / "tok", tmp_path / "cont"
+    r = resgen("train", "image", "--tokenizer", str(tok), "--out", str(out), "--steps", "2", "--lr", "0",
+               "--init", str(tiny_model_dir), *IMG_ARGS, "--width", "48")
+    assert r.returncode == 0, r.stderr[-2000:]
+    w0, w1 = _weights(tiny_model_dir / "denoiser.safetensors"), _weights(out / "denoiser.safetensors")
+    assert w0.keys() == w1.keys()
+    for k in w0:
+        assert torch.equal(w0[k], w1[k]), k
+    before, after = (json.loads((d / "config.json").read_text()) for d in (tiny_model_dir, out))
+    assert after["denoiser"] == before["denoiser"]
+    assert after["trained_steps"] == before["trained_steps"] + 2
+    assert after["init"]["trained_steps"] == before["trained_steps"]
+
+    other = tmp_path / "tok2"
+    assert resgen("train", "image-tokenizer", "--out", str(other), "--steps", "2", *TOK_ARGS, "--seed", "1").returncode == 0
+    r = resgen("train", "image", "--tokenizer", str(other), "--out", str(tmp_path / "x"), "--steps", "2",
+               "--init", str(tiny_model_dir), *IMG_ARGS)
+    assert r.returncode == 2 and "another tokenizer" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x").exists()
+    r = resgen("train", "image", "--tokenizer", str(tok), "--out", str(tmp_path / "y"), "--init", str(tmp_path))
+    assert r.returncode == 2 and "no image model" in r.stderr and not (tmp_path / "y").exists()

@@ -2,6 +2,8 @@
 
 `resgen train image --tokenizer runs/image-tokenizer --out runs/image` writes, in --out, a model
 folder with the layout of assets/image/ (config.json, tokenizer.safetensors, denoiser.safetensors).
+`--init assets/image` continues training a model folder's denoiser (its architecture, on the same
+tokenizer) with a fresh optimizer and learning-rate schedule.
 """
 from __future__ import annotations
 
@@ -53,6 +55,9 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--components", type=int, default=64, help="MoG mixture components K")
     p.add_argument("--rank", type=int, default=8, help="rank of the MoG mean basis")
     p.add_argument("--sigma", type=float, default=0.25, help="MoG component std (normalised units)")
+    p.add_argument("--init", default=None,
+                   help="start from the denoiser of this model folder (config.json + denoiser.safetensors, "
+                        "trained on the same tokenizer); its architecture replaces the options above")
     add_loop_args(p)
 
 
@@ -85,12 +90,29 @@ def training_codes(tok_dir: Path, out: Path, limit: int = 0, synthetic: bool = F
     return codes, labels
 
 
+def initial_denoiser(folder: Path, tok_dir: Path) -> tuple[Denoiser, dict]:
+    """The denoiser of a model folder and its config.json, checked to be trained on the tokens of
+    `tok_dir`'s tokenizer."""
+    from ..cli import UsageError
+    if not (folder / "config.json").exists() or not (folder / "denoiser.safetensors").exists():
+        raise UsageError(f"--init: no image model at {folder} (config.json and denoiser.safetensors)")
+    meta = read_json(folder / "config.json")
+    if meta.get("task") != "image" or "denoiser" not in meta:
+        raise UsageError(f"--init: {folder} is not an image model folder")
+    want = meta.get("files", {}).get("tokenizer.safetensors")
+    if want != file_sha256(tok_dir / "tokenizer.safetensors"):
+        raise UsageError(f"--init: {folder} was trained on another tokenizer than {tok_dir}")
+    cfg = from_dict(DenoiserConfig, meta["denoiser"])
+    return load_module(Denoiser(cfg), folder / "denoiser.safetensors"), meta
+
+
 def run(args) -> Path:
     if args.threads:
         torch.set_num_threads(args.threads)
     tok_dir, out = Path(args.tokenizer), Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     tok_cfg = tokenizer_config(tok_dir)
+    init, init_meta = initial_denoiser(Path(args.init), tok_dir) if args.init else (None, {})  # before heavy work
+    out.mkdir(parents=True, exist_ok=True)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -103,9 +125,10 @@ def run(args) -> Path:
         latent_scale = float(rvq.decode(codes[:5000]).std())
     N, D, V, E = codes.shape[1], tok_cfg.rvq.depth, tok_cfg.rvq.codebook_size, tok_cfg.rvq.dim
 
-    cfg = DenoiserConfig(positions=N, depth=D, codebook_size=V, code_dim=E, width=args.width,
-                         layers=args.layers, heads=args.heads, num_classes=len(CLASSES),
-                         mog=MoGConfig(components=args.components, rank=args.rank, sigma=args.sigma))
+    cfg = init.cfg if init is not None else DenoiserConfig(
+        positions=N, depth=D, codebook_size=V, code_dim=E, width=args.width, layers=args.layers,
+        heads=args.heads, num_classes=len(CLASSES),
+        mog=MoGConfig(components=args.components, rank=args.rank, sigma=args.sigma))
     codebooks = rvq.codebooks.clone()                                    # (D, V, E), frozen
 
     on_device = {}                                                       # data moved once per device
@@ -136,14 +159,16 @@ def run(args) -> Path:
             "latent_scale": latent_scale,
             "tokenizer": to_dict(tok_cfg),
             "denoiser": to_dict(cfg),
-            "sampler": to_dict(SamplerConfig()),
+            "sampler": init_meta.get("sampler", to_dict(SamplerConfig())),
             "files": {"tokenizer.safetensors": file_sha256(out / "tokenizer.safetensors"),
                       "denoiser.safetensors": sha},
-            "trained_steps": step,
+            "trained_steps": init_meta.get("trained_steps", 0) + step,
+            **({"init": {"folder": str(args.init), "trained_steps": init_meta.get("trained_steps", 0)}}
+               if init is not None else {}),
         }))
 
     loop = LoopConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, stop_at=args.stop_at,
                       threads=args.threads, ema=args.ema, weight_decay=0.01, ckpt_every=250)
     torch.manual_seed(args.seed)                                  # the initial weights
-    train(out, Denoiser(cfg), loss_fn, len(codes), loop, on_checkpoint=export)
+    train(out, init if init is not None else Denoiser(cfg), loss_fn, len(codes), loop, on_checkpoint=export)
     return out

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# The paper-claims models that a 2-core CPU can train in about an hour and a half (issue 6):
-# image tokenizers with D=4 and D=16 (the recipe of the shipped D=8 one), then four denoisers with
-# one recipe (1,000 steps of batch 64, the shipped architecture: width 192, 6 blocks): ResGEN on
-# D=4, 8 (the shipped tokenizer) and 16, and the per-token baseline on the shipped tokens. The
-# autoregressive baseline is left out: a step of it costs about 8x a ResGEN step here (its depth
-# transformer reads every one of the N*D tokens), see benchmarks/gpu_claims.sh.
+# The paper-claims models on a 2-core CPU (issue 6), all with one recipe (1,000 steps of batch 64,
+# lr 1e-3, EMA 0.999, seed 0): image tokenizers with D=4 and D=16 (the recipe of the shipped D=8
+# one), ResGEN on D=4, 8 (the shipped tokenizer) and 16 and the per-token baseline on the shipped
+# tokens (the shipped architecture: width 192, 6 blocks), and the autoregressive baseline on the
+# shipped tokens (resgen/ar.py defaults: 6 spatial + 3 depth blocks, width 192).
 #
-#   benchmarks/cpu_claims.sh            # all at once, one thread each (both cores busy)
-#   benchmarks/cpu_claims.sh eval       # then the table (about 45 min on 2 threads)
+#   benchmarks/cpu_claims.sh            # tokenizers, then the four masked models at once, one thread each
+#   benchmarks/cpu_claims.sh ar         # the AR baseline alone, two threads
+#   benchmarks/cpu_claims.sh eval       # the full table, all five models (about an hour on 2 threads)
+#   benchmarks/cpu_claims.sh eval-ar    # ResGEN D=8 against the AR baseline only (about 25 min)
 #
-# Measured here (2-core AMD EPYC): tokenizers 29-33 min (both at once), denoisers 48-59 min of
-# training each (four at once).
+# Measured here (2-core AMD EPYC): tokenizers 29-33 min (both at once), masked denoisers 48-59 min
+# of training each (four at once); the AR baseline 5.2-5.7 s a step on two threads (its depth
+# transformer reads every one of the N*D = 512 tokens of an image), about 1 h 35 min.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -19,11 +21,20 @@ STEPS=${STEPS:-1000}
 export OMP_NUM_THREADS=1
 mkdir -p "$RUNS"
 
-if [ "${1:-train}" = eval ]; then
-    exec $PY benchmarks/paper_claims.py --no-shipped --depth 8="$RUNS/R8c" --depth 4="$RUNS/R4c" \
-        --depth 16="$RUNS/R16c" --per-token "$RUNS/PTc" --ar "$RUNS/none" --cfg 1.5 --top-p 1.0 \
-        --n-per-class 100 --n-ref 2000 --repeats 3 --threads 2 --json "$RUNS/claims_cpu.json"
-fi
+EVAL="--cfg 1.5 --top-p 1.0 --n-per-class 100 --n-ref 2000 --repeats 3 --threads 2"
+case "${1:-train}" in
+    eval)
+        exec $PY benchmarks/paper_claims.py --no-shipped --depth 8="$RUNS/R8c" --depth 4="$RUNS/R4c" \
+            --depth 16="$RUNS/R16c" --per-token "$RUNS/PTc" --ar "$RUNS/ARc" $EVAL --json "$RUNS/claims_cpu.json" ;;
+    eval-ar)
+        exec $PY benchmarks/paper_claims.py --no-shipped --depth 8="$RUNS/R8c" --ar "$RUNS/ARc" \
+            --per-token "$RUNS/none" $EVAL --json "$RUNS/claims_cpu_ar.json" ;;
+    ar)
+        exec env OMP_NUM_THREADS=2 $PY -m resgen train image-ar --tokenizer assets/image --out "$RUNS/ARc" \
+            --steps "$STEPS" --batch-size 64 --lr 1e-3 --ema 0.999 --cond-drop 0.1 --seed 0 --threads 2 ;;
+    train) ;;
+    *) echo "usage: $0 [train|ar|eval|eval-ar]" >&2; exit 2 ;;
+esac
 
 R="--steps $STEPS --batch-size 64 --lr 1e-3 --ema 0.999 --cond-drop 0.1 --seed 0 --threads 1 --width 192 --layers 6 --heads 6"
 pids=""

@@ -4,13 +4,18 @@
 # already has (python3 with torch+CUDA, numpy, safetensors, tqdm, scipy, onnxruntime).
 #
 #   RESGEN_FASHION_DIR=.data/fashion-mnist TRAIN_S=270 benchmarks/gpu_image.sh
+#   python benchmarks/gpu_image_receive.py <files_at> runs/gpu     # back here: model folders A, B
 #
-# Candidates (same recipe as the CPU run, longer): A is the shipped architecture (width 160,
-# 6 layers), B is wider (192). Each is first run for CAL steps, both at once, to measure its step
-# time; it is then resumed with --steps chosen to fill TRAIN_S. The learning rate of the first
-# 200 steps (warm-up) does not depend on --steps and the data order depends only on (seed, epoch),
-# so the result equals one uninterrupted `resgen train image ... --steps S` run.
-# Results (model files, logs, tables) go to $OUT (default /tmp/resgen-gpu).
+# Two candidates train at once, each with its own arguments (A_ARGS, B_ARGS); the defaults are
+# the ones that gave the shipped model (A: width 160, B: width 192, 6 layers, from scratch). To
+# train the shipped model further instead, give a candidate `--init assets/image` (and a lower
+# --lr), e.g. A_ARGS="--init assets/image --batch-size 256 --lr 5e-4"; its denoiser.safetensors
+# must then travel with the call. Each is first run for CAL steps, both at once, to measure its
+# step time; it is then resumed with --steps chosen to fill TRAIN_S. The learning rate of the
+# first 200 steps (warm-up) does not depend on --steps and the data order depends only on (seed,
+# epoch), so the result equals one uninterrupted `resgen train image ... --steps S` run.
+# Results (model files in shards under 16 MB, logs, tables) go to $OUT (default /tmp/resgen-gpu).
+# One device call runs at most 600 s: TRAIN_S=420 SKIP_SPEED=1 leaves room for the rest.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
@@ -52,15 +57,16 @@ save() {  # copy what exists so far into $OUT
     for n in A B; do
         [ -f "$RUNS/$n/config.json" ] && cp "$RUNS/$n/config.json" "$OUT/${n}_config.json"
     done
-    [ -f "$RUNS/A/denoiser.safetensors" ] && cp "$RUNS/A/denoiser.safetensors" "$OUT/A_denoiser.safetensors"
-    # B is over the 16 MB a returned file may have: two shards, merged again by the receiver
-    [ -f "$RUNS/B/denoiser.safetensors" ] && $PY - "$RUNS/B/denoiser.safetensors" "$OUT" <<'EOF'
+    # a returned file may have at most 16 MB: two shards each, merged by gpu_image_receive.py
+    for n in A B; do
+        [ -f "$RUNS/$n/denoiser.safetensors" ] && $PY - "$RUNS/$n/denoiser.safetensors" "$OUT/${n}_denoiser" <<'EOF'
 import sys
 from safetensors.torch import load_file, save_file
 sd = load_file(sys.argv[1]); keys = sorted(sd); h = len(keys) // 2
-save_file({k: sd[k] for k in keys[:h]}, f"{sys.argv[2]}/B_denoiser.part1.safetensors")
-save_file({k: sd[k] for k in keys[h:]}, f"{sys.argv[2]}/B_denoiser.part2.safetensors")
+save_file({k: sd[k] for k in keys[:h]}, f"{sys.argv[2]}.part1.safetensors")
+save_file({k: sd[k] for k in keys[h:]}, f"{sys.argv[2]}.part2.safetensors")
 EOF
+    done
     tar czf "$OUT/logs.tar.gz" "$RUNS"/*/log.jsonl "$RUNS"/*.txt 2>/dev/null || true
 }
 

@@ -14,9 +14,12 @@ def add_image_args(p: argparse.ArgumentParser):
     p.add_argument("--label", default="0",
                    help="class index 0-9 or name (e.g. 7 or Sneaker); several as a comma list, cycled over --n")
     p.add_argument("--n", type=int, default=16, help="number of images (1-256)")
-    p.add_argument("--steps", type=int, default=16, help="sampling steps T (denoiser calls, 2T with CFG)")
-    p.add_argument("--cfg", type=float, default=3.0, help="classifier-free guidance scale; 1 = off")
-    p.add_argument("--temperature", type=float, default=1.0, help="scale of the annealed Gumbel noise on confidences")
+    p.add_argument("--steps", type=int, default=None,
+                   help="sampling steps T (denoiser calls, 2T with CFG; default: model's, 16 for assets/image)")
+    p.add_argument("--cfg", type=float, default=None,
+                   help="classifier-free guidance scale; 1 = off (default: model's, 1.5 for assets/image)")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="scale of the annealed Gumbel noise on confidences (default: model's)")
     p.add_argument("--top-p", type=float, default=None, help="nucleus over mixture components (default: model's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"])
@@ -57,7 +60,7 @@ def _start(args, out_is_dir: bool) -> float:
 def run_image(args) -> None:
     if not 1 <= args.n <= 256:
         raise UsageError(f"--n must be between 1 and 256 (got {args.n})")
-    if args.steps < 1:
+    if args.steps is not None and args.steps < 1:
         raise UsageError(f"--steps must be at least 1 (got {args.steps})")
     out = Path(args.out)
     t0 = _start(args, out_is_dir=True)

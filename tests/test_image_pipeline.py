@@ -68,6 +68,20 @@ def test_cli_sample_writes_pngs_and_trace(model_dir, tmp_path):
     assert arrays["mask"].shape == (4, 4, 64, 4) and meta["labels"] == [7] * 4
 
 
+def test_cli_sample_uses_the_models_own_sampler_settings(model_dir, tmp_path):
+    """Without --steps/--cfg/--temperature the sampler settings come from the model's config.json."""
+    import json
+    import shutil
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    meta = json.loads((model / "config.json").read_text())
+    meta["sampler"].update(steps=5, cfg=1.5, temperature=0.5)
+    (model / "config.json").write_text(json.dumps(meta))
+    r = run_cli("sample", "image", "--model", str(model), "--n", "1", "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    assert "steps 5, cfg 1.5, temperature 0.5" in r.stderr
+
+
 @pytest.mark.parametrize("args, message", [
     (["--label", "12"], "out of range"),
     (["--label", "Shoe"], "unknown class"),

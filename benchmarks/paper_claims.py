@@ -109,6 +109,7 @@ def main(argv=None) -> dict:
     p.add_argument("--top-p", type=float, default=None, help="ResGEN's top-p for every ResGEN row (default: the first row's)")
     p.add_argument("--no-shipped", action="store_true",
                    help="leave out the shipped model's row (the first --depth row is then the reference)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first FID batch (batch i: seed + i)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--batch", type=int, default=250)
     p.add_argument("--no-fid", action="store_true")
@@ -156,14 +157,15 @@ def main(argv=None) -> dict:
         res["s_batch1"] = timed(lambda: r.images([7], cfg_on, 0), args.repeats)
         res["s_per_image_b64"] = timed(lambda: r.images([7] * 64, cfg_on, 0), max(1, args.repeats // 2)) / 64
         for tag, cfg in (("cfg", cfg_on), ("no_cfg", 1.0)):
-            imgs = torch.cat([r.images(labels[i:i + args.batch], cfg, i) for i in range(0, len(labels), args.batch)])
+            imgs = torch.cat([r.images(labels[i:i + args.batch], cfg, args.seed + i)
+                              for i in range(0, len(labels), args.batch)])
             if tag == "cfg":
                 res["accuracy"] = (clf.predict(imgs) == torch.tensor(labels)).float().mean().item()
             if feat is not None:
                 res[f"fid_{tag}"] = frechet_distance(*ref, *feature_stats(feat(imgs, progress=f"{r.name} {tag}")))
         out.append(res)
     report = {"machine": machine(), "torch": torch.__version__, "cfg": cfg_on, "top_p": ResGENRow.top_p,
-              "n_per_class": args.n_per_class,
+              "n_per_class": args.n_per_class, "seed": args.seed,
               "n_ref": args.n_ref, "rows": out}
     print_table(report)
     if args.json:
@@ -173,8 +175,7 @@ def main(argv=None) -> dict:
 
 def print_table(rep: dict) -> None:
     print(f"machine: {rep['machine']}; torch {rep['torch']}; CFG {rep['cfg']}; ResGEN top-p {rep.get('top_p')}; "
-          f"{rep['n_per_class']} samples per "
-          f"class; FID reference {rep['n_ref']} test images")
+          f"{rep['n_per_class']} samples per class (seed {rep.get('seed', 0)}); FID reference {rep['n_ref']} test images")
     print("\n| model | parameters | calls per sample (CFG / none) | s per sample, batch 1 | s per image, batch 64 "
           "| FID with CFG | FID without CFG | classifier accuracy | tokenizer PSNR (dB) |")
     print("|---|---|---|---|---|---|---|---|---|")

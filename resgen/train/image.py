@@ -112,6 +112,7 @@ def run(args) -> Path:
     tok_dir, out = Path(args.tokenizer), Path(args.out)
     tok_cfg = tokenizer_config(tok_dir)
     init, init_meta = initial_denoiser(Path(args.init), tok_dir) if args.init else (None, {})  # before heavy work
+    steps_before = init_meta.get("trained_steps", 0)                    # the --init model's own steps
     out.mkdir(parents=True, exist_ok=True)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cuda":
@@ -162,9 +163,8 @@ def run(args) -> Path:
             "sampler": init_meta.get("sampler", to_dict(SamplerConfig())),
             "files": {"tokenizer.safetensors": file_sha256(out / "tokenizer.safetensors"),
                       "denoiser.safetensors": sha},
-            "trained_steps": init_meta.get("trained_steps", 0) + step,
-            **({"init": {"folder": str(args.init), "trained_steps": init_meta.get("trained_steps", 0)}}
-               if init is not None else {}),
+            "trained_steps": steps_before + step,
+            **({"init": {"folder": str(args.init), "trained_steps": steps_before}} if init is not None else {}),
         }))
 
     loop = LoopConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, stop_at=args.stop_at,

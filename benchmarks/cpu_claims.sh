@@ -11,8 +11,8 @@
 #   benchmarks/cpu_claims.sh eval-ar    # ResGEN D=8 against the AR baseline only (about 25 min)
 #
 # Measured here (2-core AMD EPYC): tokenizers 29-33 min (both at once), masked denoisers 48-59 min
-# of training each (four at once); the AR baseline 5.2-5.7 s a step on two threads (its depth
-# transformer reads every one of the N*D = 512 tokens of an image), about 1 h 35 min.
+# of training each (four at once); the AR baseline alone 4.3-4.8 s a step on two threads (its depth
+# transformer reads every one of the N*D = 512 tokens of an image), 80 min.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}

@@ -21,7 +21,7 @@ STEPS=${STEPS:-1000}
 export OMP_NUM_THREADS=1
 mkdir -p "$RUNS"
 
-EVAL="--cfg 1.5 --top-p 1.0 --n-per-class 100 --n-ref 2000 --repeats 3 --threads 2"
+EVAL="--cfg 1.5 --top-p 1.0 --n-per-class 100 --n-ref 2000 --repeats 5 --threads 2"
 case "${1:-train}" in
     eval)
         exec $PY benchmarks/paper_claims.py --no-shipped --depth 8="$RUNS/R8c" --depth 4="$RUNS/R4c" \

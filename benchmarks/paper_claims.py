@@ -13,8 +13,9 @@ parameters, network calls per sample, wall time per sample at batch 1 and per im
 shipped classifier at labelling the CFG samples as their requested class, and the PSNR of the
 row's tokenizer at full depth on the 10k test images (the ceiling its tokens set).
 
-ResGEN and the per-token baseline make T calls per sample (2T under CFG, each a batch of 1);
-the AR baseline makes N*D calls (one per token; its CFG rows ride in the same batch).
+ResGEN and the per-token baseline make T calls per sample, the AR baseline N*D (one per token);
+under CFG every model's conditional and unconditional rows ride in the same batch (a batch of 2 at
+batch 1), so guidance costs no extra calls.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ class ResGENRow:
         self.T = self.pipe.defaults.steps
 
     def calls(self, cfg: float) -> int:
-        return self.T * (2 if cfg != 1.0 else 1)
+        return self.T
 
     top_p: float | None = None   # one value for every ResGEN row (main sets it)
 
@@ -69,7 +70,7 @@ class BaselineRow:
     def calls(self, cfg: float) -> int:
         if self.kind == "ar":
             return self.model.cfg.positions * self.model.cfg.depth
-        return self.T * (2 if cfg != 1.0 else 1)
+        return self.T
 
     @torch.no_grad()
     def images(self, labels: list[int], cfg: float, seed: int) -> torch.Tensor:
@@ -88,14 +89,22 @@ class BaselineRow:
         return self.pipe.decode(codes).clamp(0, 1)
 
 
-def timed(fn, repeats: int) -> float:
+def clock(fn) -> float:
+    t0 = time.perf_counter()
     fn()
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+    return time.perf_counter() - t0
+
+
+def interleaved_medians(fns: list, repeats: int) -> list[float]:
+    """Median wall time of each fn over `repeats` rounds, every round timing all of them in turn
+    (after one warm-up each), so a slow spell of a shared machine falls on every row alike."""
+    for fn in fns:
         fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for ts, fn in zip(times, fns):
+            ts.append(clock(fn))
+    return [statistics.median(ts) for ts in times]
 
 
 def main(argv=None) -> dict:
@@ -110,7 +119,7 @@ def main(argv=None) -> dict:
     p.add_argument("--no-shipped", action="store_true",
                    help="leave out the shipped model's row (the first --depth row is then the reference)")
     p.add_argument("--seed", type=int, default=0, help="seed of the first FID batch (batch i: seed + i)")
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=5, help="timing rounds at batch 1 (half as many at batch 64)")
     p.add_argument("--batch", type=int, default=250)
     p.add_argument("--no-fid", action="store_true")
     p.add_argument("--threads", type=int, default=0)
@@ -148,14 +157,16 @@ def main(argv=None) -> dict:
         ref = reference_stats(feat, test[balanced_subset(torch.from_numpy(yt), args.n_ref)],
                               Path("~/.cache/resgen").expanduser())
     labels = torch.arange(10).repeat_interleave(args.n_per_class).tolist()
-    out = []
+    out = [{"name": r.name, "params": r.params, "calls_cfg": r.calls(cfg_on), "calls_no_cfg": r.calls(1.0)}
+           for r in rows]
+    # all timings first, rows interleaved within each round (the FID work below is not timed)
+    b1 = interleaved_medians([lambda r=r: r.images([7], cfg_on, 0) for r in rows], args.repeats)
+    b64 = interleaved_medians([lambda r=r: r.images([7] * 64, cfg_on, 0) for r in rows], max(1, args.repeats // 2))
     from resgen.metrics import tokenizer_psnr
-    for r in rows:
-        res = {"name": r.name, "params": r.params, "calls_cfg": r.calls(cfg_on), "calls_no_cfg": r.calls(1.0)}
+    for r, res, t1, t64 in zip(rows, out, b1, b64):
+        res["s_batch1"], res["s_per_image_b64"] = t1, t64 / 64
         with torch.no_grad():                                       # the tokens' own ceiling, full depth
             res["tokenizer_psnr"] = tokenizer_psnr(r.pipe.tokenizer, test[:, None], depths=[r.pipe.depth])[0]
-        res["s_batch1"] = timed(lambda: r.images([7], cfg_on, 0), args.repeats)
-        res["s_per_image_b64"] = timed(lambda: r.images([7] * 64, cfg_on, 0), max(1, args.repeats // 2)) / 64
         for tag, cfg in (("cfg", cfg_on), ("no_cfg", 1.0)):
             imgs = torch.cat([r.images(labels[i:i + args.batch], cfg, args.seed + i)
                               for i in range(0, len(labels), args.batch)])
@@ -163,7 +174,6 @@ def main(argv=None) -> dict:
                 res["accuracy"] = (clf.predict(imgs) == torch.tensor(labels)).float().mean().item()
             if feat is not None:
                 res[f"fid_{tag}"] = frechet_distance(*ref, *feature_stats(feat(imgs, progress=f"{r.name} {tag}")))
-        out.append(res)
     report = {"machine": machine(), "torch": torch.__version__, "cfg": cfg_on, "top_p": ResGENRow.top_p,
               "n_per_class": args.n_per_class, "seed": args.seed,
               "n_ref": args.n_ref, "rows": out}

@@ -15,7 +15,7 @@ def add_image_args(p: argparse.ArgumentParser):
                    help="class index 0-9 or name (e.g. 7 or Sneaker); several as a comma list, cycled over --n")
     p.add_argument("--n", type=int, default=16, help="number of images (1-256)")
     p.add_argument("--steps", type=int, default=None,
-                   help="sampling steps T (denoiser calls, 2T with CFG; default: model's, 16 for assets/image)")
+                   help="sampling steps T = denoiser calls (CFG rides in the same batch; default: model's, 16 for assets/image)")
     p.add_argument("--cfg", type=float, default=None,
                    help="classifier-free guidance scale; 1 = off (default: model's, 1.5 for assets/image)")
     p.add_argument("--temperature", type=float, default=None,

@@ -8,7 +8,7 @@ A models folder (assets/ by default) may hold, next to the shipped ResGEN model 
 
 Every run, whatever the model, becomes a `CompareRun` whose `arrays` follow the trace-file format
 (resgen/trace.py) with F frames, so one renderer shows both:
-  ResGEN  F = T frames, one per sampling step (T network calls, 2T with CFG)
+  ResGEN  F = T frames, one per sampling step (one network call each; its CFG rows ride in the same batch)
   AR      F = N frames, one per position in raster order; each frame draws that position's D
           tokens, depth 1 first (D network calls per frame; its CFG rows ride in the same batch)
 `frame_calls[f]` counts the network calls made by the end of frame f, so two runs can be shown
@@ -101,8 +101,7 @@ def run_resgen(pipe, name: str, labels: list[int], seed: int, cfg: float, steps:
     """Sample with an ImagePipeline; one frame per step."""
     res = pipe.generate(labels, steps=steps, cfg=cfg, temperature=temperature, top_p=top_p, seed=seed)
     T = len(res.traces)
-    per_step = 2 if res.settings["cfg"] != 1.0 else 1
-    return CompareRun(name, res.images, trace_arrays(res.traces), np.arange(1, T + 1) * per_step, res.seconds,
+    return CompareRun(name, res.images, trace_arrays(res.traces), np.arange(1, T + 1), res.seconds,
                       dict(res.settings, backend=res.backend, depth=pipe.depth))
 
 

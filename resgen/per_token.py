@@ -11,7 +11,7 @@ Gumbel noise, guidance scale), state and trace: at each of the T steps every mas
 token from softmax(logits) (temperature 1, optional top-p over codes), its confidence is the
 cumulative log-probability of the drawn tokens along depth (so it never increases with depth), and
 the most confident slots are revealed, bottom-up within a position, until the plan's count of
-still-masked slots remains. T network calls (2T under guidance), whatever D.
+still-masked slots remains. T network calls whatever D (each a batch of 2B under guidance).
 
 Shape legend: B batch, N positions, D depth, V codebook size, C width, T steps, M selected positions.
 """
@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from .config import DenoiserConfig, from_dict
 from .denoiser import Denoiser, masked_tokens
 from .mog import top_p_filter
-from .sampler import SamplerState, SamplingPlan, init_state, reveal
+from .sampler import SamplerState, SamplingPlan, init_state, predict_pair, reveal
 from .trace import StepTrace
 from .weights import ModelFileError, check_files, load_module, read_json
 
@@ -122,13 +122,12 @@ def step(state: SamplerState, logits: torch.Tensor, plan: SamplingPlan,
 
 def run(predict: PredictLogits, plan: SamplingPlan, state: SamplerState, cond, null_cond, mask_id: int,
         generator: torch.Generator) -> Iterator[tuple[SamplerState, StepTrace]]:
-    """The sampling loop: T steps, T network calls (2T when guidance is on). Yields (state, trace)."""
+    """The sampling loop: T steps, T network calls (a batch of 2B under guidance, as in the ResGEN
+    sampler). Yields (state, trace)."""
     for t in range(state.step, plan.steps):
         tokens = torch.where(state.mask, mask_id, state.codes)               # (B, N, D)
-        logits = predict(tokens, cond)                                       # (B, N, D, V)
-        if plan.cfg[t] != 1.0:
-            logits = guide_logits(logits, predict(tokens, null_cond), plan.cfg[t])
-        state, trace = step(state, logits, plan, generator)
+        logits, uncond = predict_pair(predict, tokens, cond, null_cond, plan.cfg[t] != 1.0)  # (B, N, D, V) each
+        state, trace = step(state, guide_logits(logits, uncond, plan.cfg[t]), plan, generator)
         yield state, trace
 
 

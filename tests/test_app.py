@@ -66,7 +66,7 @@ def test_generate_image_endpoint(served):
     gallery, info, step, _live = _generate(Client(served, verbose=False))
     assert len(gallery) == 4
     assert [g["caption"] for g in gallery] == ["Sneaker", "Bag", "Sneaker", "Bag"]
-    assert "seed 123" in info and "10 denoiser calls" in info and "torch" in info
+    assert "seed 123" in info and "5 denoiser calls (each a batch of 2 x 4" in info and "torch" in info
     assert (step["value"] if isinstance(step, dict) else step) == 5
 
 
@@ -144,7 +144,7 @@ def test_speech_endpoints(served, tmp_path):
     audio, mel, info, step = _speak(client, _prompt_wav(tmp_path / "p.wav"))
     wav, rate = sf.read(audio)
     assert rate == 22050 and len(wav) > 0
-    assert "real-time factor" in info and "seed 5" in info and "6 denoiser calls" in info
+    assert "real-time factor" in info and "seed 5" in info and "3 denoiser calls (with and without the text" in info
     assert np.asarray(Image.open(mel)).ndim == 3
     grid, step_mel, step_audio, ladder_audio, schedule = client.predict(1, 2, api_name="/speech_step")
     assert all((grid, step_mel, step_audio, ladder_audio, schedule))
@@ -177,10 +177,10 @@ def _compare(client, mode="ResGEN vs autoregressive", cls="Bag", n=2, steps=4, a
 def test_compare_endpoints(served):
     client = Client(served, verbose=False)
     a_img, a_info, b_img, b_info, summary, progress = _compare(client)
-    assert "8 network calls" in a_info and "256 network calls" in b_info and "seed 0" in b_info
+    assert "4 network calls" in a_info and "256 network calls" in b_info and "seed 0" in b_info
     assert "took" in summary and progress == 100
     a_grid, a_prev, b_grid, b_prev, plot, where = client.predict(50, api_name="/compare_step")
-    assert "step 2/4 after 4 of 8 calls" in where and "position 32/64 after 128 of 256 calls" in where
+    assert "step 2/4 after 2 of 4 calls" in where and "position 32/64 after 128 of 256 calls" in where
     again = _compare(client, mode="Two ResGEN runs", a=(RESGEN, 0, 2.0), b=(RESGEN, 5, 1.0))
     assert "seed 5; CFG 1" in again[3] and "4 network calls" in again[3]
 

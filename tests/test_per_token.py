@@ -33,10 +33,11 @@ class DummyLogits:
         g = torch.Generator().manual_seed(seed)
         self.emb = torch.randn(D * (V + 1), D * V, generator=g)
         self.offset = torch.arange(D) * (V + 1)
-        self.V, self.calls = V, 0
+        self.V, self.calls, self.rows = V, 0, 0
 
     def __call__(self, tokens, cond):
         self.calls += 1
+        self.rows += tokens.shape[0]
         B, N, D = tokens.shape
         h = self.emb[tokens + self.offset].sum(2) + cond.remainder(7).float()[:, None, None]   # (B, N, D*V)
         return 2.0 * h.view(B, N, D, self.V)
@@ -48,15 +49,16 @@ def _sample(D, steps, cfg, seed, B=3, N=12, V=16, top_p=0.9):
     g = torch.Generator().manual_seed(seed)
     cond, null = torch.arange(B), torch.full((B,), 99)
     outs = list(run(net, plan, init_state(B, N, D), cond, null, mask_id=V, generator=g))
-    return outs, net.calls
+    return outs, net.calls, net.rows
 
 
 @pytest.mark.parametrize("D", [4, 8, 16])
 @pytest.mark.parametrize("cfg", [1.0, 3.0])
 def test_full_run_invariants(D, cfg):
     T = 8
-    outs, calls = _sample(D, T, cfg, seed=0)
-    assert calls == (T if cfg == 1.0 else 2 * T)      # independent of D
+    outs, calls, rows = _sample(D, T, cfg, seed=0)
+    assert calls == T                                 # independent of D
+    assert rows == (1 if cfg == 1.0 else 2) * 3 * T   # under CFG the B=3 rows go twice, in one batch
     assert len(outs) == T
     prev_codes, prev_mask = None, None
     for i, (state, tr) in enumerate(outs):
@@ -83,7 +85,7 @@ def test_full_run_invariants(D, cfg):
 
 
 def test_confidence_never_increases_with_depth():
-    outs, _ = _sample(8, 4, 1.0, seed=0)
+    outs = _sample(8, 4, 1.0, seed=0)[0]
     _, tr = outs[0]                                   # everything masked before the first step
     assert (tr.confidence[..., 1:] <= tr.confidence[..., :-1] + 1e-6).all()
 
@@ -110,13 +112,13 @@ def test_step_is_pure():
 
 
 def test_single_step_reveals_everything():
-    outs, calls = _sample(8, 1, 1.0, seed=0)
+    outs, calls, _ = _sample(8, 1, 1.0, seed=0)
     assert calls == 1 and not outs[0][1].mask.any()
 
 
 def test_top_p_keeps_only_the_most_likely_code():
     """A tiny nucleus samples the arg-max code of every slot."""
-    outs, _ = _sample(4, 1, 1.0, seed=5, top_p=1e-6)
+    outs = _sample(4, 1, 1.0, seed=5, top_p=1e-6)[0]
     net = DummyLogits(16, 4)
     first = net(torch.full((3, 12, 4), 16), torch.arange(3))
     assert torch.equal(outs[0][1].pred_codes, first.argmax(-1))

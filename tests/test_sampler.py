@@ -4,7 +4,7 @@ import torch
 from resgen.config import RVQConfig
 from resgen.mog import MoGParams
 from resgen.rvq import ResidualVQ
-from resgen.sampler import init_state, make_plan, run, step
+from resgen.sampler import init_state, make_plan, predict_pair, run, step
 
 
 class DummyDenoiser:
@@ -14,10 +14,11 @@ class DummyDenoiser:
         g = torch.Generator().manual_seed(seed)
         self.emb = torch.randn(D * (V + 1), K * (E + 1), generator=g)
         self.offset = torch.arange(D) * (V + 1)
-        self.K, self.E, self.calls = K, E, 0
+        self.K, self.E, self.calls, self.rows = K, E, 0, 0
 
     def __call__(self, tokens, cond):
         self.calls += 1
+        self.rows += tokens.shape[0]
         B, N, D = tokens.shape
         h = self.emb[tokens + self.offset].sum(2) / D + 0.1 * cond.remainder(7).float()[:, None, None]   # (B, N, K*(E+1))
         h = h.view(B, N, self.K, self.E + 1)
@@ -38,15 +39,16 @@ def _sample(D, steps, cfg, seed, B=3):
     state = init_state(B, N, D)
     cond, null = torch.arange(B), torch.full((B,), 99)
     outs = list(run(net, plan, rvq, state, cond, null, mask_id=rvq.cfg.codebook_size, generator=g))
-    return outs, net.calls
+    return outs, net.calls, net.rows
 
 
 @pytest.mark.parametrize("D", [4, 8, 16])
 @pytest.mark.parametrize("cfg", [1.0, 3.0])
 def test_full_run_invariants(D, cfg):
     T = 8
-    outs, calls = _sample(D, T, cfg, seed=0)
-    assert calls == (T if cfg == 1.0 else 2 * T)      # independent of D
+    outs, calls, rows = _sample(D, T, cfg, seed=0)
+    assert calls == T                                 # independent of D
+    assert rows == (1 if cfg == 1.0 else 2) * 3 * T   # under CFG the B=3 rows go twice, in one batch
     assert len(outs) == T
     prev_codes, prev_mask = None, None
     for i, (state, tr) in enumerate(outs):
@@ -85,8 +87,23 @@ def test_step_is_pure():
     assert torch.equal(s1.codes, s2.codes) and torch.equal(t1.mask, t2.mask)
 
 
+def test_guided_pair_is_one_batch_equal_to_two_calls():
+    rvq, net, N = _setup(4)
+    tokens = torch.randint(0, 17, (3, N, 4))
+    cond, null = torch.tensor([1, 2, 3]), torch.full((3,), 99)
+    c, u = predict_pair(net, tokens, cond, null, guided=True)
+    assert net.calls == 1 and net.rows == 6
+    for got, want in ((c, net(tokens, cond)), (u, net(tokens, null))):
+        assert all(torch.equal(x, y) for x, y in zip(got, want))
+    logits = lambda t, y: net(t, y).means                            # a plain tensor output splits too
+    c, u = predict_pair(logits, tokens, cond, null, guided=True)
+    assert torch.equal(c, net(tokens, cond).means) and torch.equal(u, net(tokens, null).means)
+    out, none = predict_pair(net, tokens, cond, null, guided=False)
+    assert none is None and torch.equal(out.means, net(tokens, cond).means)
+
+
 def test_single_step_reveals_everything():
-    outs, calls = _sample(8, 1, 1.0, seed=0)
+    outs, calls, _ = _sample(8, 1, 1.0, seed=0)
     assert calls == 1 and not outs[0][1].mask.any()
 
 

@@ -48,8 +48,9 @@ def test_denoiser_calls_do_not_depend_on_depth(pipe):
         pipe.generate([1, 2], steps=8, cfg=1.0, seed=0)
     finally:
         pipe.predict = inner
-    assert len(calls) == 16 + 8
-    assert calls[0] == (2, 64, pipe.depth)
+    assert len(calls) == 8 + 8                       # one call a step, with or without guidance
+    assert calls[0] == (4, 64, pipe.depth)           # with guidance: the 2 rows with and the 2 without the class
+    assert calls[-1] == (2, 64, pipe.depth)
 
 
 def test_shipped_onnx_is_current_and_matches_torch(pipe, tmp_path):

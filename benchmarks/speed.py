@@ -74,8 +74,9 @@ def speech_rows(args) -> list[tuple]:
         secs = run_o().duration
         t_t = timeit(run_t, max(1, args.repeats // 2))
         t_o = timeit(run_o, max(1, args.repeats // 2))
-        rows.append((f"whole sample, {secs:.1f} s of speech (T={pipe_o.defaults.steps}, CFG: "
-                     f"{pipe_o.defaults.steps} calls of batch 2, {voc}; RTF torch / ort {t_t / secs:.2f} / {t_o / secs:.2f})",
+        T, w = pipe_o.defaults.steps, pipe_o.defaults.cfg
+        rows.append((f"whole sample, {secs:.1f} s of speech (T={T}, CFG {w:g}: {T} calls"
+                     f"{' of batch 2' if w != 1 else ''}, {voc}; RTF torch / ort {t_t / secs:.2f} / {t_o / secs:.2f})",
                      f"{t_t:.3f} s", f"{t_o:.3f} s", f"{t_t / t_o:.2f}x"))
     return rows
 

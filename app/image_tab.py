@@ -64,9 +64,9 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         secs = time.perf_counter() - t0
         images = pipe.to_uint8(pipe.decode(traces[-1].codes))
         gallery = [(render.upscale(im, 4), classes[y]) for im, y in zip(images, labels)]
-        pair = " (each a batch of 2 x {n}: with and without the class)" if cfg != 1 else ""
+        pair = f" (each a batch of 2 x {n}: with and without the class)" if cfg != 1 else ""
         info = (f"{n} images in {secs:.2f} s on {pipe.backend}; seed {seed}; {steps} steps, "
-                f"{steps} denoiser calls{pair.format(n=n)}; CFG {cfg:g}, temperature {temperature:g}, top-p {top_p:g}; "
+                f"{steps} denoiser calls{pair}; CFG {cfg:g}, temperature {temperature:g}, top-p {top_p:g}; "
                 f"RVQ depth {pipe.depth}")
         from resgen.trace import trace_arrays
         arrays = trace_arrays(traces)

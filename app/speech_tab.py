@@ -84,8 +84,9 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         wav = pipe.vocode(mel, vocoder)
         secs = time.perf_counter() - t0
         dur = len(wav) / 22050
+        pair = " (with and without the text, one batch of 2)" if s["cfg"] != 1 else ""
         info = (f"{dur:.2f} s of speech in {secs:.2f} s (real-time factor {secs / max(dur, 1e-9):.2f}) on "
-                f"{pipe.backend}, vocoder {vocoder}; seed {seed}; {s['steps']} steps, {s['steps']} denoiser calls{' (with and without the text, one batch of 2)' if s['cfg'] != 1 else ''}; "
+                f"{pipe.backend}, vocoder {vocoder}; seed {seed}; {s['steps']} steps, {s['steps']} denoiser calls{pair}; "
                 f"{len(phonemes) - 2} phonemes, {len(codes)} positions x {pipe.tok_cfg.rvq.depth} depths")
         from resgen.trace import trace_arrays
         arrays = trace_arrays(traces)

@@ -156,7 +156,8 @@ def step(state: SamplerState, out: MoGParams, plan: SamplingPlan, rvq: ResidualV
 def predict_pair(predict: Callable, tokens: torch.Tensor, cond, null_cond, guided: bool):
     """One network call per step. Without guidance: predict(tokens, cond) -> (out, None). With it,
     the conditional and unconditional rows ride in one batch of 2B (one call instead of two; at
-    batch 1 on a CPU the pair costs little more than a single row) -> (cond out, uncond out).
+    batch 1 with the shipped image model on the 2-core CPU, torch: 19.8 ms against 25.2 ms for two
+    calls) -> (cond out, uncond out).
     The output is a tensor or a tuple of tensors (MoGParams), each with the batch first."""
     if not guided:
         return predict(tokens, cond), None

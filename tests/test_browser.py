@@ -133,7 +133,15 @@ def _playable(page, elem_id: str):
     """Gradio's audio player: its source is the WAV behind the download link; fetch and check it."""
     page.wait_for_function(f"document.querySelector('#{elem_id} a[data-testid=download-link]')?.href")
     href = page.locator(f"#{elem_id} a[data-testid=download-link]").first.get_attribute("href")
-    resp = page.request.get(href)
+    from playwright.sync_api import Error
+    for attempt in range(3):       # the test client's connection was reset once (make test, 2026-11-27)
+        try:
+            resp = page.request.get(href)
+            break
+        except Error as e:
+            if "ECONNRESET" not in str(e) or attempt == 2:
+                raise
+            page.wait_for_timeout(500)
     body = resp.body()
     assert resp.ok and body[:4] == b"RIFF" and body[8:12] == b"WAVE" and len(body) > 1000
 

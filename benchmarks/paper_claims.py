@@ -152,10 +152,10 @@ def main(argv=None) -> dict:
     clf = load_module(Classifier(), resgen.assets_dir() / "image" / "classifier.safetensors").eval()
     feat = ref = None
     if not args.no_fid:
-        from resgen.fid import InceptionFeatures
+        from resgen.fid import DEFAULT_CACHE, InceptionFeatures
         feat = InceptionFeatures()
         ref = reference_stats(feat, test[balanced_subset(torch.from_numpy(yt), args.n_ref)],
-                              Path("~/.cache/resgen").expanduser())
+                              DEFAULT_CACHE)
     labels = torch.arange(10).repeat_interleave(args.n_per_class).tolist()
     out = [{"name": r.name, "params": r.params, "calls_cfg": r.calls(cfg_on), "calls_no_cfg": r.calls(1.0)}
            for r in rows]

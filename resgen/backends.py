@@ -27,18 +27,25 @@ def _nvidia_driver_present() -> bool:
     return torch.cuda.is_available() or Path("/proc/driver/nvidia/version").exists()
 
 
+def session_options(threads: int | None = None):
+    """CPU session options shared by every onnxruntime session of the project."""
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = threads or torch.get_num_threads()
+    opts.log_severity_level = 3
+    # ORT's idle worker threads spin by default and steal the cores from the torch work of the
+    # sampler step between calls (measured: whole samples got slower than torch eager).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return opts
+
+
 class OrtPredict:
     """An onnxruntime session as a predict callable: torch tensors in, MoGParams out."""
 
     def __init__(self, path: str | Path, provider: str = "auto", threads: int | None = None):
         import onnxruntime as ort
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.intra_op_num_threads = threads or torch.get_num_threads()
-        opts.log_severity_level = 3
-        # ORT's idle worker threads spin by default and steal the cores from the torch work of the
-        # sampler step between calls (measured: whole samples got slower than torch eager).
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts = session_options(threads)
         wanted = ["CPUExecutionProvider"]
         if (provider in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers()
                 and _nvidia_driver_present()):

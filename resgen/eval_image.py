@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .config import CFG_SCHEDULES
+from .fid import DEFAULT_CACHE
 
 
 def add_args(p: argparse.ArgumentParser):
@@ -40,7 +41,7 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--no-recon-fid", action="store_true")
     p.add_argument("--no-unguided", action="store_true", help="skip the 'without CFG' row (tuning runs)")
     p.add_argument("--json", default=None, help="also write the results here")
-    p.add_argument("--cache", default=os.path.expanduser("~/.cache/resgen"), help="reference feature cache")
+    p.add_argument("--cache", default=str(DEFAULT_CACHE), help="FID reference features and the ONNX Inception")
     p.add_argument("--threads", type=int, default=0)
 
 
@@ -127,7 +128,7 @@ def run(args) -> dict:
     feat = ref = None
     if not args.no_fid:
         from .fid import InceptionFeatures
-        feat = InceptionFeatures()
+        feat = InceptionFeatures(cache=Path(args.cache))
         res["inception_backend"] = feat.backend
         ref_images = test[ref_idx]
         ref = reference_stats(feat, ref_images, Path(args.cache))

@@ -6,7 +6,7 @@
 #   RESGEN_FASHION_DIR=.data/fashion-mnist TRAIN_S=270 benchmarks/gpu_image.sh
 #   python benchmarks/gpu_image_receive.py <files_at> runs/gpu     # back here: model folders A, B
 #
-# Two candidates train at once, each with its own arguments (A_ARGS, B_ARGS); the defaults are
+# Two candidates train at once (CANDIDATES="A B"; "A" trains one alone), each with its own arguments (A_ARGS, B_ARGS); the defaults are
 # the ones that gave the shipped model (A: width 160, B: width 192, 6 layers, from scratch). To
 # train the shipped model further instead, give a candidate `--init assets/image` (and a lower
 # --lr), e.g. A_ARGS="--init assets/image --batch-size 256 --lr 5e-4"; its denoiser.safetensors
@@ -15,7 +15,8 @@
 # first 200 steps (warm-up) does not depend on --steps and the data order depends only on (seed,
 # epoch), so the result equals one uninterrupted `resgen train image ... --steps S` run.
 # Results (model files in shards under 16 MB, logs, tables) go to $OUT (default /tmp/resgen-gpu).
-# One device call runs at most 600 s: TRAIN_S=420 SKIP_SPEED=1 leaves room for the rest.
+# One device call runs at most 600 s: TRAIN_S=420 SKIP_SPEED=1 leaves room for the rest (SKIP_SWEEP=1 skips
+# the FD-clf sweep: FD-clf has twice ranked settings unlike Inception FID, which runs on a CPU afterwards).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
@@ -28,6 +29,7 @@ DEVICE=${DEVICE:-cuda}
 COMMON="--tokenizer assets/image --ema 0.9995 --seed 0 --cond-drop 0.1 ${EXTRA:-}"
 A_ARGS=${A_ARGS:-"--width 160 --layers 6 --heads 5 --batch-size 256 --lr 1e-3"}
 B_ARGS=${B_ARGS:-"--width 192 --layers 6 --heads 6 --batch-size 256 --lr 1e-3"}
+CANDIDATES=${CANDIDATES:-"A B"}      # "A" alone gives one candidate the whole GPU
 SWEEP=${SWEEP:-"--n-per-class 100 --cfg 2,3,4 --top-p 0.9,1.0 --temperature 0.5,1,2"}
 mkdir -p "$OUT" "$RUNS"
 exec > >(tee -a "$OUT/gpu_log.txt") 2>&1
@@ -71,30 +73,43 @@ EOF
 }
 
 say "1. calibration: $CAL steps of each candidate, both at once"
-train A 1000000 $A_ARGS --stop-at "$CAL" > "$RUNS/A_cal.txt" 2>&1 & pa=$!
-train B 1000000 $B_ARGS --stop-at "$CAL" > "$RUNS/B_cal.txt" 2>&1 & pb=$!
-wait $pa $pb     # (a bare `wait` would also wait for the tee above)
-tail -n 3 "$RUNS/A_cal.txt" "$RUNS/B_cal.txt"
-SA=$(steps_for A) && SB=$(steps_for B) || { say "calibration failed"; save; exit 1; }
-say "steps: A=$SA B=$SB"
+pids=""
+for n in $CANDIDATES; do
+    args=${n}_ARGS
+    train $n 1000000 ${!args} --stop-at "$CAL" > "$RUNS/${n}_cal.txt" 2>&1 & pids="$pids $!"
+done
+wait $pids       # (a bare `wait` would also wait for the tee above)
+declare -A STEPS
+for n in $CANDIDATES; do
+    tail -n 3 "$RUNS/${n}_cal.txt"
+    STEPS[$n]=$(steps_for $n) || { say "calibration of $n failed"; save; exit 1; }
+    say "steps: $n=${STEPS[$n]}"
+done
 
 say "2. training for about ${TRAIN_S}s"
 export -f train; export PY RUNS COMMON
-timeout $(( TRAIN_S * 3 / 2 + 60 )) bash -c "train A $SA $A_ARGS" > "$RUNS/A_train.txt" 2>&1 & pa=$!
-timeout $(( TRAIN_S * 3 / 2 + 60 )) bash -c "train B $SB $B_ARGS" > "$RUNS/B_train.txt" 2>&1 & pb=$!
-wait $pa $pb
-tail -n 2 "$RUNS/A/log.jsonl" "$RUNS/B/log.jsonl"
+pids=""
+for n in $CANDIDATES; do
+    args=${n}_ARGS
+    timeout $(( TRAIN_S + ${SLACK:-60} )) bash -c "train $n ${STEPS[$n]} ${!args}" > "$RUNS/${n}_train.txt" 2>&1 &
+    pids="$pids $!"
+done
+wait $pids
+for n in $CANDIDATES; do tail -n 2 "$RUNS/$n/log.jsonl"; done
 save
 say "trained; files saved"
 
-say "3. sampling sweep (classifier accuracy, FD-clf) on each candidate"
-for n in A B; do
-    $PY benchmarks/image_sampling_sweep.py --model "$RUNS/$n" --device "$DEVICE" \
-        --classifier assets/image/classifier.safetensors $SWEEP > "$RUNS/sweep_$n.txt" 2>&1 & pids="${pids:-} $!"
-done
-wait $pids
-cat "$RUNS/sweep_A.txt" "$RUNS/sweep_B.txt" | grep -v "sampling cfg"
-save
+if [ "${SKIP_SWEEP:-0}" != 1 ]; then
+    say "3. sampling sweep (classifier accuracy, FD-clf) on each candidate"
+    pids=""
+    for n in $CANDIDATES; do
+        $PY benchmarks/image_sampling_sweep.py --model "$RUNS/$n" --device "$DEVICE" \
+            --classifier assets/image/classifier.safetensors $SWEEP > "$RUNS/sweep_$n.txt" 2>&1 & pids="$pids $!"
+    done
+    wait $pids
+    for n in $CANDIDATES; do grep -v "sampling cfg" "$RUNS/sweep_$n.txt"; done
+    save
+fi
 
 if [ "${SKIP_SPEED:-0}" != 1 ]; then
     say "4. speed table"

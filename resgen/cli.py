@@ -102,12 +102,13 @@ def _one_line_warning(message, category, *args, **kwargs) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     import warnings
+    from .weights import ModelFileError
     warnings.formatwarning = _one_line_warning
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         args.func(args)
-    except UsageError as e:
+    except (UsageError, ModelFileError) as e:
         print(f"resgen: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

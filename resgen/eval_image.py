@@ -35,6 +35,9 @@ def add_args(p: argparse.ArgumentParser):
                    help="MoG draw = mean + this x sigma x N(0, I) (default: the model's, see SamplerConfig)")
     p.add_argument("--cfg-schedule", default=None, choices=CFG_SCHEDULES,
                    help="guidance per step (default: the model's, see SamplerConfig)")
+    p.add_argument("--classifier", default=None,
+                   help="evaluation classifier (default: the model folder's classifier.safetensors, else the "
+                        "shipped assets/image one)")
     p.add_argument("--batch", type=int, default=250)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-fid", action="store_true", help="skip every FID (fast: PSNR and accuracy only)")
@@ -99,6 +102,18 @@ def apply_sampler_overrides(pipe, args) -> None:
         pipe.defaults = dataclasses.replace(pipe.defaults, cfg_schedule=args.cfg_schedule)
 
 
+def classifier_path(given: str | None, model_dir: Path) -> Path:
+    """--classifier, else the model folder's own, else the shipped one (a freshly trained model
+    folder holds only its tokenizer and denoiser)."""
+    if given:
+        return Path(given)
+    own = model_dir / "classifier.safetensors"
+    if own.exists():
+        return own
+    from . import assets_dir
+    return assets_dir() / "image" / "classifier.safetensors"
+
+
 def save_partial(path: str | None, res: dict) -> None:
     """A long run keeps what it has measured so far (marked partial) in its --json file."""
     if path:
@@ -116,11 +131,12 @@ def run(args) -> dict:
 
     pipe = resgen.load("image", backend="torch", model_dir=args.model)
     apply_sampler_overrides(pipe, args)
+    clf = load_module(Classifier(), classifier_path(args.classifier, pipe.model_dir)).eval()   # before the heavy work
     xt, yt = load_fashion_mnist("test")
     test = torch.from_numpy(xt.copy()).float().div(255)                     # (10000, 28, 28)
     ref_idx = balanced_subset(torch.from_numpy(yt), args.n_ref)
-    clf = load_module(Classifier(), pipe.model_dir / "classifier.safetensors").eval()
     res: dict = {"machine": machine(), "torch": torch.__version__, "model": str(pipe.model_dir),
+                 "classifier": str(classifier_path(args.classifier, pipe.model_dir)),
                  "n_per_class": args.n_per_class, "n_ref": len(ref_idx)}
 
     res["psnr_per_depth"] = tokenizer_psnr(pipe.tokenizer, test[:, None])

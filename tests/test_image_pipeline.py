@@ -106,3 +106,14 @@ def test_cli_missing_and_corrupt_model(model_dir, tmp_path):
     (broken / "config.json").write_text("{not json")
     r = run_cli("sample", "image", "--model", str(broken), "--out", str(tmp_path / "o"))
     assert r.returncode != 0 and "cannot parse" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_eval_classifier_falls_back_to_shipped_and_missing_is_one_line(model_dir, tmp_path):
+    from resgen import assets_dir
+    from resgen.eval_image import classifier_path
+    assert classifier_path(None, tmp_path) == assets_dir() / "image" / "classifier.safetensors"
+    assert str(classifier_path("x.safetensors", model_dir)) == "x.safetensors"
+    r = run_cli("eval", "image", "--model", str(model_dir), "--classifier", str(tmp_path / "none.safetensors"),
+                "--no-fid", "--n-per-class", "1")
+    assert r.returncode == 2 and "missing model file" in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

@@ -69,7 +69,7 @@ def page(tiny_speech_dir, tmp_path_factory):
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         pg = browser.new_page(viewport={"width": 1280, "height": 1000})
-        pg.set_default_timeout(60_000)
+        pg.set_default_timeout(180_000)   # generous: a loaded 2-core machine can take a minute per speech run
         pg.outside, pg.voice_name = [], voice_name
         pg.on("request", lambda r: urlparse(r.url).hostname not in ("127.0.0.1", None)
               and not r.url.startswith("data:") and pg.outside.append(r.url))

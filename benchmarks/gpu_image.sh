@@ -6,17 +6,21 @@
 #   RESGEN_FASHION_DIR=.data/fashion-mnist TRAIN_S=270 benchmarks/gpu_image.sh
 #   python benchmarks/gpu_image_receive.py <files_at> runs/gpu     # back here: model folders A, B
 #
-# Two candidates train at once (CANDIDATES="A B"; "A" trains one alone), each with its own arguments (A_ARGS, B_ARGS); the defaults are
-# the ones that gave the shipped model (A: width 160, B: width 192, 6 layers, from scratch). To
+# Two candidates train at once (CANDIDATES="A B"; CANDIDATES=A trains A alone, on the whole GPU),
+# each with its own arguments (A_ARGS, B_ARGS); the defaults are those of the shipped model's first
+# stage (A: width 160, B: width 192, 6 layers, from scratch; see assets/PROVENANCE.md). To
 # train the shipped model further instead, give a candidate `--init assets/image` (and a lower
 # --lr), e.g. A_ARGS="--init assets/image --batch-size 256 --lr 5e-4"; its denoiser.safetensors
-# must then travel with the call. Each is first run for CAL steps, both at once, to measure its
+# must then travel with the call. Each is first run for CAL steps, all at once, to measure its
 # step time; it is then resumed with --steps chosen to fill TRAIN_S. The learning rate of the
 # first 200 steps (warm-up) does not depend on --steps and the data order depends only on (seed,
 # epoch), so the result equals one uninterrupted `resgen train image ... --steps S` run.
 # Results (model files in shards under 16 MB, logs, tables) go to $OUT (default /tmp/resgen-gpu).
-# One device call runs at most 600 s: TRAIN_S=420 SKIP_SPEED=1 leaves room for the rest (SKIP_SWEEP=1 skips
-# the FD-clf sweep: FD-clf has twice ranked settings unlike Inception FID, which runs on a CPU afterwards).
+# Training is killed after TRAIN_S + SLACK seconds (default 60): a candidate slower than its
+# calibration then stops before its planned steps, and its last checkpoint (every 250 steps) is
+# what returns (`--stop-at` that step reproduces it). One device call runs at most 600 s:
+# TRAIN_S=420 SKIP_SPEED=1 leaves room for the rest. SKIP_SWEEP=1 skips the FD-clf sweep (FD-clf
+# has twice ranked settings unlike Inception FID, which then runs on a CPU afterwards).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
@@ -72,7 +76,7 @@ EOF
     tar czf "$OUT/logs.tar.gz" "$RUNS"/*/log.jsonl "$RUNS"/*.txt 2>/dev/null || true
 }
 
-say "1. calibration: $CAL steps of each candidate, both at once"
+say "1. calibration: $CAL steps of each candidate ($CANDIDATES), all at once"
 pids=""
 for n in $CANDIDATES; do
     args=${n}_ARGS

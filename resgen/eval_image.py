@@ -131,12 +131,13 @@ def run(args) -> dict:
 
     pipe = resgen.load("image", backend="torch", model_dir=args.model)
     apply_sampler_overrides(pipe, args)
-    clf = load_module(Classifier(), classifier_path(args.classifier, pipe.model_dir)).eval()   # before the heavy work
+    clf_path = classifier_path(args.classifier, pipe.model_dir)
+    clf = load_module(Classifier(), clf_path).eval()                       # before the heavy work
     xt, yt = load_fashion_mnist("test")
     test = torch.from_numpy(xt.copy()).float().div(255)                     # (10000, 28, 28)
     ref_idx = balanced_subset(torch.from_numpy(yt), args.n_ref)
     res: dict = {"machine": machine(), "torch": torch.__version__, "model": str(pipe.model_dir),
-                 "classifier": str(classifier_path(args.classifier, pipe.model_dir)),
+                 "classifier": str(clf_path),
                  "n_per_class": args.n_per_class, "n_ref": len(ref_idx)}
 
     res["psnr_per_depth"] = tokenizer_psnr(pipe.tokenizer, test[:, None])

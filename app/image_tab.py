@@ -66,12 +66,14 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         gallery = [(render.upscale(im, 4), classes[y]) for im, y in zip(images, labels)]
         pair = f" (each a batch of 2 x {n}: with and without the class)" if cfg != 1 else ""
         info = (f"{n} images in {secs:.2f} s on {pipe.backend}; seed {seed}; {steps} steps, "
-                f"{steps} denoiser calls{pair}; CFG {cfg:g}, temperature {temperature:g}, top-p {top_p:g}; "
+                f"{steps} denoiser calls{pair}; CFG {cfg:g}, temperature {temperature:g}, top-p {top_p:g}, "
+                f"mixture temperature {pipe.defaults.pi_temperature:g} (model default); "
                 f"RVQ depth {pipe.depth}")
         from resgen.trace import trace_arrays
         arrays = trace_arrays(traces)
         arrays["meta"] = {"task": "image", "labels": labels, "classes": classes, "seed": seed, "steps": steps,
-                          "cfg": cfg, "temperature": temperature, "top_p": top_p, "backend": pipe.backend,
+                          "cfg": cfg, "temperature": temperature, "top_p": top_p,
+                          "pi_temperature": pipe.defaults.pi_temperature, "backend": pipe.backend,
                           "grid": [pipe.grid, pipe.grid], "depth": pipe.depth,
                           "codebook_size": pipe.codebook_size, "_backend_choice": backend}
         yield (gallery, info, arrays, gr.update(maximum=steps, value=steps), gr.update())

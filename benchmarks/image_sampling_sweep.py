@@ -1,4 +1,4 @@
-"""Sweep the sampler's knobs (CFG, top-p, temperature, steps, MoG noise) on the shipped image model.
+"""Sweep the sampler's knobs (CFG, top-p, temperature, steps, MoG noise, mixture temperature) on the shipped image model.
 
     python benchmarks/image_sampling_sweep.py [--n-per-class 20] [--model DIR]
 
@@ -38,6 +38,7 @@ def main():
     p.add_argument("--temperature", default="0.5,1,2")
     p.add_argument("--steps", default="16")
     p.add_argument("--mog-noise", default="0", help="MoG draw = mean + this x sigma x N(0, I)")
+    p.add_argument("--pi-temperature", default="1", help="mixture logits / this before the component draw")
     p.add_argument("--cfg-schedule", default="constant", help="constant and/or linear (comma-separated)")
     p.add_argument("--batch", type=int, default=250, help="images per sampling call")
     p.add_argument("--device", default="cpu", help="cpu or cuda (torch backend on cuda)")
@@ -51,20 +52,21 @@ def main():
     ref_stats = feature_stats(penultimate(clf, ref.to(args.device)).cpu().numpy())
     print(f"machine: {machine()}; model {pipe.model_dir}; backend {pipe.backend}; "
           f"{10 * args.n_per_class} samples per row\n")
-    print("| steps | CFG | CFG schedule | top-p | temperature | MoG noise | classifier accuracy "
+    print("| steps | CFG | CFG schedule | top-p | temperature | MoG noise | pi temperature | classifier accuracy "
           "| FD-clf (lower = closer to test set) | seconds |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    knobs = [list(map(float, s.split(","))) for s in (args.steps, args.cfg, args.top_p, args.temperature, args.mog_noise)]
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    knobs = [list(map(float, s.split(",")))
+             for s in (args.steps, args.cfg, args.top_p, args.temperature, args.mog_noise, args.pi_temperature)]
     defaults = pipe.defaults
-    for sched, (steps, cfg, top_p, temp, noise) in itertools.product(args.cfg_schedule.split(","),
-                                                                      itertools.product(*knobs)):
-        pipe.defaults = dataclasses.replace(defaults, mog_noise=noise, cfg_schedule=sched)
+    for sched, (steps, cfg, top_p, temp, noise, pi_t) in itertools.product(args.cfg_schedule.split(","),
+                                                                            itertools.product(*knobs)):
+        pipe.defaults = dataclasses.replace(defaults, mog_noise=noise, cfg_schedule=sched, pi_temperature=pi_t)
         imgs, labels, secs = generate_all(pipe, args.n_per_class, args.batch, 0, steps=int(steps), cfg=cfg,
                                           top_p=top_p, temperature=temp)
         x = imgs.to(args.device)
         acc = (clf(x).argmax(-1).cpu() == labels).float().mean().item()
         fd = frechet_distance(*ref_stats, *feature_stats(penultimate(clf, x).cpu().numpy()))
-        print(f"| {int(steps)} | {cfg:g} | {sched} | {top_p:g} | {temp:g} | {noise:g} | {acc:.3f} | {fd:.2f} | {secs:.1f} |", flush=True)
+        print(f"| {int(steps)} | {cfg:g} | {sched} | {top_p:g} | {temp:g} | {noise:g} | {pi_t:g} | {acc:.3f} | {fd:.2f} | {secs:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

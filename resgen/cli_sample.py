@@ -17,10 +17,13 @@ def add_image_args(p: argparse.ArgumentParser):
     p.add_argument("--steps", type=int, default=None,
                    help="sampling steps T = denoiser calls (CFG rides in the same batch; default: model's, 16 for assets/image)")
     p.add_argument("--cfg", type=float, default=None,
-                   help="classifier-free guidance scale; 1 = off (default: model's, 1.5 for assets/image)")
+                   help="classifier-free guidance scale; 1 = off (default: model's, 1.25 for assets/image)")
     p.add_argument("--temperature", type=float, default=None,
                    help="scale of the annealed Gumbel noise on confidences (default: model's)")
     p.add_argument("--top-p", type=float, default=None, help="nucleus over mixture components (default: model's)")
+    p.add_argument("--pi-temperature", type=float, default=None,
+                   help="mixture logits / this before the component draw, 0..10; 0 = the most likely component "
+                        "(default: model's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"])
     p.add_argument("--model", default=None, help="model folder (default: assets/image)")
@@ -80,7 +83,7 @@ def run_image(args) -> None:
         labels = [labels[i % len(labels)] for i in range(args.n)]
         t_load = time.perf_counter() - t0
         result = pipe.generate(labels, steps=args.steps, cfg=args.cfg, temperature=args.temperature,
-                               top_p=args.top_p, seed=args.seed)
+                               top_p=args.top_p, seed=args.seed, pi_temperature=args.pi_temperature)
     except ValueError as e:
         raise UsageError(str(e)) from None
     paths = save_images(out, result.images, labels, pipe.classes)
@@ -91,7 +94,7 @@ def run_image(args) -> None:
     print(f"wrote {len(paths)} images and {out / 'grid.png'}"
           + (f", trace {args.trace}" if args.trace else ""))
     print(f"backend {result.backend}; steps {s['steps']}, cfg {s['cfg']}, temperature {s['temperature']}, "
-          f"top_p {s['top_p']}, seed {s['seed']}; sampling {result.seconds:.2f} s, "
+          f"top_p {s['top_p']}, pi_temperature {s['pi_temperature']}, seed {s['seed']}; sampling {result.seconds:.2f} s, "
           f"load {t_load:.2f} s, total {total:.2f} s", file=sys.stderr)
 
 

@@ -90,6 +90,7 @@ class SamplerConfig:
     schedule: str = "cosine"
     mog_noise: float = 0.0    # draw = chosen component's mean + mog_noise * sigma * N(0, I) (0 = the mean)
     cfg_schedule: str = "constant"  # "constant" or "linear" (guidance grows with the share of known slots)
+    pi_temperature: float = 1.0     # mixture logits / this before the component draw (0 = the most likely component)
 
     def __post_init__(self):
         check_cfg_schedule(self.cfg_schedule)

@@ -35,6 +35,9 @@ def add_args(p: argparse.ArgumentParser):
                    help="MoG draw = mean + this x sigma x N(0, I) (default: the model's, see SamplerConfig)")
     p.add_argument("--cfg-schedule", default=None, choices=CFG_SCHEDULES,
                    help="guidance per step (default: the model's, see SamplerConfig)")
+    p.add_argument("--pi-temperature", type=_pi_temperature, default=None,
+                   help="mixture logits / this before the component draw, 0..10, 0 = the most likely component "
+                        "(default: the model's, see SamplerConfig)")
     p.add_argument("--classifier", default=None,
                    help="evaluation classifier (default: the model folder's classifier.safetensors, else the "
                         "shipped assets/image one)")
@@ -94,12 +97,21 @@ def reference_stats(feat, images: torch.Tensor, cache: Path):
     return mu, sigma
 
 
+def _pi_temperature(text: str) -> float:
+    v = float(text)
+    if not 0 <= v <= 10:
+        raise argparse.ArgumentTypeError("must be between 0 and 10")
+    return v
+
+
 def apply_sampler_overrides(pipe, args) -> None:
-    """--mog-noise / --cfg-schedule replace the model's defaults (SamplerConfig) for this run."""
+    """--mog-noise / --cfg-schedule / --pi-temperature replace the model's defaults (SamplerConfig) for this run."""
     if args.mog_noise is not None:
         pipe.defaults = dataclasses.replace(pipe.defaults, mog_noise=float(args.mog_noise))
     if args.cfg_schedule is not None:
         pipe.defaults = dataclasses.replace(pipe.defaults, cfg_schedule=args.cfg_schedule)
+    if args.pi_temperature is not None:
+        pipe.defaults = dataclasses.replace(pipe.defaults, pi_temperature=float(args.pi_temperature))
 
 
 def classifier_path(given: str | None, model_dir: Path) -> Path:
@@ -169,7 +181,7 @@ def run(args) -> dict:
     res["generated"] = rows
     s = pipe.defaults
     res["settings"] = {"steps": args.steps or s.steps, "top_p": args.top_p or s.top_p, "mog_noise": s.mog_noise,
-                       "cfg_schedule": s.cfg_schedule,
+                       "cfg_schedule": s.cfg_schedule, "pi_temperature": s.pi_temperature,
                        "temperature": s.temperature if args.temperature is None else args.temperature}
     print_table(res)
     if args.json:

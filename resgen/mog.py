@@ -82,15 +82,25 @@ def top_p_filter(logits: torch.Tensor, top_p: float) -> torch.Tensor:
 
 
 def sample(params: MoGParams, generator: torch.Generator, top_p: float = 1.0,
-           noise: float = 0.0, sigma: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Draw one vector per position: a component by top-p sampling over pi, then its mean
-    (plus noise * sigma * eps). Returns z (B, N, E) and the chosen component (B, N)."""
-    logits = top_p_filter(params.logits, top_p)
+           noise: float = 0.0, sigma: float = 1.0, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw one vector per position: a component by top-p sampling over pi (its logits divided by
+    `temperature`; 0 = the most likely component), then its mean (plus noise * sigma * eps).
+    Returns z (B, N, E) and the chosen component (B, N)."""
+    if temperature <= 0:
+        comp = params.logits.argmax(-1)                                       # (B, N)
+        return _draw(params, comp, generator, noise, sigma), comp
+    logits = top_p_filter(params.logits.float() / temperature, top_p)
     B, N, K = logits.shape
     probs = torch.softmax(logits, -1).reshape(B * N, K)
     comp = torch.multinomial(probs, 1, generator=generator).view(B, N)        # (B, N)
+    return _draw(params, comp, generator, noise, sigma), comp
+
+
+def _draw(params: MoGParams, comp: torch.Tensor, generator, noise: float, sigma: float) -> torch.Tensor:
+    """The chosen component's mean (B, N, E), plus noise * sigma * eps."""
+    B, N = comp.shape
     z = params.means.gather(2, comp[..., None, None].expand(B, N, 1, params.means.shape[-1]))[:, :, 0]
     if noise > 0:
         eps = torch.randn(z.shape, generator=generator, device=z.device, dtype=z.dtype)
         z = z + noise * sigma * eps
-    return z, comp
+    return z

@@ -33,6 +33,7 @@ class SamplingPlan:
     sigma: float                   # MoG component std (normalised units)
     latent_scale: float            # normalised -> RVQ latent units
     mog_noise: float = 0.0         # MoG draw = mean + mog_noise * sigma * eps (0: the component mean)
+    pi_temperature: float = 1.0    # mixture logits / this before the component draw (0: the most likely one)
 
     @property
     def steps(self) -> int:
@@ -41,7 +42,8 @@ class SamplingPlan:
 
 def make_plan(steps: int, positions: int, depth: int, *, cfg: float = 1.0, temperature: float = 1.0,
               top_p: float = 1.0, sigma: float = 1.0, latent_scale: float = 1.0,
-              schedule: str = "cosine", mog_noise: float = 0.0, cfg_schedule: str = "constant") -> SamplingPlan:
+              schedule: str = "cosine", mog_noise: float = 0.0, cfg_schedule: str = "constant",
+              pi_temperature: float = 1.0) -> SamplingPlan:
     """Precompute every per-step number so the step never searches mutable state.
 
     cfg_schedule "constant" guides every step with `cfg`; "linear" (MAR, Li et al. 2024) scales the
@@ -55,17 +57,18 @@ def make_plan(steps: int, positions: int, depth: int, *, cfg: float = 1.0, tempe
     else:
         guidance = (float(cfg),) * steps
     return SamplingPlan(tuple(masked), noise, guidance, float(top_p), float(sigma),
-                        float(latent_scale), float(mog_noise))
+                        float(latent_scale), float(mog_noise), float(pi_temperature))
 
 
 def checked_settings(defaults, steps=None, cfg=None, temperature=None, top_p=None, seed: int = 0,
-                     max_steps: int = 256) -> dict:
+                     max_steps: int = 256, pi_temperature=None) -> dict:
     """User sampler settings, None = the model's default (a SamplerConfig) -> a checked dict.
     Raises ValueError with a message fit for a user."""
     s = {"steps": defaults.steps if steps is None else int(steps),
          "cfg": defaults.cfg if cfg is None else float(cfg),
          "temperature": defaults.temperature if temperature is None else float(temperature),
-         "top_p": defaults.top_p if top_p is None else float(top_p), "seed": int(seed)}
+         "top_p": defaults.top_p if top_p is None else float(top_p), "seed": int(seed),
+         "pi_temperature": defaults.pi_temperature if pi_temperature is None else float(pi_temperature)}
     if not 1 <= s["steps"] <= max_steps:
         raise ValueError(f"steps must be between 1 and {max_steps}")
     if not 0 <= s["cfg"] <= 20:
@@ -74,6 +77,8 @@ def checked_settings(defaults, steps=None, cfg=None, temperature=None, top_p=Non
         raise ValueError("temperature must be between 0 and 10")
     if not 0 < s["top_p"] <= 1:
         raise ValueError("top_p must be in (0, 1]")
+    if not 0 <= s["pi_temperature"] <= 10:
+        raise ValueError("pi_temperature must be between 0 and 10")
     return s
 
 
@@ -131,9 +136,10 @@ def step(state: SamplerState, out: MoGParams, plan: SamplingPlan, rvq: ResidualV
     codes, mask = state.codes, state.mask
     B, N, D = codes.shape
     k = mask.sum(-1)                                                        # (B, N) masked depths
-    # 1. Draw a component per position (top-p over pi) and take its mean (plus mog_noise x sigma
+    # 1. Draw a component per position (top-p over pi, sharpened or flattened by pi_temperature) and take its mean (plus mog_noise x sigma
     #    of Gaussian noise): the predicted sum of the masked embeddings, back in RVQ latent units.
-    z, comp = mog_sample(out, generator, top_p=plan.top_p, noise=plan.mog_noise, sigma=plan.sigma)  # (B, N, E), (B, N)
+    z, comp = mog_sample(out, generator, top_p=plan.top_p, noise=plan.mog_noise, sigma=plan.sigma,
+                         temperature=plan.pi_temperature)                   # (B, N, E), (B, N)
     z = z * plan.latent_scale
     # 2. Residual-quantise it into the masked depths D-k .. D-1 of each position.
     beta = 2 * (plan.sigma * plan.latent_scale) ** 2

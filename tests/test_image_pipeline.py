@@ -39,7 +39,8 @@ def test_generate_steps_streams_T_traces(model_dir):
 def test_bad_inputs_raise_value_errors(model_dir):
     pipe = resgen.load("image", model_dir=model_dir)
     for kwargs in ({"labels": [10]}, {"labels": ["Shoe"]}, {"labels": [0], "steps": 0},
-                   {"labels": [0], "top_p": 0}, {"labels": []}):
+                   {"labels": [0], "top_p": 0}, {"labels": [0], "pi_temperature": -1},
+                   {"labels": [0], "pi_temperature": 11}, {"labels": []}):
         with pytest.raises(ValueError):
             pipe.generate(**kwargs)
 
@@ -75,17 +76,18 @@ def test_cli_sample_uses_the_models_own_sampler_settings(model_dir, tmp_path):
     model = tmp_path / "model"
     shutil.copytree(model_dir, model)
     meta = json.loads((model / "config.json").read_text())
-    meta["sampler"].update(steps=5, cfg=1.5, temperature=0.5)
+    meta["sampler"].update(steps=5, cfg=1.5, temperature=0.5, pi_temperature=0.75)
     (model / "config.json").write_text(json.dumps(meta))
     r = run_cli("sample", "image", "--model", str(model), "--n", "1", "--out", str(tmp_path / "o"))
     assert r.returncode == 0, r.stderr
-    assert "steps 5, cfg 1.5, temperature 0.5" in r.stderr
+    assert "steps 5, cfg 1.5, temperature 0.5" in r.stderr and "pi_temperature 0.75" in r.stderr
 
 
 @pytest.mark.parametrize("args, message", [
     (["--label", "12"], "out of range"),
     (["--label", "Shoe"], "unknown class"),
     (["--steps", "0"], "--steps"),
+    (["--pi-temperature", "11"], "pi_temperature"),
     (["--n", "0"], "--n"),
     (["--n", "1000"], "--n"),
     (["--out", "/proc/forbidden/x"], "cannot create output folder"),

@@ -51,3 +51,17 @@ def test_top_p_keeps_the_nucleus(gen):
     p = MoGParams(f, torch.arange(4.0).view(1, 1, 4, 1).expand(1, 1, 4, 2))
     picks = {int(sample(p, gen)[1]) for _ in range(50)}
     assert picks == {0, 1}
+
+
+def test_component_temperature_sharpens_and_flattens(gen):
+    logits = torch.log(torch.tensor([0.6, 0.3, 0.1])).view(1, 1, 3).expand(1, 4000, 3)
+    p = MoGParams(logits, torch.arange(3.0).view(1, 1, 3, 1).expand(1, 4000, 3, 2))
+
+    def share_of_best(t):
+        return (sample(p, gen, temperature=t)[1] == 0).float().mean().item()
+
+    assert abs(share_of_best(1.0) - 0.6) < 0.03                     # the mixture itself
+    assert share_of_best(0.5) > 0.75                                # (0.36 / 0.46 = 0.78)
+    assert share_of_best(4.0) < 0.45                                # towards uniform (0.42)
+    z, comp = sample(p, gen, temperature=0)                          # greedy: always the best
+    assert (comp == 0).all() and (z == 0).all()

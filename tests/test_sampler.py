@@ -124,6 +124,21 @@ def test_mog_noise_perturbs_the_draw_deterministically():
     assert not torch.equal(first_step(2.0), base)
 
 
+def test_pi_temperature_zero_takes_the_most_likely_component():
+    """pi_temperature 0 picks argmax pi at every position whatever the seed; 1 (default) samples."""
+    rvq, net, N = _setup(4)
+    state = init_state(2, N, 4)
+    out = net(torch.where(state.mask, 16, state.codes), torch.zeros(2, dtype=torch.long))
+
+    def first_comp(pi_t, seed):
+        plan = make_plan(1, N, 4, sigma=0.5, pi_temperature=pi_t)
+        return step(state, out, plan, rvq, torch.Generator().manual_seed(seed))[1].component
+
+    assert make_plan(1, N, 4).pi_temperature == 1.0
+    assert torch.equal(first_comp(0.0, 1), out.logits.argmax(-1)) and torch.equal(first_comp(0.0, 2), first_comp(0.0, 1))
+    assert not torch.equal(first_comp(1.0, 1), first_comp(1.0, 2))
+
+
 def test_cfg_schedule_linear_grows_with_known_slots_and_ends_at_cfg():
     """'constant' guides every step with cfg; 'linear' follows the share of slots known after each
     step (rising, > 1 from the first step, exactly cfg at the last); unknown names are refused."""

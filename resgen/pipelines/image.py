@@ -91,9 +91,9 @@ class ImagePipeline:
             raise ValueError(f"label {i} is out of range 0..{len(self.classes) - 1}")
         return i
 
-    def _settings(self, steps, cfg, temperature, top_p, seed) -> dict:
+    def _settings(self, steps, cfg, temperature, top_p, seed, pi_temperature=None) -> dict:
         return checked_settings(self.defaults, steps, cfg, temperature, top_p, seed,
-                                max_steps=self.den_cfg.positions * self.depth)
+                                max_steps=self.den_cfg.positions * self.depth, pi_temperature=pi_temperature)
 
     def _label_ids(self, labels: Sequence[int | str]) -> list[int]:
         ids = [self.label_id(l) for l in labels]
@@ -107,7 +107,7 @@ class ImagePipeline:
         plan = make_plan(s["steps"], N, D, cfg=s["cfg"], temperature=s["temperature"], top_p=s["top_p"],
                          sigma=self.den_cfg.mog.sigma, latent_scale=self.latent_scale,
                          schedule=self.defaults.schedule, mog_noise=self.defaults.mog_noise,
-                         cfg_schedule=self.defaults.cfg_schedule)
+                         cfg_schedule=self.defaults.cfg_schedule, pi_temperature=s["pi_temperature"])
         gen = torch.Generator(device=self.device).manual_seed(s["seed"])
         y = torch.tensor(ids, device=self.device)
         null = torch.full_like(y, self.den_cfg.num_classes)
@@ -117,17 +117,19 @@ class ImagePipeline:
 
     def generate_steps(self, labels: Sequence[int | str], steps: int | None = None, cfg: float | None = None,
                        temperature: float | None = None, top_p: float | None = None,
-                       seed: int = 0) -> Iterator[StepTrace]:
+                       seed: int = 0, pi_temperature: float | None = None) -> Iterator[StepTrace]:
         """Yield one StepTrace per sampling step (T in all). Bad arguments raise ValueError at once."""
         ids = self._label_ids(labels)
-        return self._sample(ids, self._settings(steps, cfg, temperature, top_p, seed))
+        return self._sample(ids, self._settings(steps, cfg, temperature, top_p, seed, pi_temperature))
 
     def generate(self, labels: Sequence[int | str], steps: int | None = None, cfg: float | None = None,
-                 temperature: float | None = None, top_p: float | None = None, seed: int = 0) -> ImageResult:
-        """Sample images for `labels` (indices or class names) -> ImageResult (images, codes, traces)."""
+                 temperature: float | None = None, top_p: float | None = None, seed: int = 0,
+                 pi_temperature: float | None = None) -> ImageResult:
+        """Sample images for `labels` (indices or class names) -> ImageResult (images, codes, traces).
+        None = the model's default (config.json "sampler") for every setting."""
         t0 = time.perf_counter()
         ids = self._label_ids(labels)
-        settings = self._settings(steps, cfg, temperature, top_p, seed)
+        settings = self._settings(steps, cfg, temperature, top_p, seed, pi_temperature)
         traces = list(self._sample(ids, settings))
         codes = traces[-1].codes
         images = self.to_uint8(self.decode(codes))

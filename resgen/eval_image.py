@@ -98,9 +98,11 @@ def reference_stats(feat, images: torch.Tensor, cache: Path):
 
 
 def _pi_temperature(text: str) -> float:
+    """Checked while parsing, so a bad value fails before the heavy work (same range as the pipelines)."""
+    from .sampler import MAX_PI_TEMPERATURE
     v = float(text)
-    if not 0 <= v <= 10:
-        raise argparse.ArgumentTypeError("must be between 0 and 10")
+    if not 0 <= v <= MAX_PI_TEMPERATURE:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_PI_TEMPERATURE:g}")
     return v
 
 

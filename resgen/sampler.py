@@ -22,6 +22,7 @@ from .rvq import ResidualVQ
 from .trace import StepTrace
 
 Predict = Callable[[torch.Tensor, object], MoGParams]
+MAX_PI_TEMPERATURE = 10.0  # mixture temperature range accepted from users: 0 (greedy) .. this
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,8 @@ def checked_settings(defaults, steps=None, cfg=None, temperature=None, top_p=Non
         raise ValueError("temperature must be between 0 and 10")
     if not 0 < s["top_p"] <= 1:
         raise ValueError("top_p must be in (0, 1]")
-    if not 0 <= s["pi_temperature"] <= 10:
-        raise ValueError("pi_temperature must be between 0 and 10")
+    if not 0 <= s["pi_temperature"] <= MAX_PI_TEMPERATURE:
+        raise ValueError(f"pi_temperature must be between 0 and {MAX_PI_TEMPERATURE:g}")
     return s
 
 
@@ -136,8 +137,9 @@ def step(state: SamplerState, out: MoGParams, plan: SamplingPlan, rvq: ResidualV
     codes, mask = state.codes, state.mask
     B, N, D = codes.shape
     k = mask.sum(-1)                                                        # (B, N) masked depths
-    # 1. Draw a component per position (top-p over pi, sharpened or flattened by pi_temperature) and take its mean (plus mog_noise x sigma
-    #    of Gaussian noise): the predicted sum of the masked embeddings, back in RVQ latent units.
+    # 1. Draw a component per position (top-p over pi, sharpened or flattened by pi_temperature) and
+    #    take its mean (plus mog_noise x sigma of Gaussian noise): the predicted sum of the masked
+    #    embeddings, back in RVQ latent units.
     z, comp = mog_sample(out, generator, top_p=plan.top_p, noise=plan.mog_noise, sigma=plan.sigma,
                          temperature=plan.pi_temperature)                   # (B, N, E), (B, N)
     z = z * plan.latent_scale

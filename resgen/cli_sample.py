@@ -15,9 +15,9 @@ def add_image_args(p: argparse.ArgumentParser):
                    help="class index 0-9 or name (e.g. 7 or Sneaker); several as a comma list, cycled over --n")
     p.add_argument("--n", type=int, default=16, help="number of images (1-256)")
     p.add_argument("--steps", type=int, default=None,
-                   help="sampling steps T = denoiser calls (CFG rides in the same batch; default: model's, 16 for assets/image)")
+                   help="sampling steps T = denoiser calls (CFG rides in the same batch; default: model's, 24 for assets/image)")
     p.add_argument("--cfg", type=float, default=None,
-                   help="classifier-free guidance scale; 1 = off (default: model's, 1.25 for assets/image)")
+                   help="classifier-free guidance scale; 1 = off (default: model's, 1.1 for assets/image)")
     p.add_argument("--temperature", type=float, default=None,
                    help="scale of the annealed Gumbel noise on confidences (default: model's)")
     p.add_argument("--top-p", type=float, default=None, help="nucleus over mixture components (default: model's)")

@@ -2,6 +2,7 @@
 
 Screenshots go to test-artifacts/browser/. Needs `chromium` (the Makefile installs it).
 """
+import json
 import shutil
 import socket
 from pathlib import Path
@@ -183,7 +184,9 @@ def test_compare_view_resgen_vs_ar_then_two_resgen_runs(page):
     _set_slider(page, "cmp-progress", 25)                            # a quarter of each run's calls
     page.wait_for_function(f"document.querySelector('#cmp-b-grid img')?.src !== {grid!r}")
     where = page.locator("#cmp-where textarea").input_value()
-    assert "step 4/" in where and "position 16/64" in where, where
+    import resgen
+    T = json.loads((resgen.assets_dir() / "image" / "config.json").read_text())["sampler"]["steps"]
+    assert f"step {T // 4}/{T}" in where and "position 16/64" in where, where  # T: the shipped default steps
     _shot(page, "09-compare-ar-25.png")
 
     page.get_by_label("Two ResGEN runs").check()                     # second mode: two seeds

@@ -2,7 +2,6 @@
 
 Screenshots go to test-artifacts/browser/. Needs `chromium` (the Makefile installs it).
 """
-import json
 import shutil
 import socket
 from pathlib import Path
@@ -185,7 +184,8 @@ def test_compare_view_resgen_vs_ar_then_two_resgen_runs(page):
     page.wait_for_function(f"document.querySelector('#cmp-b-grid img')?.src !== {grid!r}")
     where = page.locator("#cmp-where textarea").input_value()
     import resgen
-    T = json.loads((resgen.assets_dir() / "image" / "config.json").read_text())["sampler"]["steps"]
+    from resgen.weights import read_json
+    T = read_json(resgen.assets_dir() / "image" / "config.json")["sampler"]["steps"]
     assert f"step {T // 4}/{T}" in where and "position 16/64" in where, where  # T: the shipped default steps
     _shot(page, "09-compare-ar-25.png")
 

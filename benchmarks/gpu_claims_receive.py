@@ -1,5 +1,6 @@
 """Rebuild the model folders returned by benchmarks/gpu_claims.sh (float16 weights + claims.tar.gz)
-as float32 model folders with their hashes updated, ready for benchmarks/paper_claims.py:
+as float32 model folders with their hashes updated, and unpack returned FID sample sets
+(codes_<i>.tar) into <dest>/codes/, ready for benchmarks/paper_claims.py:
 
     python benchmarks/gpu_claims_receive.py <folder with the returned files> runs/claims
     python benchmarks/paper_claims.py --ar runs/claims/AR --per-token runs/claims/PT \
@@ -24,8 +25,34 @@ MODELS = {"R4": ("denoiser", "config.json", "tok4"), "R8": ("denoiser", "config.
           "PT": ("per_token", "per_token.json", None)}
 
 
-def receive(src: Path, dest: Path) -> list[Path]:
+def find_tokenizer(sha: str, runs: Path, dest: Path, tok: str | None) -> Path:
+    """The tokenizer a model was trained with (by its hash): returned in the archive (trained on the
+    GPU), or the one carried there: dest/<tok>, assets/image-d<D> or assets/image."""
+    d = tok[3:] if tok else None
+    candidates = ([runs / tok, dest / tok, assets_dir() / f"image-d{d}"] if tok else []) + [assets_dir() / "image"]
+    for folder in candidates:
+        path = folder / "tokenizer.safetensors"
+        if path.exists() and file_sha256(path) == sha:
+            return path
+    raise SystemExit(f"no tokenizer with sha256 {sha[:12]}... in {', '.join(map(str, candidates))}")
+
+
+def receive_codes(src: Path, dest: Path) -> list[Path]:
+    """Unpack the FID sample sets (codes_<i>.tar from gpu_return.py) into dest/codes/<set>/."""
     done = []
+    for tar_path in sorted(src.glob("codes_*.tar")):
+        with tarfile.open(tar_path) as tar:
+            tar.extractall(dest / "codes", filter="data")
+            done += [dest / "codes" / m.name for m in tar.getmembers() if m.isfile()]
+    for path in done:
+        print(f"codes: {path}")
+    return done
+
+
+def receive(src: Path, dest: Path) -> list[Path]:
+    done = receive_codes(src, dest)
+    if not (src / "claims.tar.gz").exists():
+        return done
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(src / "claims.tar.gz") as tar:
             tar.extractall(tmp, filter="data")
@@ -43,7 +70,7 @@ def receive(src: Path, dest: Path) -> list[Path]:
             meta = json.loads(meta_path.read_text())
             files = meta.get("files", {})
             if "tokenizer.safetensors" in files:
-                tok_src = runs / tok / "tokenizer.safetensors" if tok else assets_dir() / "image" / "tokenizer.safetensors"
+                tok_src = find_tokenizer(files["tokenizer.safetensors"], runs, dest, tok)
                 shutil.copy(tok_src, out / "tokenizer.safetensors")
                 files["tokenizer.safetensors"] = file_sha256(out / "tokenizer.safetensors")
             files[f"{weights}.safetensors"] = file_sha256(out / f"{weights}.safetensors")

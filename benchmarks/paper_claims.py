@@ -25,6 +25,7 @@ import statistics
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import resgen
@@ -36,57 +37,84 @@ def n_params(m: torch.nn.Module) -> int:
 
 
 class ResGENRow:
-    def __init__(self, name: str, folder: str | None):
-        self.name = name
-        self.pipe = resgen.load("image", backend="torch", model_dir=folder)
+    # one sampler setting for every ResGEN row (main sets them; None = the row's own config.json)
+    top_p: float | None = None
+    steps: int | None = None
+    temperature: float | None = None
+    pi_temperature: float | None = None
+
+    def __init__(self, name: str, folder: str | None, key: str, device: str = "cpu"):
+        self.name, self.key = name, key
+        self.pipe = resgen.load("image", backend="torch", model_dir=folder, device=device)
         self.params = n_params(self.pipe.denoiser)
-        self.T = self.pipe.defaults.steps
+
+    @property
+    def T(self) -> int:
+        return self.steps or self.pipe.defaults.steps
 
     def calls(self, cfg: float) -> int:
         return self.T
 
-    top_p: float | None = None   # one value for every ResGEN row (main sets it)
+    def settings(self) -> dict:
+        d = self.pipe.defaults
+        return {"steps": self.T, "temperature": self.temperature or d.temperature, "top_p": self.top_p or d.top_p,
+                "pi_temperature": d.pi_temperature if self.pi_temperature is None else self.pi_temperature}
+
+    def codes(self, labels: list[int], cfg: float, seed: int) -> torch.Tensor:
+        from resgen.pipelines.image import MAX_BATCH
+        return torch.cat([self.pipe.generate(labels[i:i + MAX_BATCH], cfg=cfg, seed=seed + i, **self.settings()).codes
+                          for i in range(0, len(labels), MAX_BATCH)])
 
     def images(self, labels: list[int], cfg: float, seed: int) -> torch.Tensor:
-        res = self.pipe.generate(labels, cfg=cfg, top_p=self.top_p, seed=seed)
-        return torch.from_numpy(res.images).float() / 255
+        return self.pipe.decode(self.codes(labels, cfg, seed)).clamp(0, 1)
 
 
 class BaselineRow:
-    """A baseline decoded by the shipped tokenizer (it was trained on the shipped tokens)."""
+    """A baseline decoded by the shipped tokenizer (it was trained on the shipped tokens). The
+    per-token baseline samples with the ResGEN rows' T and reveal temperature (MaskGIT-style, the
+    same plan); the AR baseline samples every token at temperature 1, top-p 1."""
 
-    def __init__(self, name: str, kind: str, folder: str):
-        self.name, self.kind = name, kind
-        self.pipe = resgen.load("image", backend="torch")
+    def __init__(self, name: str, kind: str, folder: str, key: str, device: str = "cpu"):
+        self.name, self.kind, self.key = name, kind, key
+        self.pipe = resgen.load("image", backend="torch", device=device)
         if kind == "ar":
             from resgen.ar import load_ar
-            self.model = load_ar(folder)
+            self.model = load_ar(folder).to(device)
         else:
             from resgen.per_token import load_per_token
-            self.model = load_per_token(folder)
+            self.model = load_per_token(folder).to(device)
         self.params = n_params(self.model)
-        self.T = self.pipe.defaults.steps
+
+    @property
+    def T(self) -> int:
+        return ResGENRow.steps or self.pipe.defaults.steps
 
     def calls(self, cfg: float) -> int:
         if self.kind == "ar":
             return self.model.cfg.positions * self.model.cfg.depth
         return self.T
 
+    def settings(self) -> dict:
+        if self.kind == "ar":
+            return {"temperature": 1.0, "top_p": 1.0}
+        return {"steps": self.T, "temperature": ResGENRow.temperature or self.pipe.defaults.temperature, "top_p": 1.0}
+
     @torch.no_grad()
-    def images(self, labels: list[int], cfg: float, seed: int) -> torch.Tensor:
-        y = torch.tensor(labels)
-        g = torch.Generator().manual_seed(seed)
+    def codes(self, labels: list[int], cfg: float, seed: int) -> torch.Tensor:
+        device = self.pipe.device
+        y = torch.tensor(labels, device=device)
+        g = torch.Generator(device=device).manual_seed(seed)
         if self.kind == "ar":
             from resgen.ar import sample
-            codes = sample(self.model, y, g, cfg=cfg).codes
-        else:
-            from resgen.per_token import generate
-            from resgen.sampler import make_plan
-            c = self.model.cfg
-            plan = make_plan(self.T, c.positions, c.depth, cfg=cfg, top_p=1.0,
-                             temperature=self.pipe.defaults.temperature)
-            codes = generate(self.model, y, plan, g)
-        return self.pipe.decode(codes).clamp(0, 1)
+            return sample(self.model, y, g, cfg=cfg).codes
+        from resgen.per_token import generate
+        from resgen.sampler import make_plan
+        c = self.model.cfg
+        plan = make_plan(self.T, c.positions, c.depth, cfg=cfg, top_p=1.0, temperature=self.settings()["temperature"])
+        return generate(self.model, y, plan, g)
+
+    def images(self, labels: list[int], cfg: float, seed: int) -> torch.Tensor:
+        return self.pipe.decode(self.codes(labels, cfg, seed)).clamp(0, 1)
 
 
 def clock(fn) -> float:
@@ -121,27 +149,75 @@ def main(argv=None) -> dict:
     p.add_argument("--seed", type=int, default=0, help="seed of the first FID batch (batch i: seed + i)")
     p.add_argument("--repeats", type=int, default=5, help="timing rounds at batch 1 (half as many at batch 64)")
     p.add_argument("--batch", type=int, default=250)
+    p.add_argument("--steps", type=int, default=None, help="T of every masked row (default: each row's config.json)")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="reveal temperature of every masked row (default: each ResGEN row's own; the per-token row: the shipped model's)")
+    p.add_argument("--pi-temperature", type=float, default=None, help="ResGEN's mixture temperature (default: each row's own)")
+    p.add_argument("--device", default="cpu", help="where the models sample (timings are meant for the CPU)")
+    p.add_argument("--save-codes", default=None, metavar="DIR",
+                   help="only sample the FID sets (with CFG and without) and store their tokens in DIR, e.g. on a GPU")
+    p.add_argument("--codes", default=None, metavar="DIR",
+                   help="take the FID sets' tokens from DIR (written by --save-codes with the same settings) instead of sampling them")
     p.add_argument("--no-fid", action="store_true")
+    p.add_argument("--no-timing", action="store_true",
+                   help="skip the timings (e.g. to score some rows' --codes sets beside other work; their Inception "
+                        "statistics are cached, so the full run that follows reuses them)")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    ResGENRow.steps, ResGENRow.temperature, ResGENRow.pi_temperature = args.steps, args.temperature, args.pi_temperature
 
-    rows = [] if args.no_shipped else [ResGENRow("ResGEN (shipped, D=8)", None)]
+    rows = [] if args.no_shipped else [ResGENRow("ResGEN (shipped, D=8)", None, "shipped", args.device)]
     for spec in args.depth:                                 # ResGEN rows first: the first is the reference
         D, folder = spec.split("=", 1)
-        rows.append(ResGENRow(f"ResGEN, D={D}", folder))
-    if not rows:
-        p.error("no ResGEN row: give --depth D=FOLDER or leave out --no-shipped")
-    for kind, folder, name in (("ar", args.ar, "AR baseline (RQ-Transformer style)"),
-                               ("per-token", args.per_token, "per-token masked baseline")):
+        rows.append(ResGENRow(f"ResGEN, D={D}", folder, f"R{D}", args.device))
+    for kind, folder, name, key in (("ar", args.ar, "AR baseline (RQ-Transformer style)", "AR"),
+                                    ("per-token", args.per_token, "per-token masked baseline", "PT")):
         if (Path(folder) / ("ar.json" if kind == "ar" else "per_token.json")).exists():
-            rows.append(BaselineRow(name, kind, folder))
+            rows.append(BaselineRow(name, kind, folder, key, args.device))
         else:
             print(f"(no {name}: {folder} has no trained model)")
+    if not rows or not (isinstance(rows[0], ResGENRow) or args.no_timing or args.save_codes):
+        p.error("no ResGEN row (the reference of the time ratios): give --depth D=FOLDER or leave out --no-shipped")
     cfg_on = rows[0].pipe.defaults.cfg if args.cfg is None else args.cfg
     ResGENRow.top_p = rows[0].pipe.defaults.top_p if args.top_p is None else args.top_p
+    labels = torch.arange(10).repeat_interleave(args.n_per_class).tolist()
+
+    def fid_codes(r, cfg: float) -> torch.Tensor | None:
+        """The FID set of row r at guidance cfg: sampled here, or read from --codes (checked to be
+        the set these settings ask for; None where --codes lacks it)."""
+        meta = {"row": r.name, "cfg": cfg, "seed": args.seed, "batch": args.batch, "n_per_class": args.n_per_class,
+                **r.settings()}
+        folder = args.codes or args.save_codes
+        path = Path(folder or ".") / f"{r.key}_cfg{cfg:g}.npz"
+        if folder and path.exists():                    # --save-codes keeps a set it already has
+            with np.load(path) as f:
+                saved, codes = json.loads(str(f["meta"])), torch.from_numpy(f["codes"].astype(np.int64))
+            if saved == meta:
+                return codes
+            if args.codes:
+                raise SystemExit(f"{path} was sampled with {saved}, not {meta}")
+        elif args.codes:
+            print(f"({path}: missing, so no FID or accuracy for {r.name}; sample it with --save-codes)")
+            return None
+        codes = torch.cat([r.codes(labels[i:i + args.batch], cfg, args.seed + i).cpu()
+                           for i in range(0, len(labels), args.batch)])
+        if args.save_codes:
+            Path(args.save_codes).mkdir(parents=True, exist_ok=True)
+            small = np.uint8 if int(codes.max()) < 256 else np.int16       # 256 codes a depth: one byte a token
+            np.savez_compressed(Path(args.save_codes) / f"{r.key}_cfg{cfg:g}.npz", codes=codes.numpy().astype(small),
+                                meta=json.dumps(meta))
+        return codes
+
+    if args.save_codes:
+        for r in rows:
+            for cfg in (cfg_on, 1.0):
+                t0 = time.perf_counter()
+                fid_codes(r, cfg)
+                print(f"{r.key} cfg {cfg:g}: {len(labels)} samples in {time.perf_counter() - t0:.1f} s", flush=True)
+        return {}
 
     from resgen.classifier import Classifier
     from resgen.data import load_fashion_mnist
@@ -156,26 +232,34 @@ def main(argv=None) -> dict:
         feat = InceptionFeatures()
         ref = reference_stats(feat, test[balanced_subset(torch.from_numpy(yt), args.n_ref)],
                               DEFAULT_CACHE)
-    labels = torch.arange(10).repeat_interleave(args.n_per_class).tolist()
-    out = [{"name": r.name, "params": r.params, "calls_cfg": r.calls(cfg_on), "calls_no_cfg": r.calls(1.0)}
-           for r in rows]
+    out = [{"name": r.name, "params": r.params, "calls_cfg": r.calls(cfg_on), "calls_no_cfg": r.calls(1.0),
+            "settings": r.settings()} for r in rows]
     # all timings first, rows interleaved within each round (the FID work below is not timed)
-    b1 = interleaved_medians([lambda r=r: r.images([7], cfg_on, 0) for r in rows], args.repeats)
-    b64 = interleaved_medians([lambda r=r: r.images([7] * 64, cfg_on, 0) for r in rows], max(1, args.repeats // 2))
+    nan = [float("nan")] * len(rows)
+    b1 = nan if args.no_timing else interleaved_medians([lambda r=r: r.images([7], cfg_on, 0) for r in rows],
+                                                        args.repeats)
+    b64 = nan if args.no_timing else interleaved_medians([lambda r=r: r.images([7] * 64, cfg_on, 0) for r in rows],
+                                                         max(1, args.repeats // 2))
     from resgen.metrics import tokenizer_psnr
     for r, res, t1, t64 in zip(rows, out, b1, b64):
         res["s_batch1"], res["s_per_image_b64"] = t1, t64 / 64
         with torch.no_grad():                                       # the tokens' own ceiling, full depth
             res["tokenizer_psnr"] = tokenizer_psnr(r.pipe.tokenizer, test[:, None], depths=[r.pipe.depth])[0]
         for tag, cfg in (("cfg", cfg_on), ("no_cfg", 1.0)):
-            imgs = torch.cat([r.images(labels[i:i + args.batch], cfg, args.seed + i)
-                              for i in range(0, len(labels), args.batch)])
+            codes = fid_codes(r, cfg)
+            if codes is None:
+                continue
+            imgs = torch.cat([r.pipe.decode(codes[i:i + args.batch]).clamp(0, 1)
+                              for i in range(0, len(codes), args.batch)])
             if tag == "cfg":
                 res["accuracy"] = (clf.predict(imgs) == torch.tensor(labels)).float().mean().item()
             if feat is not None:
-                res[f"fid_{tag}"] = frechet_distance(*ref, *feature_stats(feat(imgs, progress=f"{r.name} {tag}")))
+                # sample sets read from --codes are fixed files: their statistics are cached like the reference's
+                stats = (reference_stats(feat, imgs, DEFAULT_CACHE, name=f"{r.key}_cfg{cfg:g}") if args.codes
+                         else feature_stats(feat(imgs, progress=f"{r.name} {tag}")))
+                res[f"fid_{tag}"] = frechet_distance(*ref, *stats)
     report = {"machine": machine(), "torch": torch.__version__, "cfg": cfg_on, "top_p": ResGENRow.top_p,
-              "n_per_class": args.n_per_class, "seed": args.seed,
+              "n_per_class": args.n_per_class, "seed": args.seed, "codes": args.codes,
               "n_ref": args.n_ref, "rows": out}
     print_table(report)
     if args.json:
@@ -191,9 +275,15 @@ def print_table(rep: dict) -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rep["rows"]:
         fid = [f"{r[k]:.2f}" if k in r else "-" for k in ("fid_cfg", "fid_no_cfg")]
+        acc = f"{r['accuracy']:.4f}" if "accuracy" in r else "-"
         print(f"| {r['name']} | {r['params'] / 1e6:.2f}M | {r['calls_cfg']} / {r['calls_no_cfg']} | "
-              f"{r['s_batch1']:.3f} | {r['s_per_image_b64']:.4f} | {fid[0]} | {fid[1]} | {r['accuracy']:.4f} | "
+              f"{r['s_batch1']:.3f} | {r['s_per_image_b64']:.4f} | {fid[0]} | {fid[1]} | {acc} | "
               f"{r['tokenizer_psnr']:.2f} |")
+    for r in rep["rows"]:
+        if "settings" in r:
+            print(f"{r['name']} sampler: " + ", ".join(f"{k} {v:g}" for k, v in r["settings"].items()))
+    if rep.get("codes"):
+        print(f"FID sets read from {rep['codes']}")
     base = rep["rows"][0]
     for r in rep["rows"][1:]:
         print(f"{r['name']}: {r['s_batch1'] / base['s_batch1']:.2f}x the batch-1 time and "

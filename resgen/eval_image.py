@@ -84,14 +84,15 @@ def balanced_subset(labels: torch.Tensor, n: int) -> torch.Tensor:
     return torch.cat([torch.nonzero(labels == c)[:per, 0] for c in range(int(labels.max() + 1))]).sort().values
 
 
-def reference_stats(feat, images: torch.Tensor, cache: Path):
+def reference_stats(feat, images: torch.Tensor, cache: Path, name: str = "fashion_test"):
+    """Inception feature mean and covariance of `images`, cached in `cache` by the images' hash."""
     from .metrics import feature_stats
     key = hashlib.sha256(images.numpy().tobytes()).hexdigest()[:16]
-    path = cache / f"fid_ref_fashion_test_{key}.npz"
+    path = cache / f"fid_ref_{name}_{key}.npz"
     if path.exists():
         f = np.load(path)
         return f["mu"], f["sigma"]
-    mu, sigma = feature_stats(feat(images, progress="inception: test set"))
+    mu, sigma = feature_stats(feat(images, progress=f"inception: {name.replace('_', ' ')}"))
     cache.mkdir(parents=True, exist_ok=True)
     np.savez(path, mu=mu, sigma=sigma)
     return mu, sigma

@@ -3,8 +3,9 @@ as float32 model folders with their hashes updated, and unpack returned FID samp
 (codes_<i>.tar) into <dest>/codes/, ready for benchmarks/paper_claims.py:
 
     python benchmarks/gpu_claims_receive.py <folder with the returned files> runs/claims
-    python benchmarks/paper_claims.py --ar runs/claims/AR --per-token runs/claims/PT \
-        --depth 4=runs/claims/R4 --depth 8=runs/claims/R8 --depth 16=runs/claims/R16
+    python benchmarks/paper_claims.py --no-shipped --depth 8=runs/claims/R8 --depth 4=runs/claims/R4 \
+        --depth 16=runs/claims/R16 --ar runs/claims/AR --per-token runs/claims/PT \
+        --codes runs/claims/codes/<set> <the sampler flags the set was sampled with>   (README, "The paper's claims")
 """
 from __future__ import annotations
 

@@ -16,6 +16,9 @@ row's tokenizer at full depth on the 10k test images (the ceiling its tokens set
 ResGEN and the per-token baseline make T calls per sample, the AR baseline N*D (one per token);
 under CFG every model's conditional and unconditional rows ride in the same batch (a batch of 2 at
 batch 1), so guidance costs no extra calls.
+
+--cfg sets the guidance of every row's CFG column; --row-cfg KEY=W gives one row its own (e.g.
+AR=3), so that each model can be measured at the guidance that suits it best.
 """
 from __future__ import annotations
 
@@ -72,7 +75,9 @@ class ResGENRow:
 class BaselineRow:
     """A baseline decoded by the shipped tokenizer (it was trained on the shipped tokens). The
     per-token baseline samples with the ResGEN rows' T and reveal temperature (MaskGIT-style, the
-    same plan); the AR baseline samples every token at temperature 1, top-p 1."""
+    same plan); the AR baseline samples every token at temperature 1 and top-p `ar_top_p` (1 unless
+    --ar-top-p: a nucleus over each token's distribution)."""
+    ar_top_p: float = 1.0
 
     def __init__(self, name: str, kind: str, folder: str, key: str, device: str = "cpu"):
         self.name, self.kind, self.key = name, kind, key
@@ -96,7 +101,7 @@ class BaselineRow:
 
     def settings(self) -> dict:
         if self.kind == "ar":
-            return {"temperature": 1.0, "top_p": 1.0}
+            return {"temperature": 1.0, "top_p": BaselineRow.ar_top_p}
         return {"steps": self.T, "temperature": ResGENRow.temperature or self.pipe.defaults.temperature, "top_p": 1.0}
 
     @torch.no_grad()
@@ -106,7 +111,7 @@ class BaselineRow:
         g = torch.Generator(device=device).manual_seed(seed)
         if self.kind == "ar":
             from resgen.ar import sample
-            return sample(self.model, y, g, cfg=cfg).codes
+            return sample(self.model, y, g, cfg=cfg, **self.settings()).codes
         from resgen.per_token import generate
         from resgen.sampler import make_plan
         c = self.model.cfg
@@ -115,6 +120,22 @@ class BaselineRow:
 
     def images(self, labels: list[int], cfg: float, seed: int) -> torch.Tensor:
         return self.pipe.decode(self.codes(labels, cfg, seed)).clamp(0, 1)
+
+
+def row_guidance(specs: list[str], keys: list[str], error) -> dict[str, float]:
+    """--row-cfg KEY=W items -> {key: W}; error(message) for a malformed item or a key that names no row."""
+    out = {}
+    for spec in specs:
+        key, _, w = spec.partition("=")
+        try:
+            out[key] = float(w)
+        except ValueError:
+            error(f"--row-cfg {spec!r}: expected KEY=W with a number W, e.g. AR=3")
+        if key not in keys:
+            error(f"--row-cfg {spec!r}: no row {key!r} (rows: {', '.join(keys)})")
+        if not 0 <= out[key] <= 20:
+            error(f"--row-cfg {spec!r}: guidance must be between 0 and 20")
+    return out
 
 
 def clock(fn) -> float:
@@ -143,6 +164,8 @@ def main(argv=None) -> dict:
     p.add_argument("--n-per-class", type=int, default=1000)
     p.add_argument("--n-ref", type=int, default=10000)
     p.add_argument("--cfg", type=float, default=None, help="guidance of the CFG column (default: the first row's)")
+    p.add_argument("--row-cfg", action="append", default=[], metavar="KEY=W",
+                   help="guidance of one row's CFG column instead of --cfg (KEY: shipped, R<D>, AR or PT), e.g. AR=3")
     p.add_argument("--top-p", type=float, default=None, help="ResGEN's top-p for every ResGEN row (default: the first row's)")
     p.add_argument("--no-shipped", action="store_true",
                    help="leave out the shipped model's row (the first --depth row is then the reference)")
@@ -152,6 +175,7 @@ def main(argv=None) -> dict:
     p.add_argument("--steps", type=int, default=None, help="T of every masked row (default: each row's config.json)")
     p.add_argument("--temperature", type=float, default=None,
                    help="reveal temperature of every masked row (default: each ResGEN row's own; the per-token row: the shipped model's)")
+    p.add_argument("--ar-top-p", type=float, default=1.0, help="the AR row's nucleus over each token (default 1)")
     p.add_argument("--pi-temperature", type=float, default=None, help="ResGEN's mixture temperature (default: each row's own)")
     p.add_argument("--device", default="cpu", help="where the models sample (timings are meant for the CPU)")
     p.add_argument("--save-codes", default=None, metavar="DIR",
@@ -168,6 +192,9 @@ def main(argv=None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     ResGENRow.steps, ResGENRow.temperature, ResGENRow.pi_temperature = args.steps, args.temperature, args.pi_temperature
+    if not 0 < args.ar_top_p <= 1:
+        p.error("--ar-top-p must be in (0, 1]")
+    BaselineRow.ar_top_p = args.ar_top_p
 
     rows = [] if args.no_shipped else [ResGENRow("ResGEN (shipped, D=8)", None, "shipped", args.device)]
     for spec in args.depth:                                 # ResGEN rows first: the first is the reference
@@ -181,7 +208,10 @@ def main(argv=None) -> dict:
             print(f"(no {name}: {folder} has no trained model)")
     if not rows or not (isinstance(rows[0], ResGENRow) or args.no_timing or args.save_codes):
         p.error("no ResGEN row (the reference of the time ratios): give --depth D=FOLDER or leave out --no-shipped")
-    cfg_on = rows[0].pipe.defaults.cfg if args.cfg is None else args.cfg
+    cfg_all = rows[0].pipe.defaults.cfg if args.cfg is None else args.cfg
+    row_cfg = row_guidance(args.row_cfg, [r.key for r in rows], p.error)
+    for r in rows:
+        r.cfg = row_cfg.get(r.key, cfg_all)
     ResGENRow.top_p = rows[0].pipe.defaults.top_p if args.top_p is None else args.top_p
     labels = torch.arange(10).repeat_interleave(args.n_per_class).tolist()
 
@@ -213,7 +243,7 @@ def main(argv=None) -> dict:
 
     if args.save_codes:
         for r in rows:
-            for cfg in (cfg_on, 1.0):
+            for cfg in (r.cfg, 1.0):
                 t0 = time.perf_counter()
                 fid_codes(r, cfg)
                 print(f"{r.key} cfg {cfg:g}: {len(labels)} samples in {time.perf_counter() - t0:.1f} s", flush=True)
@@ -232,20 +262,20 @@ def main(argv=None) -> dict:
         feat = InceptionFeatures()
         ref = reference_stats(feat, test[balanced_subset(torch.from_numpy(yt), args.n_ref)],
                               DEFAULT_CACHE)
-    out = [{"name": r.name, "params": r.params, "calls_cfg": r.calls(cfg_on), "calls_no_cfg": r.calls(1.0),
-            "settings": r.settings()} for r in rows]
+    out = [{"name": r.name, "params": r.params, "cfg": r.cfg, "calls_cfg": r.calls(r.cfg),
+            "calls_no_cfg": r.calls(1.0), "settings": r.settings()} for r in rows]
     # all timings first, rows interleaved within each round (the FID work below is not timed)
     nan = [float("nan")] * len(rows)
-    b1 = nan if args.no_timing else interleaved_medians([lambda r=r: r.images([7], cfg_on, 0) for r in rows],
+    b1 = nan if args.no_timing else interleaved_medians([lambda r=r: r.images([7], r.cfg, 0) for r in rows],
                                                         args.repeats)
-    b64 = nan if args.no_timing else interleaved_medians([lambda r=r: r.images([7] * 64, cfg_on, 0) for r in rows],
+    b64 = nan if args.no_timing else interleaved_medians([lambda r=r: r.images([7] * 64, r.cfg, 0) for r in rows],
                                                          max(1, args.repeats // 2))
     from resgen.metrics import tokenizer_psnr
     for r, res, t1, t64 in zip(rows, out, b1, b64):
         res["s_batch1"], res["s_per_image_b64"] = t1, t64 / 64
         with torch.no_grad():                                       # the tokens' own ceiling, full depth
             res["tokenizer_psnr"] = tokenizer_psnr(r.pipe.tokenizer, test[:, None], depths=[r.pipe.depth])[0]
-        for tag, cfg in (("cfg", cfg_on), ("no_cfg", 1.0)):
+        for tag, cfg in (("cfg", r.cfg), ("no_cfg", 1.0)):
             codes = fid_codes(r, cfg)
             if codes is None:
                 continue
@@ -258,7 +288,7 @@ def main(argv=None) -> dict:
                 stats = (reference_stats(feat, imgs, DEFAULT_CACHE, name=f"{r.key}_cfg{cfg:g}") if args.codes
                          else feature_stats(feat(imgs, progress=f"{r.name} {tag}")))
                 res[f"fid_{tag}"] = frechet_distance(*ref, *stats)
-    report = {"machine": machine(), "torch": torch.__version__, "cfg": cfg_on, "top_p": ResGENRow.top_p,
+    report = {"machine": machine(), "torch": torch.__version__, "cfg": cfg_all, "top_p": ResGENRow.top_p,
               "n_per_class": args.n_per_class, "seed": args.seed, "codes": args.codes,
               "n_ref": args.n_ref, "rows": out}
     print_table(report)
@@ -281,7 +311,8 @@ def print_table(rep: dict) -> None:
               f"{r['tokenizer_psnr']:.2f} |")
     for r in rep["rows"]:
         if "settings" in r:
-            print(f"{r['name']} sampler: " + ", ".join(f"{k} {v:g}" for k, v in r["settings"].items()))
+            guided = f"CFG column at {r['cfg']:g}, " if "cfg" in r else ""
+            print(f"{r['name']} sampler: {guided}" + ", ".join(f"{k} {v:g}" for k, v in r["settings"].items()))
     if rep.get("codes"):
         print(f"FID sets read from {rep['codes']}")
     base = rep["rows"][0]

@@ -6,8 +6,10 @@ protocol, to give each model of the claims table the CFG that suits it before th
 
 Each scale is one `paper_claims.py --save-codes` call (the sets land in --out; the unguided set is
 sampled once and kept), then one `--codes --no-timing` call that scores them; the rows' other
-settings are paper_claims' (ResGEN: --steps/--temperature/--pi-temperature/--top-p as given, the AR
-model at temperature 1, top-p 1). Default protocol: 200 samples a class against 2,000 test images,
+settings are paper_claims' (ResGEN: --steps/--temperature/--pi-temperature/--top-p as given in
+--extra; the AR model at temperature 1 and top-p 1 unless --extra has --ar-top-p). Each call loads
+the models and scores the unguided set again (its Inception statistics come from the cache): a few
+seconds a scale against minutes of sampling. Default protocol: 200 samples a class against 2,000 test images,
 a small-sample FID that is biased upwards and comparable only within one protocol.
 """
 from __future__ import annotations

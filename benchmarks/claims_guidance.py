@@ -1,4 +1,4 @@
-"""FID and classifier accuracy of the claims models against the guidance scale, on the tuning
+"""FID, precision / recall and classifier accuracy of the claims models against the guidance scale, on the tuning
 protocol, to give each model of the claims table the CFG that suits it before the full protocol.
 
     python benchmarks/claims_guidance.py --depth 8=assets/image-d8 --cfg 1.25,1.5,2 --out runs/guidance/R8
@@ -21,6 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import paper_claims  # noqa: E402
+
+METRICS = ("fid_cfg", "fid_no_cfg", "precision_cfg", "recall_cfg", "precision_no_cfg", "recall_no_cfg", "accuracy")
 
 
 def main(argv=None) -> list[dict]:
@@ -51,17 +53,18 @@ def main(argv=None) -> list[dict]:
         paper_claims.main(common + guided + ["--save-codes", str(out)])
         rep = paper_claims.main(common + guided + ["--codes", str(out), "--no-timing"])
         for r in rep["rows"]:
-            results.append({"name": r["name"], "cfg": w, "fid_cfg": r.get("fid_cfg"), "fid_no_cfg": r.get("fid_no_cfg"),
-                            "accuracy": r.get("accuracy"), "settings": r["settings"]})
+            results.append({"name": r["name"], "cfg": w, "settings": r["settings"],
+                            **{k: r.get(k) for k in METRICS}})
         (out / "guidance.json").write_text(json.dumps({"argv": sys.argv[1:] if argv is None else argv,
                                                        "machine": rep["machine"], "results": results}, indent=2))
     print(f"\n{args.n_per_class} samples a class against {args.n_ref} test images")
-    print("| model | CFG | FID with CFG | FID without CFG | classifier accuracy (CFG samples) |")
-    print("|---|---|---|---|---|")
+    print("| model | CFG | FID with CFG | FID without CFG | precision / recall, CFG | precision / recall, none "
+          "| classifier accuracy (CFG samples) |")
+    print("|---|---|---|---|---|---|---|")
     for r in results:
-        fid = [f"{r[k]:.2f}" if r[k] is not None else "-" for k in ("fid_cfg", "fid_no_cfg")]
-        acc = f"{r['accuracy']:.4f}" if r["accuracy"] is not None else "-"
-        print(f"| {r['name']} | {r['cfg']:g} | {fid[0]} | {fid[1]} | {acc} |")
+        v = {k: "-" if r[k] is None else f"{r[k]:.{2 if k.startswith('fid') else 3}f}" for k in METRICS}
+        print(f"| {r['name']} | {r['cfg']:g} | {v['fid_cfg']} | {v['fid_no_cfg']} | {v['precision_cfg']} / "
+              f"{v['recall_cfg']} | {v['precision_no_cfg']} / {v['recall_no_cfg']} | {v['accuracy']} |")
     return results
 
 

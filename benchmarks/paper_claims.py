@@ -9,7 +9,9 @@ Rows (each only where its model folder exists): ResGEN (the shipped model, asset
 for the time ratios; then the autoregressive same-token baseline (`resgen train image-ar`) and the
 per-token masked baseline (`resgen train image-per-token`), both on the shipped tokens. Columns:
 parameters, network calls per sample, wall time per sample at batch 1 and per image at batch 64
-(this machine, torch), FID against the test images with and without CFG, the accuracy of the
+(this machine, torch), FID against the test images with and without CFG, with the precision
+(fidelity) and recall (diversity) of each set's Inception features against the test images' (k = 3
+nearest neighbours, Kynkaanniemi et al. 2019) to tell which of the two an FID gap is, the accuracy of the
 shipped classifier at labelling the CFG samples as their requested class, and the PSNR of the
 row's tokenizer at full depth on the 10k test images (the ceiling its tokens set).
 
@@ -32,7 +34,7 @@ import numpy as np
 import torch
 
 import resgen
-from resgen.eval_image import balanced_subset, machine, reference_stats
+from resgen.eval_image import balanced_subset, cached_features, machine
 
 
 def n_params(m: torch.nn.Module) -> int:
@@ -186,6 +188,9 @@ def main(argv=None) -> dict:
     p.add_argument("--no-timing", action="store_true",
                    help="skip the timings (e.g. to score some rows' --codes sets beside other work; their Inception "
                         "statistics are cached, so the full run that follows reuses them)")
+    p.add_argument("--real-row", action="store_true",
+                   help="also score as many training images as samples (the first of each class) like a sample "
+                        "set: the ceiling of FID, precision, recall and accuracy on this protocol")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
@@ -251,7 +256,7 @@ def main(argv=None) -> dict:
 
     from resgen.classifier import Classifier
     from resgen.data import load_fashion_mnist
-    from resgen.metrics import feature_stats, frechet_distance
+    from resgen.metrics import feature_stats, frechet_distance, precision_recall
     from resgen.weights import load_module
     xt, yt = load_fashion_mnist("test")
     test = torch.from_numpy(xt.copy()).float().div(255)
@@ -260,8 +265,8 @@ def main(argv=None) -> dict:
     if not args.no_fid:
         from resgen.fid import DEFAULT_CACHE, InceptionFeatures
         feat = InceptionFeatures()
-        ref = reference_stats(feat, test[balanced_subset(torch.from_numpy(yt), args.n_ref)],
-                              DEFAULT_CACHE)
+        ref_feats = cached_features(feat, test[balanced_subset(torch.from_numpy(yt), args.n_ref)], DEFAULT_CACHE)
+        ref = feature_stats(ref_feats)
     out = [{"name": r.name, "params": r.params, "cfg": r.cfg, "calls_cfg": r.calls(r.cfg),
             "calls_no_cfg": r.calls(1.0), "settings": r.settings()} for r in rows]
     # all timings first, rows interleaved within each round (the FID work below is not timed)
@@ -284,13 +289,22 @@ def main(argv=None) -> dict:
             if tag == "cfg":
                 res["accuracy"] = (clf.predict(imgs) == torch.tensor(labels)).float().mean().item()
             if feat is not None:
-                # sample sets read from --codes are fixed files: their statistics are cached like the reference's
-                stats = (reference_stats(feat, imgs, DEFAULT_CACHE, name=f"{r.key}_cfg{cfg:g}") if args.codes
-                         else feature_stats(feat(imgs, progress=f"{r.name} {tag}")))
-                res[f"fid_{tag}"] = frechet_distance(*ref, *stats)
+                # sample sets read from --codes are fixed files: their features are cached like the reference's
+                feats = (cached_features(feat, imgs, DEFAULT_CACHE, name=f"{r.key}_cfg{cfg:g}") if args.codes
+                         else feat(imgs, progress=f"{r.name} {tag}"))
+                res[f"fid_{tag}"] = frechet_distance(*ref, *feature_stats(feats))
+                res[f"precision_{tag}"], res[f"recall_{tag}"] = precision_recall(ref_feats, feats)
     report = {"machine": machine(), "torch": torch.__version__, "cfg": cfg_all, "top_p": ResGENRow.top_p,
               "n_per_class": args.n_per_class, "seed": args.seed, "codes": args.codes,
               "n_ref": args.n_ref, "rows": out}
+    if args.real_row and feat is not None:
+        xr, yr = load_fashion_mnist("train")
+        idx = balanced_subset(torch.from_numpy(yr), len(labels))
+        real = torch.from_numpy(xr[idx.numpy()].copy()).float().div(255)
+        feats = cached_features(feat, real, DEFAULT_CACHE, name="fashion_train")
+        report["real"] = {"images": len(idx), "fid": frechet_distance(*ref, *feature_stats(feats)),
+                          "accuracy": (clf.predict(real) == torch.from_numpy(yr[idx.numpy()])).float().mean().item(),
+                          **dict(zip(("precision", "recall"), precision_recall(ref_feats, feats)))}
     print_table(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
@@ -301,13 +315,16 @@ def print_table(rep: dict) -> None:
     print(f"machine: {rep['machine']}; torch {rep['torch']}; CFG {rep['cfg']}; ResGEN top-p {rep.get('top_p')}; "
           f"{rep['n_per_class']} samples per class (seed {rep.get('seed', 0)}); FID reference {rep['n_ref']} test images")
     print("\n| model | parameters | calls per sample (CFG / none) | s per sample, batch 1 | s per image, batch 64 "
-          "| FID with CFG | FID without CFG | classifier accuracy | tokenizer PSNR (dB) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| FID with CFG | FID without CFG | precision / recall, CFG | precision / recall, none "
+          "| classifier accuracy | tokenizer PSNR (dB) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rep["rows"]:
         fid = [f"{r[k]:.2f}" if k in r else "-" for k in ("fid_cfg", "fid_no_cfg")]
+        pr = [f"{r[f'precision_{t}']:.3f} / {r[f'recall_{t}']:.3f}" if f"precision_{t}" in r else "-"
+              for t in ("cfg", "no_cfg")]
         acc = f"{r['accuracy']:.4f}" if "accuracy" in r else "-"
         print(f"| {r['name']} | {r['params'] / 1e6:.2f}M | {r['calls_cfg']} / {r['calls_no_cfg']} | "
-              f"{r['s_batch1']:.3f} | {r['s_per_image_b64']:.4f} | {fid[0]} | {fid[1]} | {acc} | "
+              f"{r['s_batch1']:.3f} | {r['s_per_image_b64']:.4f} | {fid[0]} | {fid[1]} | {pr[0]} | {pr[1]} | {acc} | "
               f"{r['tokenizer_psnr']:.2f} |")
     for r in rep["rows"]:
         if "settings" in r:
@@ -315,6 +332,10 @@ def print_table(rep: dict) -> None:
             print(f"{r['name']} sampler: {guided}" + ", ".join(f"{k} {v:g}" for k, v in r["settings"].items()))
     if rep.get("codes"):
         print(f"FID sets read from {rep['codes']}")
+    if "real" in rep:
+        r = rep["real"]
+        print(f"{r['images']} training images scored as a sample set (this protocol's ceiling): FID {r['fid']:.2f}, "
+              f"precision / recall {r['precision']:.3f} / {r['recall']:.3f}, classifier accuracy {r['accuracy']:.4f}")
     base = rep["rows"][0]
     for r in rep["rows"][1:]:
         print(f"{r['name']}: {r['s_batch1'] / base['s_batch1']:.2f}x the batch-1 time and "

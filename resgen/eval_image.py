@@ -1,8 +1,10 @@
 """`resgen eval image`: quality of the shipped image model on the Fashion-MNIST test set.
 
 Prints: tokenizer PSNR per depth d = 1..D; reconstruction FID; and for generated images
-(n per class) with and without CFG: FID against the 10k test images and the accuracy of the
-evaluation classifier at labelling each image as the class it was asked for.
+(n per class) with and without CFG: FID against the 10k test images, the k-nearest-neighbour
+precision (fidelity) and recall (diversity) of their Inception features against the test images'
+(k = 3, Kynkaanniemi et al. 2019), and the accuracy of the evaluation classifier at labelling each
+image as the class it was asked for.
 """
 from __future__ import annotations
 
@@ -84,18 +86,17 @@ def balanced_subset(labels: torch.Tensor, n: int) -> torch.Tensor:
     return torch.cat([torch.nonzero(labels == c)[:per, 0] for c in range(int(labels.max() + 1))]).sort().values
 
 
-def reference_stats(feat, images: torch.Tensor, cache: Path, name: str = "fashion_test"):
-    """Inception feature mean and covariance of `images`, cached in `cache` by the images' hash."""
-    from .metrics import feature_stats
+def cached_features(feat, images: torch.Tensor, cache: Path, name: str = "fashion_test") -> np.ndarray:
+    """Inception features (M, 2048) float32 of `images`, cached in `cache` by the images' hash (a
+    fixed set such as the test images, or a sample set read from saved tokens)."""
     key = hashlib.sha256(images.numpy().tobytes()).hexdigest()[:16]
-    path = cache / f"fid_ref_{name}_{key}.npz"
+    path = cache / f"features_{name}_{key}.npy"
     if path.exists():
-        f = np.load(path)
-        return f["mu"], f["sigma"]
-    mu, sigma = feature_stats(feat(images, progress=f"inception: {name.replace('_', ' ')}"))
+        return np.load(path)
+    feats = np.asarray(feat(images, progress=f"inception: {name.replace('_', ' ')}"), dtype=np.float32)
     cache.mkdir(parents=True, exist_ok=True)
-    np.savez(path, mu=mu, sigma=sigma)
-    return mu, sigma
+    np.save(path, feats)
+    return feats
 
 
 def _pi_temperature(text: str) -> float:
@@ -141,7 +142,7 @@ def run(args) -> dict:
     import resgen
     from .classifier import Classifier
     from .data import load_fashion_mnist
-    from .metrics import feature_stats, frechet_distance, tokenizer_psnr
+    from .metrics import feature_stats, frechet_distance, precision_recall, tokenizer_psnr
     from .weights import load_module
 
     pipe = resgen.load("image", backend="torch", model_dir=args.model)
@@ -163,7 +164,8 @@ def run(args) -> dict:
         feat = InceptionFeatures(cache=Path(args.cache))
         res["inception_backend"] = feat.backend
         ref_images = test[ref_idx]
-        ref = reference_stats(feat, ref_images, Path(args.cache))
+        ref_feats = cached_features(feat, ref_images, Path(args.cache))
+        ref = feature_stats(ref_feats)
         if not args.no_recon_fid:
             M = len(ref_images)
             codes = torch.cat([pipe.tokenizer.encode(ref_images[i:i + 1000, None]) for i in range(0, M, 1000)])
@@ -178,7 +180,9 @@ def run(args) -> dict:
         row = {"name": name, "cfg": cfg, "seconds": secs, "images": len(imgs),
                "accuracy": (clf.predict(imgs) == labels).float().mean().item()}
         if feat is not None:
-            row["fid"] = frechet_distance(*ref, *feature_stats(feat(imgs, progress=f"inception: {name}")))
+            feats = feat(imgs, progress=f"inception: {name}")
+            row["fid"] = frechet_distance(*ref, *feature_stats(feats))
+            row["precision"], row["recall"] = precision_recall(ref_feats, feats)
         rows.append(row)
         save_partial(args.json, {**res, "generated": rows})
     res["generated"] = rows
@@ -202,8 +206,10 @@ def print_table(res: dict) -> None:
         print(f"\nreconstruction FID ({res['n_ref']} test images vs their D-depth reconstructions): "
               f"{res['recon_fid']:.2f}")
     print(f"classifier accuracy on the real test images: {res['classifier_test_accuracy']:.4f}\n")
-    print(f"| samples | CFG scale | images | FID vs {res['n_ref']} test images | classifier accuracy | sampling time (s) |")
-    print("|---|---|---|---|---|---|")
+    print(f"| samples | CFG scale | images | FID vs {res['n_ref']} test images | precision | recall "
+          "| classifier accuracy | sampling time (s) |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in res["generated"]:
-        fid = f"{r['fid']:.2f}" if "fid" in r else "-"
-        print(f"| {r['name']} | {r['cfg']} | {r['images']} | {fid} | {r['accuracy']:.4f} | {r['seconds']:.0f} |")
+        fid, pr, rc = (f"{r[k]:.{n}f}" if k in r else "-" for k, n in (("fid", 2), ("precision", 4), ("recall", 4)))
+        print(f"| {r['name']} | {r['cfg']} | {r['images']} | {fid} | {pr} | {rc} | {r['accuracy']:.4f} "
+              f"| {r['seconds']:.0f} |")

@@ -1,4 +1,5 @@
-"""Image metrics: PSNR per RVQ depth, and the Frechet distance between feature sets."""
+"""Image metrics: PSNR per RVQ depth, the Frechet distance between feature sets, and the
+k-nearest-neighbour precision and recall of a generated feature set against a real one."""
 from __future__ import annotations
 
 import numpy as np
@@ -42,3 +43,29 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
 def feature_stats(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     feats = feats.astype(np.float64)
     return feats.mean(0), np.cov(feats, rowvar=False)
+
+
+def _kth_neighbour_radii(x: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
+    """x (M, F) -> (M,) distance of every point to its k-th nearest other point of x."""
+    return torch.cat([torch.cdist(x[i:i + chunk], x).kthvalue(k + 1, dim=1).values   # +1: itself, at 0
+                      for i in range(0, len(x), chunk)])
+
+
+def _covered(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int) -> torch.Tensor:
+    """(P, F) points, (M, F) centres with (M,) radii -> (P,) bool: inside at least one centre's ball."""
+    return torch.cat([(torch.cdist(points[i:i + chunk], centres) <= radii[None]).any(1)
+                      for i in range(0, len(points), chunk)])
+
+
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3, chunk: int = 1000) -> tuple[float, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019) of fake (P, F) against real (M, F)
+    features. The real set's manifold is the union of balls around each real point reaching its k-th
+    nearest real neighbour; precision is the share of fake points inside it (fidelity), recall the
+    share of real points inside the fake set's manifold, built the same way (coverage, diversity)."""
+    if len(real) <= k or len(fake) <= k:
+        raise ValueError(f"precision and recall need more than k = {k} points in each set")
+    r = torch.from_numpy(np.ascontiguousarray(real, dtype=np.float32))
+    f = torch.from_numpy(np.ascontiguousarray(fake, dtype=np.float32))
+    precision = _covered(f, r, _kth_neighbour_radii(r, k, chunk), chunk).float().mean().item()
+    recall = _covered(r, f, _kth_neighbour_radii(f, k, chunk), chunk).float().mean().item()
+    return precision, recall

@@ -187,7 +187,7 @@ def main(argv=None) -> dict:
     p.add_argument("--no-fid", action="store_true")
     p.add_argument("--no-timing", action="store_true",
                    help="skip the timings (e.g. to score some rows' --codes sets beside other work; their Inception "
-                        "statistics are cached, so the full run that follows reuses them)")
+                        "features are cached, so the full run that follows reuses them)")
     p.add_argument("--real-row", action="store_true",
                    help="also score as many training images as samples (the first of each class) like a sample "
                         "set: the ceiling of FID, precision, recall and accuracy on this protocol")

@@ -8,7 +8,7 @@ Each scale is one `paper_claims.py --save-codes` call (the sets land in --out; t
 sampled once and kept), then one `--codes --no-timing` call that scores them; the rows' other
 settings are paper_claims' (ResGEN: --steps/--temperature/--pi-temperature/--top-p as given in
 --extra; the AR model at temperature 1 and top-p 1 unless --extra has --ar-top-p). Each call loads
-the models and scores the unguided set again (its Inception statistics come from the cache): a few
+the models and scores the unguided set again (its Inception features come from the cache): a few
 seconds a scale against minutes of sampling. Default protocol: 200 samples a class against 2,000 test images,
 a small-sample FID that is biased upwards and comparable only within one protocol.
 """

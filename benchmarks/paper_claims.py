@@ -256,7 +256,7 @@ def main(argv=None) -> dict:
 
     from resgen.classifier import Classifier
     from resgen.data import load_fashion_mnist
-    from resgen.metrics import feature_stats, frechet_distance, precision_recall
+    from resgen.metrics import feature_stats, frechet_distance, knn_radii, precision_recall
     from resgen.weights import load_module
     xt, yt = load_fashion_mnist("test")
     test = torch.from_numpy(xt.copy()).float().div(255)
@@ -266,7 +266,7 @@ def main(argv=None) -> dict:
         from resgen.fid import DEFAULT_CACHE, InceptionFeatures
         feat = InceptionFeatures()
         ref_feats = cached_features(feat, test[balanced_subset(torch.from_numpy(yt), args.n_ref)], DEFAULT_CACHE)
-        ref = feature_stats(ref_feats)
+        ref, ref_radii = feature_stats(ref_feats), knn_radii(ref_feats)
     out = [{"name": r.name, "params": r.params, "cfg": r.cfg, "calls_cfg": r.calls(r.cfg),
             "calls_no_cfg": r.calls(1.0), "settings": r.settings()} for r in rows]
     # all timings first, rows interleaved within each round (the FID work below is not timed)
@@ -293,18 +293,20 @@ def main(argv=None) -> dict:
                 feats = (cached_features(feat, imgs, DEFAULT_CACHE, name=f"{r.key}_cfg{cfg:g}") if args.codes
                          else feat(imgs, progress=f"{r.name} {tag}"))
                 res[f"fid_{tag}"] = frechet_distance(*ref, *feature_stats(feats))
-                res[f"precision_{tag}"], res[f"recall_{tag}"] = precision_recall(ref_feats, feats)
+                pr = precision_recall(ref_feats, feats, real_radii=ref_radii)
+                res[f"precision_{tag}"], res[f"recall_{tag}"] = pr
     report = {"machine": machine(), "torch": torch.__version__, "cfg": cfg_all, "top_p": ResGENRow.top_p,
               "n_per_class": args.n_per_class, "seed": args.seed, "codes": args.codes,
               "n_ref": args.n_ref, "rows": out}
     if args.real_row and feat is not None:
         xr, yr = load_fashion_mnist("train")
-        idx = balanced_subset(torch.from_numpy(yr), len(labels))
-        real = torch.from_numpy(xr[idx.numpy()].copy()).float().div(255)
+        idx = balanced_subset(torch.from_numpy(yr), len(labels)).numpy()
+        real = torch.from_numpy(xr[idx]).float().div(255)
         feats = cached_features(feat, real, DEFAULT_CACHE, name="fashion_train")
         report["real"] = {"images": len(idx), "fid": frechet_distance(*ref, *feature_stats(feats)),
-                          "accuracy": (clf.predict(real) == torch.from_numpy(yr[idx.numpy()])).float().mean().item(),
-                          **dict(zip(("precision", "recall"), precision_recall(ref_feats, feats)))}
+                          "accuracy": (clf.predict(real) == torch.from_numpy(yr[idx])).float().mean().item(),
+                          **dict(zip(("precision", "recall"),
+                                     precision_recall(ref_feats, feats, real_radii=ref_radii)))}
     print_table(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))

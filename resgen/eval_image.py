@@ -142,7 +142,7 @@ def run(args) -> dict:
     import resgen
     from .classifier import Classifier
     from .data import load_fashion_mnist
-    from .metrics import feature_stats, frechet_distance, precision_recall, tokenizer_psnr
+    from .metrics import feature_stats, frechet_distance, knn_radii, precision_recall, tokenizer_psnr
     from .weights import load_module
 
     pipe = resgen.load("image", backend="torch", model_dir=args.model)
@@ -165,7 +165,7 @@ def run(args) -> dict:
         res["inception_backend"] = feat.backend
         ref_images = test[ref_idx]
         ref_feats = cached_features(feat, ref_images, Path(args.cache))
-        ref = feature_stats(ref_feats)
+        ref, ref_radii = feature_stats(ref_feats), knn_radii(ref_feats)
         if not args.no_recon_fid:
             M = len(ref_images)
             codes = torch.cat([pipe.tokenizer.encode(ref_images[i:i + 1000, None]) for i in range(0, M, 1000)])
@@ -182,7 +182,7 @@ def run(args) -> dict:
         if feat is not None:
             feats = feat(imgs, progress=f"inception: {name}")
             row["fid"] = frechet_distance(*ref, *feature_stats(feats))
-            row["precision"], row["recall"] = precision_recall(ref_feats, feats)
+            row["precision"], row["recall"] = precision_recall(ref_feats, feats, real_radii=ref_radii)
         rows.append(row)
         save_partial(args.json, {**res, "generated": rows})
     res["generated"] = rows

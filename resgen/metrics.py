@@ -45,10 +45,19 @@ def feature_stats(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return feats.mean(0), np.cov(feats, rowvar=False)
 
 
-def _kth_neighbour_radii(x: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
-    """x (M, F) -> (M,) distance of every point to its k-th nearest other point of x."""
+def knn_radii(feats: np.ndarray, k: int = 3, chunk: int = 1000) -> torch.Tensor:
+    """feats (M, F) -> (M,) distance of every point to its k-th nearest other point: the balls whose
+    union is the set's manifold in precision_recall. Computed once for a reference set that several
+    sample sets are measured against."""
+    if len(feats) <= k:
+        raise ValueError(f"precision and recall need more than k = {k} points in each set")
+    x = _tensor(feats)
     return torch.cat([torch.cdist(x[i:i + chunk], x).kthvalue(k + 1, dim=1).values   # +1: itself, at 0
                       for i in range(0, len(x), chunk)])
+
+
+def _tensor(feats: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(feats, dtype=np.float32))
 
 
 def _covered(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int) -> torch.Tensor:
@@ -57,15 +66,17 @@ def _covered(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, c
                       for i in range(0, len(points), chunk)])
 
 
-def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3, chunk: int = 1000) -> tuple[float, float]:
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3, chunk: int = 1000,
+                     real_radii: torch.Tensor | None = None) -> tuple[float, float]:
     """Improved precision and recall (Kynkaanniemi et al. 2019) of fake (P, F) against real (M, F)
     features. The real set's manifold is the union of balls around each real point reaching its k-th
     nearest real neighbour; precision is the share of fake points inside it (fidelity), recall the
-    share of real points inside the fake set's manifold, built the same way (coverage, diversity)."""
-    if len(real) <= k or len(fake) <= k:
-        raise ValueError(f"precision and recall need more than k = {k} points in each set")
-    r = torch.from_numpy(np.ascontiguousarray(real, dtype=np.float32))
-    f = torch.from_numpy(np.ascontiguousarray(fake, dtype=np.float32))
-    precision = _covered(f, r, _kth_neighbour_radii(r, k, chunk), chunk).float().mean().item()
-    recall = _covered(r, f, _kth_neighbour_radii(f, k, chunk), chunk).float().mean().item()
+    share of real points inside the fake set's manifold, built the same way (coverage, diversity).
+    real_radii: knn_radii(real, k), when already computed."""
+    fake_radii = knn_radii(fake, k, chunk)
+    if real_radii is None:
+        real_radii = knn_radii(real, k, chunk)
+    r, f = _tensor(real), _tensor(fake)
+    precision = _covered(f, r, real_radii, chunk).float().mean().item()
+    recall = _covered(r, f, fake_radii, chunk).float().mean().item()
     return precision, recall

@@ -25,6 +25,7 @@ AR=3), so that each model can be measured at the guidance that suits it best.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import time
@@ -47,10 +48,13 @@ class ResGENRow:
     steps: int | None = None
     temperature: float | None = None
     pi_temperature: float | None = None
+    draw: dict = {}  # SamplerConfig fields replaced in every ResGEN row (mog_noise, code_temperature), None = own
 
     def __init__(self, name: str, folder: str | None, key: str, device: str = "cpu"):
         self.name, self.key = name, key
         self.pipe = resgen.load("image", backend="torch", model_dir=folder, device=device)
+        self.pipe.defaults = dataclasses.replace(self.pipe.defaults,
+                                                 **{k: v for k, v in self.draw.items() if v is not None})
         self.params = n_params(self.pipe.denoiser)
 
     @property
@@ -64,6 +68,11 @@ class ResGENRow:
         d = self.pipe.defaults
         return {"steps": self.T, "temperature": self.temperature or d.temperature, "top_p": self.top_p or d.top_p,
                 "pi_temperature": d.pi_temperature if self.pi_temperature is None else self.pi_temperature}
+
+    def meta(self) -> dict:
+        """settings() and the draw knobs that differ from 0 (so that sets saved before the knobs keep matching)."""
+        d = self.pipe.defaults
+        return {**self.settings(), **{k: getattr(d, k) for k in ("mog_noise", "code_temperature") if getattr(d, k)}}
 
     def codes(self, labels: list[int], cfg: float, seed: int) -> torch.Tensor:
         from resgen.pipelines.image import MAX_BATCH
@@ -179,6 +188,10 @@ def main(argv=None) -> dict:
                    help="reveal temperature of every masked row (default: each ResGEN row's own; the per-token row: the shipped model's)")
     p.add_argument("--ar-top-p", type=float, default=1.0, help="the AR row's nucleus over each token (default 1)")
     p.add_argument("--pi-temperature", type=float, default=None, help="ResGEN's mixture temperature (default: each row's own)")
+    p.add_argument("--mog-noise", type=float, default=None,
+                   help="ResGEN's draw = component mean + this x sigma x N(0, I) (default: each row's own, 0)")
+    p.add_argument("--code-temperature", type=float, default=None,
+                   help="ResGEN's codes drawn from softmax(-dist / (beta x this)) at each depth (default: each row's own, 0 = nearest)")
     p.add_argument("--device", default="cpu", help="where the models sample (timings are meant for the CPU)")
     p.add_argument("--save-codes", default=None, metavar="DIR",
                    help="only sample the FID sets (with CFG and without) and store their tokens in DIR, e.g. on a GPU")
@@ -197,6 +210,11 @@ def main(argv=None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     ResGENRow.steps, ResGENRow.temperature, ResGENRow.pi_temperature = args.steps, args.temperature, args.pi_temperature
+    for name in ("mog_noise", "code_temperature"):
+        v = getattr(args, name)
+        if v is not None and not 0 <= v <= 10:
+            p.error(f"--{name.replace('_', '-')} must be between 0 and 10")
+    ResGENRow.draw = {"mog_noise": args.mog_noise, "code_temperature": args.code_temperature}
     if not 0 < args.ar_top_p <= 1:
         p.error("--ar-top-p must be in (0, 1]")
     BaselineRow.ar_top_p = args.ar_top_p
@@ -224,7 +242,7 @@ def main(argv=None) -> dict:
         """The FID set of row r at guidance cfg: sampled here, or read from --codes (checked to be
         the set these settings ask for; None where --codes lacks it)."""
         meta = {"row": r.name, "cfg": cfg, "seed": args.seed, "batch": args.batch, "n_per_class": args.n_per_class,
-                **r.settings()}
+                **(r.meta() if isinstance(r, ResGENRow) else r.settings())}
         folder = args.codes or args.save_codes
         path = Path(folder or ".") / f"{r.key}_cfg{cfg:g}.npz"
         if folder and path.exists():                    # --save-codes keeps a set it already has
@@ -268,7 +286,7 @@ def main(argv=None) -> dict:
         ref_feats = cached_features(feat, test[balanced_subset(torch.from_numpy(yt), args.n_ref)], DEFAULT_CACHE)
         ref, ref_radii = feature_stats(ref_feats), knn_radii(ref_feats)
     out = [{"name": r.name, "params": r.params, "cfg": r.cfg, "calls_cfg": r.calls(r.cfg),
-            "calls_no_cfg": r.calls(1.0), "settings": r.settings()} for r in rows]
+            "calls_no_cfg": r.calls(1.0), "settings": r.meta() if isinstance(r, ResGENRow) else r.settings()} for r in rows]
     # all timings first, rows interleaved within each round (the FID work below is not timed)
     nan = [float("nan")] * len(rows)
     b1 = nan if args.no_timing else interleaved_medians([lambda r=r: r.images([7], r.cfg, 0) for r in rows],

@@ -91,6 +91,7 @@ class SamplerConfig:
     mog_noise: float = 0.0    # draw = chosen component's mean + mog_noise * sigma * N(0, I) (0 = the mean)
     cfg_schedule: str = "constant"  # "constant" or "linear" (guidance grows with the share of known slots)
     pi_temperature: float = 1.0     # mixture logits / this before the component draw (0 = the most likely component)
+    code_temperature: float = 0.0   # codes drawn from softmax(-dist / (2 (sigma scale)^2 * this)) per depth (0 = nearest)
 
     def __post_init__(self):
         check_cfg_schedule(self.cfg_schedule)

@@ -35,6 +35,8 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--mog-noise", type=float, default=None,
                    help="MoG draw = mean + this x sigma x N(0, I) (default: the model's, see SamplerConfig)")
+    p.add_argument("--code-temperature", type=_code_temperature, default=None,
+                   help="codes drawn from softmax(-dist / (beta x this)) at each depth (default: the model's, 0 = nearest)")
     p.add_argument("--cfg-schedule", default=None, choices=CFG_SCHEDULES,
                    help="guidance per step (default: the model's, see SamplerConfig)")
     p.add_argument("--pi-temperature", type=_pi_temperature, default=None,
@@ -95,7 +97,9 @@ def cached_features(feat, images: torch.Tensor, cache: Path, name: str = "fashio
         return np.load(path)
     feats = np.asarray(feat(images, progress=f"inception: {name.replace('_', ' ')}"), dtype=np.float32)
     cache.mkdir(parents=True, exist_ok=True)
-    np.save(path, feats)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")     # written whole, then renamed: a process
+    np.save(tmp, feats)                                     # scoring beside this one never reads half a file
+    os.replace(tmp, path)
     return feats
 
 
@@ -108,8 +112,18 @@ def _pi_temperature(text: str) -> float:
     return v
 
 
+def _code_temperature(text: str) -> float:
+    v = float(text)
+    if not 0 <= v <= 10:
+        raise argparse.ArgumentTypeError("must be between 0 and 10")
+    return v
+
+
 def apply_sampler_overrides(pipe, args) -> None:
-    """--mog-noise / --cfg-schedule / --pi-temperature replace the model's defaults (SamplerConfig) for this run."""
+    """--mog-noise / --code-temperature / --cfg-schedule / --pi-temperature replace the model's defaults
+    (SamplerConfig) for this run."""
+    if getattr(args, "code_temperature", None) is not None:
+        pipe.defaults = dataclasses.replace(pipe.defaults, code_temperature=float(args.code_temperature))
     if args.mog_noise is not None:
         pipe.defaults = dataclasses.replace(pipe.defaults, mog_noise=float(args.mog_noise))
     if args.cfg_schedule is not None:
@@ -188,7 +202,7 @@ def run(args) -> dict:
     res["generated"] = rows
     s = pipe.defaults
     res["settings"] = {"steps": args.steps or s.steps, "top_p": args.top_p or s.top_p, "mog_noise": s.mog_noise,
-                       "cfg_schedule": s.cfg_schedule, "pi_temperature": s.pi_temperature,
+                       "code_temperature": s.code_temperature, "cfg_schedule": s.cfg_schedule, "pi_temperature": s.pi_temperature,
                        "temperature": s.temperature if args.temperature is None else args.temperature}
     print_table(res)
     if args.json:

@@ -50,12 +50,16 @@ class ResidualVQ(nn.Module):
         depth_idx = torch.arange(D, device=codes.device)
         return self.codebooks[depth_idx, codes.clamp(0, self.cfg.codebook_size - 1)]  # (B, N, D, E)
 
-    def quantise_from(self, z: torch.Tensor, start: torch.Tensor, beta: float):
+    def quantise_from(self, z: torch.Tensor, start: torch.Tensor, beta: float, temperature: float = 0.0,
+                      generator: torch.Generator | None = None):
         """Residual-quantise z into depths start..D-1 of each position.
 
         z (B, N, E) is the predicted sum of the embeddings of the masked depths; start (B, N)
-        is the first masked depth. Returns codes (B, N, D) (undefined below start, set to 0) and
-        log p (B, N, D) of each chosen code under softmax(-dist / beta) (0 below start).
+        is the first masked depth. At each depth the code is the nearest one (temperature 0) or a
+        draw from softmax(-dist / (beta * temperature)) (temperature 1: the code posterior of a
+        Gaussian of variance beta / 2 around the residual, so the draw lands on the codebook lattice
+        instead of snapping to the nearest point). Returns codes (B, N, D) (undefined below start,
+        set to 0) and log p (B, N, D) of each chosen code under softmax(-dist / beta) (0 below start).
         """
         B, N, E = z.shape
         D = self.cfg.depth
@@ -64,7 +68,11 @@ class ResidualVQ(nn.Module):
         codes, logps = [], []
         for j in range(D):
             d2 = _sq_dist(r, self.codebooks[j])                      # (BN, V)
-            idx = d2.argmin(-1)                                      # (BN,)
+            if temperature > 0:
+                probs = torch.softmax(-d2 / (beta * temperature), -1)
+                idx = torch.multinomial(probs, 1, generator=generator)[:, 0]
+            else:
+                idx = d2.argmin(-1)                                  # (BN,)
             logp = torch.log_softmax(-d2 / beta, -1).gather(-1, idx[:, None])[:, 0]
             active = start <= j                                      # (BN,)
             r = r - active[:, None] * self.codebooks[j][idx]

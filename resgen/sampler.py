@@ -35,6 +35,7 @@ class SamplingPlan:
     latent_scale: float            # normalised -> RVQ latent units
     mog_noise: float = 0.0         # MoG draw = mean + mog_noise * sigma * eps (0: the component mean)
     pi_temperature: float = 1.0    # mixture logits / this before the component draw (0: the most likely one)
+    code_temperature: float = 0.0  # codes drawn from softmax(-dist / (beta * this)) at each depth (0: the nearest)
 
     @property
     def steps(self) -> int:
@@ -44,7 +45,7 @@ class SamplingPlan:
 def make_plan(steps: int, positions: int, depth: int, *, cfg: float = 1.0, temperature: float = 1.0,
               top_p: float = 1.0, sigma: float = 1.0, latent_scale: float = 1.0,
               schedule: str = "cosine", mog_noise: float = 0.0, cfg_schedule: str = "constant",
-              pi_temperature: float = 1.0) -> SamplingPlan:
+              pi_temperature: float = 1.0, code_temperature: float = 0.0) -> SamplingPlan:
     """Precompute every per-step number so the step never searches mutable state.
 
     cfg_schedule "constant" guides every step with `cfg`; "linear" (MAR, Li et al. 2024) scales the
@@ -58,7 +59,7 @@ def make_plan(steps: int, positions: int, depth: int, *, cfg: float = 1.0, tempe
     else:
         guidance = (float(cfg),) * steps
     return SamplingPlan(tuple(masked), noise, guidance, float(top_p), float(sigma),
-                        float(latent_scale), float(mog_noise), float(pi_temperature))
+                        float(latent_scale), float(mog_noise), float(pi_temperature), float(code_temperature))
 
 
 def checked_settings(defaults, steps=None, cfg=None, temperature=None, top_p=None, seed: int = 0,
@@ -143,9 +144,10 @@ def step(state: SamplerState, out: MoGParams, plan: SamplingPlan, rvq: ResidualV
     z, comp = mog_sample(out, generator, top_p=plan.top_p, noise=plan.mog_noise, sigma=plan.sigma,
                          temperature=plan.pi_temperature)                   # (B, N, E), (B, N)
     z = z * plan.latent_scale
-    # 2. Residual-quantise it into the masked depths D-k .. D-1 of each position.
+    # 2. Residual-quantise it into the masked depths D-k .. D-1 of each position (the nearest code
+    #    at each depth, or a draw near it at code_temperature > 0).
     beta = 2 * (plan.sigma * plan.latent_scale) ** 2
-    pred, logp = rvq.quantise_from(z, D - k, beta)                          # (B, N, D) each
+    pred, logp = rvq.quantise_from(z, D - k, beta, plan.code_temperature, generator)  # (B, N, D) each
     pred = torch.where(mask, pred, codes)
     # 3. Confidence of each predicted token: log pi of the component plus the cumulative token
     #    log-probability along depth, so it never increases with depth within a position.

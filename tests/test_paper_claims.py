@@ -32,3 +32,10 @@ def test_ar_top_p_out_of_range_is_refused_before_any_work(p, capsys):
     with pytest.raises(SystemExit) as e:
         paper_claims.main(["--ar-top-p", p, "--no-shipped"])
     assert e.value.code == 2 and "--ar-top-p must be in (0, 1]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--mog-noise", "--code-temperature"])
+def test_draw_knobs_out_of_range_are_refused_before_any_work(flag, capsys):
+    with pytest.raises(SystemExit) as e:
+        paper_claims.main([flag, "-1", "--no-shipped"])
+    assert e.value.code == 2 and f"{flag} must be between 0 and 10" in capsys.readouterr().err

@@ -58,3 +58,25 @@ def test_dead_codes_are_restarted():
     for _ in range(10):
         rvq(torch.randn(1, 100, 2))
     assert rvq.codebooks[0, 3].abs().max() < 100
+
+
+def test_quantise_from_at_a_code_temperature_draws_from_the_code_posterior():
+    """temperature 0 (default) is the nearest code; a tiny temperature still is; at temperature 1 a
+    one-depth draw follows softmax(-dist / beta), and the returned log p is that of the drawn code."""
+    rvq, data = _trained_rvq(depth=1)
+    z = data[:1, :1].expand(1, 4000, 8).contiguous()         # one latent, 4000 draws
+    start = torch.zeros(1, 4000, dtype=torch.long)
+    beta = 2.0
+    nearest, logp0 = rvq.quantise_from(z, start, beta)
+    g = torch.Generator().manual_seed(0)
+    cold, _ = rvq.quantise_from(z, start, beta, temperature=1e-6, generator=g)
+    assert torch.equal(cold, nearest) and (nearest == nearest[0, 0, 0]).all()
+    drawn, logp = rvq.quantise_from(z, start, beta, temperature=1.0, generator=g)
+    d2 = (z[0, 0] - rvq.codebooks[0]).pow(2).sum(-1)
+    p = torch.softmax(-d2 / beta, -1)
+    freq = torch.bincount(drawn[0, :, 0], minlength=p.numel()).float() / 4000
+    assert drawn.unique().numel() > 1 and (freq - p).abs().max() < 0.03
+    assert torch.allclose(logp[0, :, 0], p.log()[drawn[0, :, 0]], atol=1e-5)
+    again, _ = rvq.quantise_from(z, start, beta, temperature=1.0, generator=torch.Generator().manual_seed(0))
+    first, _ = rvq.quantise_from(z, start, beta, temperature=1.0, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(again, first)

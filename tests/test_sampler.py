@@ -153,3 +153,24 @@ def test_cfg_schedule_linear_grows_with_known_slots_and_ends_at_cfg():
     assert make_plan(T, N, D, cfg=1.0, cfg_schedule="linear").cfg == (1.0,) * T   # no guidance stays off
     with pytest.raises(ValueError, match="cfg_schedule"):
         make_plan(T, N, D, cfg=3.0, cfg_schedule="cosine")
+
+
+def test_code_temperature_draws_codes_near_the_nearest_deterministically():
+    """code_temperature 0 (default) takes the nearest codes and draws nothing (the random stream, so
+    every seeded result, is unchanged); > 0 draws codes, seeded."""
+    rvq, net, N = _setup(4)
+    state = init_state(2, N, 4)
+    out = net(torch.where(state.mask, 16, state.codes), torch.zeros(2, dtype=torch.long))
+
+    def first_step(ct, seed=3):
+        g = torch.Generator().manual_seed(seed)
+        pred = step(state, out, make_plan(1, N, 4, sigma=0.5, code_temperature=ct), rvq, g)[1].pred_codes
+        return pred, torch.rand(1, generator=g)
+
+    base, after = first_step(0.0)
+    assert make_plan(1, N, 4).code_temperature == 0.0
+    plain = torch.Generator().manual_seed(3)
+    ref = step(state, out, make_plan(1, N, 4, sigma=0.5), rvq, plain)[1].pred_codes
+    assert torch.equal(base, ref) and torch.equal(after, torch.rand(1, generator=plain))
+    hot, _ = first_step(50.0)
+    assert torch.equal(hot, first_step(50.0)[0]) and not torch.equal(hot, base)

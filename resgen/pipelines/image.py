@@ -107,7 +107,8 @@ class ImagePipeline:
         plan = make_plan(s["steps"], N, D, cfg=s["cfg"], temperature=s["temperature"], top_p=s["top_p"],
                          sigma=self.den_cfg.mog.sigma, latent_scale=self.latent_scale,
                          schedule=self.defaults.schedule, mog_noise=self.defaults.mog_noise,
-                         cfg_schedule=self.defaults.cfg_schedule, pi_temperature=s["pi_temperature"])
+                         cfg_schedule=self.defaults.cfg_schedule, code_temperature=self.defaults.code_temperature,
+                         pi_temperature=s["pi_temperature"])
         gen = torch.Generator(device=self.device).manual_seed(s["seed"])
         y = torch.tensor(ids, device=self.device)
         null = torch.full_like(y, self.den_cfg.num_classes)

@@ -167,7 +167,8 @@ class SpeechPipeline:
         plan = make_plan(s["steps"], Nt, D, cfg=s["cfg"], temperature=s["temperature"], top_p=s["top_p"],
                          sigma=self.cfg.denoiser.mog.sigma, latent_scale=self.latent_scale,
                          schedule=self.defaults.schedule, mog_noise=self.defaults.mog_noise,
-                         cfg_schedule=self.defaults.cfg_schedule, pi_temperature=s["pi_temperature"])
+                         cfg_schedule=self.defaults.cfg_schedule, code_temperature=self.defaults.code_temperature,
+                         pi_temperature=s["pi_temperature"])
         gen = torch.Generator(device=dev).manual_seed(s["seed"])
 
         state = SamplerState(codes, mask, 0)

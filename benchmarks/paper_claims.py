@@ -36,6 +36,7 @@ import torch
 
 import resgen
 from resgen.eval_image import balanced_subset, cached_features, machine
+from resgen.sampler import MAX_CODE_TEMPERATURE
 
 
 def n_params(m: torch.nn.Module) -> int:
@@ -210,10 +211,10 @@ def main(argv=None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     ResGENRow.steps, ResGENRow.temperature, ResGENRow.pi_temperature = args.steps, args.temperature, args.pi_temperature
-    for name in ("mog_noise", "code_temperature"):
+    for name, hi in (("mog_noise", 10.0), ("code_temperature", MAX_CODE_TEMPERATURE)):
         v = getattr(args, name)
-        if v is not None and not 0 <= v <= 10:
-            p.error(f"--{name.replace('_', '-')} must be between 0 and 10")
+        if v is not None and not 0 <= v <= hi:
+            p.error(f"--{name.replace('_', '-')} must be between 0 and {hi:g}")
     ResGENRow.draw = {"mog_noise": args.mog_noise, "code_temperature": args.code_temperature}
     if not 0 < args.ar_top_p <= 1:
         p.error("--ar-top-p must be in (0, 1]")

@@ -22,6 +22,7 @@ import torch
 
 from .config import CFG_SCHEDULES
 from .fid import DEFAULT_CACHE
+from .sampler import MAX_CODE_TEMPERATURE, MAX_PI_TEMPERATURE
 
 
 def add_args(p: argparse.ArgumentParser):
@@ -35,11 +36,11 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--mog-noise", type=float, default=None,
                    help="MoG draw = mean + this x sigma x N(0, I) (default: the model's, see SamplerConfig)")
-    p.add_argument("--code-temperature", type=_code_temperature, default=None,
+    p.add_argument("--code-temperature", type=_ranged(MAX_CODE_TEMPERATURE), default=None,
                    help="codes drawn from softmax(-dist / (beta x this)) at each depth (default: the model's, 0 = nearest)")
     p.add_argument("--cfg-schedule", default=None, choices=CFG_SCHEDULES,
                    help="guidance per step (default: the model's, see SamplerConfig)")
-    p.add_argument("--pi-temperature", type=_pi_temperature, default=None,
+    p.add_argument("--pi-temperature", type=_ranged(MAX_PI_TEMPERATURE), default=None,
                    help="mixture logits / this before the component draw, 0..10, 0 = the most likely component "
                         "(default: the model's, see SamplerConfig)")
     p.add_argument("--classifier", default=None,
@@ -103,33 +104,24 @@ def cached_features(feat, images: torch.Tensor, cache: Path, name: str = "fashio
     return feats
 
 
-def _pi_temperature(text: str) -> float:
-    """Checked while parsing, so a bad value fails before the heavy work (same range as the pipelines)."""
-    from .sampler import MAX_PI_TEMPERATURE
-    v = float(text)
-    if not 0 <= v <= MAX_PI_TEMPERATURE:
-        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_PI_TEMPERATURE:g}")
-    return v
+def _ranged(hi: float):
+    """An argparse type: a float in [0, hi], checked while parsing, so a bad value fails before the heavy work."""
+    def parse(text: str) -> float:
+        v = float(text)
+        if not 0 <= v <= hi:
+            raise argparse.ArgumentTypeError(f"must be between 0 and {hi:g}")
+        return v
+    return parse
 
 
-def _code_temperature(text: str) -> float:
-    v = float(text)
-    if not 0 <= v <= 10:
-        raise argparse.ArgumentTypeError("must be between 0 and 10")
-    return v
+# SamplerConfig fields that --mog-noise / --code-temperature / --cfg-schedule / --pi-temperature replace
+OVERRIDES = ("mog_noise", "code_temperature", "cfg_schedule", "pi_temperature")
 
 
 def apply_sampler_overrides(pipe, args) -> None:
-    """--mog-noise / --code-temperature / --cfg-schedule / --pi-temperature replace the model's defaults
-    (SamplerConfig) for this run."""
-    if getattr(args, "code_temperature", None) is not None:
-        pipe.defaults = dataclasses.replace(pipe.defaults, code_temperature=float(args.code_temperature))
-    if args.mog_noise is not None:
-        pipe.defaults = dataclasses.replace(pipe.defaults, mog_noise=float(args.mog_noise))
-    if args.cfg_schedule is not None:
-        pipe.defaults = dataclasses.replace(pipe.defaults, cfg_schedule=args.cfg_schedule)
-    if args.pi_temperature is not None:
-        pipe.defaults = dataclasses.replace(pipe.defaults, pi_temperature=float(args.pi_temperature))
+    """The OVERRIDES given in args (None or absent: the model's own) replace the model's defaults for this run."""
+    given = {k: getattr(args, k) for k in OVERRIDES if getattr(args, k, None) is not None}
+    pipe.defaults = dataclasses.replace(pipe.defaults, **given)
 
 
 def classifier_path(given: str | None, model_dir: Path) -> Path:

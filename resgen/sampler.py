@@ -23,6 +23,7 @@ from .trace import StepTrace
 
 Predict = Callable[[torch.Tensor, object], MoGParams]
 MAX_PI_TEMPERATURE = 10.0  # mixture temperature range accepted from users: 0 (greedy) .. this
+MAX_CODE_TEMPERATURE = 10.0  # code temperature range accepted from users: 0 (nearest code) .. this
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@
 # `--steps S` run. DEADLINE (seconds after the start) stops every training run; a run stopped there
 # keeps its last checkpoint (every 250 steps) and its folder says how many steps it had.
 # NAMES picks the models (default all five), e.g. NAMES=AR STEPS=4800 to train the AR baseline alone;
-# R_EXTRA adds flags to the ResGEN rows only (NAMES="R8 AR" R_EXTRA="--sigma 0.5": the wider MoG
+# R_EXTRA adds flags to the ResGEN rows only (NAMES="R8 AR" R_EXTRA="--sigma 1.0": the wider MoG
 # components that won at the CPU budget, README "Trained on the CPU", against the AR baseline).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -44,7 +44,7 @@ TOK_STEPS=${TOK_STEPS:-1500}
 RUNS=${RUNS:-runs/claims}
 RECIPE=${RECIPE:-"--batch-size 256 --lr 1e-3 --ema 0.9995 --cond-drop 0.1 --seed 0"}
 EXTRA=${EXTRA:-}
-R_EXTRA=${R_EXTRA:-}      # more flags for the ResGEN rows only, e.g. R_EXTRA="--sigma 0.5"
+R_EXTRA=${R_EXTRA:-}      # more flags for the ResGEN rows only, e.g. R_EXTRA="--sigma 1.0"
 NAMES=${NAMES:-"R4 R8 R16 AR PT"}
 STEPS=${STEPS:-}
 SKIP_TRAIN=${SKIP_TRAIN:-0}

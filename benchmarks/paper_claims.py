@@ -57,6 +57,7 @@ class ResGENRow:
         self.pipe.defaults = dataclasses.replace(self.pipe.defaults,
                                                  **{k: v for k, v in self.draw.items() if v is not None})
         self.params = n_params(self.pipe.denoiser)
+        self.sigma = self.pipe.den_cfg.mog.sigma       # the training recipe's MoG component std (printed)
 
     @property
     def T(self) -> int:
@@ -286,8 +287,9 @@ def main(argv=None) -> dict:
         feat = InceptionFeatures()
         ref_feats = cached_features(feat, test[balanced_subset(torch.from_numpy(yt), args.n_ref)], DEFAULT_CACHE)
         ref, ref_radii = feature_stats(ref_feats), knn_radii(ref_feats)
-    out = [{"name": r.name, "params": r.params, "cfg": r.cfg, "calls_cfg": r.calls(r.cfg),
-            "calls_no_cfg": r.calls(1.0), "settings": r.meta() if isinstance(r, ResGENRow) else r.settings()} for r in rows]
+    out = [{"name": r.name, "key": r.key, "params": r.params, "cfg": r.cfg, "calls_cfg": r.calls(r.cfg),
+            "calls_no_cfg": r.calls(1.0), "settings": r.meta() if isinstance(r, ResGENRow) else r.settings(),
+            **({"sigma": r.sigma} if isinstance(r, ResGENRow) else {})} for r in rows]
     # all timings first, rows interleaved within each round (the FID work below is not timed)
     nan = [float("nan")] * len(rows)
     b1 = nan if args.no_timing else interleaved_medians([lambda r=r: r.images([7], r.cfg, 0) for r in rows],
@@ -326,6 +328,7 @@ def main(argv=None) -> dict:
                           "accuracy": (clf.predict(real) == torch.from_numpy(yr[idx])).float().mean().item(),
                           **dict(zip(("precision", "recall"),
                                      precision_recall(ref_feats, feats, real_radii=ref_radii)))}
+    report["claims"] = claim_checks(out)
     print_table(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
@@ -350,7 +353,8 @@ def print_table(rep: dict) -> None:
     for r in rep["rows"]:
         if "settings" in r:
             guided = f"CFG column at {r['cfg']:g}, " if "cfg" in r else ""
-            print(f"{r['name']} sampler: {guided}" + ", ".join(f"{k} {v:g}" for k, v in r["settings"].items()))
+            trained = f" (trained with MoG sigma {r['sigma']:g})" if "sigma" in r else ""
+            print(f"{r['name']} sampler{trained}: {guided}" + ", ".join(f"{k} {v:g}" for k, v in r["settings"].items()))
     if rep.get("codes"):
         print(f"FID sets read from {rep['codes']}")
     if "real" in rep:
@@ -361,6 +365,51 @@ def print_table(rep: dict) -> None:
     for r in rep["rows"][1:]:
         print(f"{r['name']}: {r['s_batch1'] / base['s_batch1']:.2f}x the batch-1 time and "
               f"{r['s_per_image_b64'] / base['s_per_image_b64']:.2f}x the batch-64 time per image of {base['name']}")
+    if rep.get("claims"):
+        print(f"\nClaims ({base['name']} is ResGEN):")
+        for c in rep["claims"]:
+            print(f"- {c['claim']}: {c['verdict']} ({c['measured']})")
+
+
+def _finite(*xs) -> bool:
+    return all(isinstance(x, (int, float)) and x == x for x in xs)          # present and not NaN
+
+
+def claim_checks(rows: list[dict]) -> list[dict]:
+    """The paper's claims (and issue 6's thresholds) read off one table's rows: a list of
+    {claim, measured, verdict} with verdict "met", "not met" or "not measured" (a row or column
+    missing). The first row is ResGEN, as in the time ratios; lower FID is better."""
+    base, by_key = rows[0], {r.get("key"): r for r in rows}
+    if base.get("key") in ("AR", "PT"):                 # no ResGEN row to read the claims against
+        return []
+    ar, pt, r4, r16 = (by_key.get(k) for k in ("AR", "PT", "R4", "R16"))
+    checks = []
+
+    def check(claim: str, ok: bool | None, measured: str):
+        checks.append({"claim": claim, "measured": measured,
+                       "verdict": "not measured" if ok is None else ("met" if ok else "not met")})
+
+    def ratio(claim: str, a, b, limit: float, at_least: bool):
+        t = (a or {}).get("s_batch1"), (b or {}).get("s_batch1")
+        ok = None if not _finite(*t) else (t[0] / t[1] >= limit if at_least else t[0] / t[1] <= limit)
+        check(claim, ok, f"{t[0] / t[1]:.2f}x ({t[0]:.3f} vs {t[1]:.3f} s)" if ok is not None else "no timing")
+
+    def fid_no_worse(claim: str, other: dict | None):
+        for tag, words in (("fid_cfg", "with CFG"), ("fid_no_cfg", "without CFG")):
+            f = base.get(tag), (other or {}).get(tag)
+            ok = None if not _finite(*f) else f[0] <= f[1]
+            check(f"{claim}, {words}", ok, f"FID {f[0]:.2f} vs {f[1]:.2f}" if ok is not None else "no FID")
+
+    ratio("ResGEN at least 3x faster than the AR baseline at batch 1", ar, base, 3.0, at_least=True)
+    fid_no_worse("ResGEN's FID no worse than the AR baseline's", ar)
+    fid_no_worse("ResGEN's FID no worse than the per-token baseline's", pt)
+    ratio("ResGEN D=16 within 1.3x of D=4's time at batch 1", r16, r4, 1.3, at_least=False)
+    depths = [r for r in (r4, by_key.get("R8"), r16) if r is not None and _finite(r.get("fid_cfg"))]
+    fids = [r["fid_cfg"] for r in depths]
+    check("deeper RVQ gives a better FID with CFG (D = " + " / ".join(r["key"][1:] for r in depths) + ")",
+          None if len(depths) < 2 else all(a > b for a, b in zip(fids, fids[1:])),
+          " / ".join(f"{f:.2f}" for f in fids) or "no FID")
+    return checks
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 
 from resgen.config import MoGConfig
@@ -65,3 +66,12 @@ def test_component_temperature_sharpens_and_flattens(gen):
     assert share_of_best(4.0) < 0.45                                # towards uniform (0.42)
     z, comp = sample(p, gen, temperature=0)                          # greedy: always the best
     assert (comp == 0).all() and (z == 0).all()
+
+
+@pytest.mark.parametrize("task, value, words", [("image", "0", "must be above 0"), ("image", "11", "at most 10"),
+                                                ("speech", "-1", "must be above 0"), ("speech", "wide", "not a number")])
+def test_trainers_refuse_a_bad_sigma_before_any_work(task, value, words, tmp_path):
+    from tiny import resgen as resgen_cli
+    r = resgen_cli("train", task, "--out", str(tmp_path / "run"), "--sigma", value)
+    assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "run").exists()

@@ -392,13 +392,15 @@ def claim_checks(rows: list[dict]) -> list[dict]:
     def ratio(claim: str, a, b, limit: float, at_least: bool):
         t = (a or {}).get("s_batch1"), (b or {}).get("s_batch1")
         ok = None if not _finite(*t) else (t[0] / t[1] >= limit if at_least else t[0] / t[1] <= limit)
-        check(claim, ok, f"{t[0] / t[1]:.2f}x ({t[0]:.3f} vs {t[1]:.3f} s)" if ok is not None else "no timing")
+        missing = "no such row" if a is None or b is None else "no timing"
+        check(claim, ok, f"{t[0] / t[1]:.2f}x ({t[0]:.3f} vs {t[1]:.3f} s)" if ok is not None else missing)
 
     def fid_no_worse(claim: str, other: dict | None):
         for tag, words in (("fid_cfg", "with CFG"), ("fid_no_cfg", "without CFG")):
             f = base.get(tag), (other or {}).get(tag)
             ok = None if not _finite(*f) else f[0] <= f[1]
-            check(f"{claim}, {words}", ok, f"FID {f[0]:.2f} vs {f[1]:.2f}" if ok is not None else "no FID")
+            missing = "no such row" if other is None else "no FID"
+            check(f"{claim}, {words}", ok, f"FID {f[0]:.2f} vs {f[1]:.2f}" if ok is not None else missing)
 
     ratio("ResGEN at least 3x faster than the AR baseline at batch 1", ar, base, 3.0, at_least=True)
     fid_no_worse("ResGEN's FID no worse than the AR baseline's", ar)

@@ -76,3 +76,11 @@ def test_claim_checks_say_what_was_not_measured():
     assert v["ResGEN at least 3x faster than the AR baseline at batch 1"] == "not met"        # 2.0x
     assert v["ResGEN D=16 within 1.3x of D=4's time at batch 1"] == "not met"                 # 1.5x
     assert paper_claims.claim_checks([_row("AR", 1.0, fid_cfg=40.0)]) == []                  # no ResGEN row
+
+
+def test_claim_checks_tell_a_missing_row_from_a_missing_column():
+    measured = {c["claim"]: c["measured"] for c in paper_claims.claim_checks([_row("R8", fid_cfg=50.0), _row("AR")])}
+    assert measured["ResGEN's FID no worse than the AR baseline's, with CFG"] == "no FID"
+    assert measured["ResGEN's FID no worse than the per-token baseline's, with CFG"] == "no such row"
+    assert measured["ResGEN at least 3x faster than the AR baseline at batch 1"] == "no timing"
+    assert measured["ResGEN D=16 within 1.3x of D=4's time at batch 1"] == "no such row"

@@ -57,7 +57,6 @@ class ResGENRow:
         self.pipe.defaults = dataclasses.replace(self.pipe.defaults,
                                                  **{k: v for k, v in self.draw.items() if v is not None})
         self.params = n_params(self.pipe.denoiser)
-        self.sigma = self.pipe.den_cfg.mog.sigma       # the training recipe's MoG component std (printed)
 
     @property
     def T(self) -> int:
@@ -289,7 +288,7 @@ def main(argv=None) -> dict:
         ref, ref_radii = feature_stats(ref_feats), knn_radii(ref_feats)
     out = [{"name": r.name, "key": r.key, "params": r.params, "cfg": r.cfg, "calls_cfg": r.calls(r.cfg),
             "calls_no_cfg": r.calls(1.0), "settings": r.meta() if isinstance(r, ResGENRow) else r.settings(),
-            **({"sigma": r.sigma} if isinstance(r, ResGENRow) else {})} for r in rows]
+            **({"sigma": r.pipe.den_cfg.mog.sigma} if isinstance(r, ResGENRow) else {})} for r in rows]
     # all timings first, rows interleaved within each round (the FID work below is not timed)
     nan = [float("nan")] * len(rows)
     b1 = nan if args.no_timing else interleaved_medians([lambda r=r: r.images([7], r.cfg, 0) for r in rows],

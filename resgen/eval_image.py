@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .argtypes import ranged
 from .config import CFG_SCHEDULES
 from .fid import DEFAULT_CACHE
 from .sampler import MAX_CODE_TEMPERATURE, MAX_PI_TEMPERATURE
@@ -36,11 +37,11 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--mog-noise", type=float, default=None,
                    help="MoG draw = mean + this x sigma x N(0, I) (default: the model's, see SamplerConfig)")
-    p.add_argument("--code-temperature", type=_ranged(MAX_CODE_TEMPERATURE), default=None,
+    p.add_argument("--code-temperature", type=ranged(MAX_CODE_TEMPERATURE), default=None,
                    help="codes drawn from softmax(-dist / (beta x this)) at each depth (default: the model's, 0 = nearest)")
     p.add_argument("--cfg-schedule", default=None, choices=CFG_SCHEDULES,
                    help="guidance per step (default: the model's, see SamplerConfig)")
-    p.add_argument("--pi-temperature", type=_ranged(MAX_PI_TEMPERATURE), default=None,
+    p.add_argument("--pi-temperature", type=ranged(MAX_PI_TEMPERATURE), default=None,
                    help="mixture logits / this before the component draw, 0..10, 0 = the most likely component "
                         "(default: the model's, see SamplerConfig)")
     p.add_argument("--classifier", default=None,
@@ -102,16 +103,6 @@ def cached_features(feat, images: torch.Tensor, cache: Path, name: str = "fashio
     np.save(tmp, feats)                                     # scoring beside this one never reads half a file
     os.replace(tmp, path)
     return feats
-
-
-def _ranged(hi: float):
-    """An argparse type: a float in [0, hi], checked while parsing, so a bad value fails before the heavy work."""
-    def parse(text: str) -> float:
-        v = float(text)
-        if not 0 <= v <= hi:
-            raise argparse.ArgumentTypeError(f"must be between 0 and {hi:g}")
-        return v
-    return parse
 
 
 # SamplerConfig fields that --mog-noise / --code-temperature / --cfg-schedule / --pi-temperature replace

@@ -18,19 +18,7 @@ import torch.nn as nn
 from .config import MoGConfig
 
 
-MAX_SIGMA = 10.0   # normalised latent units: far wider than any code sum (the latents have unit scale)
-
-
-def sigma_arg(text: str) -> float:
-    """The trainers' --sigma, checked while parsing: a std in (0, MAX_SIGMA] (0 divides the loss by zero)."""
-    import argparse
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < v <= MAX_SIGMA:
-        raise argparse.ArgumentTypeError(f"must be above 0 and at most {MAX_SIGMA:g}")
-    return v
+MAX_SIGMA = 10.0   # the trainers' --sigma range (0, this], normalised latent units (latents have unit scale)
 
 
 class MoGParams(NamedTuple):

@@ -19,7 +19,8 @@ from ..data import CLASSES
 from ..denoiser import Denoiser, masked_tokens
 from ..image_tokenizer import ImageTokenizer
 from ..masking import masked_target, sample_training_mask
-from ..mog import loss as mog_loss, sigma_arg
+from ..argtypes import ranged
+from ..mog import MAX_SIGMA, loss as mog_loss
 from ..weights import file_sha256, load_module, read_json, save_module
 from .image_tokenizer import images_tensor
 from .loop import LoopConfig, train
@@ -54,7 +55,7 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--heads", type=int, default=6)
     p.add_argument("--components", type=int, default=64, help="MoG mixture components K")
     p.add_argument("--rank", type=int, default=8, help="rank of the MoG mean basis")
-    p.add_argument("--sigma", type=sigma_arg, default=0.25,
+    p.add_argument("--sigma", type=ranged(MAX_SIGMA, lo_open=True), default=0.25,
                    help="MoG component std (normalised units); 1.0 beat 0.25 at the CPU budget (README)")
     p.add_argument("--init", default=None,
                    help="start from the denoiser of this model folder (config.json + denoiser.safetensors, "

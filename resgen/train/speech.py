@@ -22,7 +22,8 @@ from ..config import (DenoiserConfig, DurationConfig, MelTokenizerConfig, MoGCon
                       SpeechModelConfig, dumps, from_dict, to_dict)
 from ..denoiser import masked_tokens
 from ..masking import masked_target, sample_training_mask
-from ..mog import loss as mog_loss, sigma_arg
+from ..argtypes import ranged
+from ..mog import MAX_SIGMA, loss as mog_loss
 from ..speech_model import NULL_TEXT, SpeechModel, positions_phonemes
 from ..speech_tokenizer import MelTokenizer
 from ..weights import file_sha256, load_module, read_json, save_module
@@ -44,7 +45,8 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--components", type=int, default=64)
     p.add_argument("--rank", type=int, default=8)
-    p.add_argument("--sigma", type=sigma_arg, default=0.25, help="MoG component std (normalised units)")
+    p.add_argument("--sigma", type=ranged(MAX_SIGMA, lo_open=True), default=0.25,
+                   help="MoG component std (normalised units)")
     p.add_argument("--text-drop", type=float, default=0.1, help="share of examples without text (CFG)")
     p.add_argument("--max-prompt", type=int, default=64, help="prompt positions (4 mel frames each)")
     p.add_argument("--max-target", type=int, default=192, help="longer targets are cropped")

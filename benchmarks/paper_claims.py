@@ -409,7 +409,8 @@ def claim_checks(rows: list[dict]) -> list[dict]:
     fids = [r["fid_cfg"] for r in depths]
     check("deeper RVQ gives a better FID with CFG (D = " + " / ".join(r["key"][1:] for r in depths) + ")",
           None if len(depths) < 2 else all(a > b for a, b in zip(fids, fids[1:])),
-          " / ".join(f"{f:.2f}" for f in fids) or "no FID")
+          " / ".join(f"{f:.2f}" for f in fids) + ("" if len(depths) > 1 else " (one depth: needs two)")
+          if depths else "no FID")
     return checks
 
 

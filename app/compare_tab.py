@@ -16,11 +16,11 @@ MAX_IMAGES = 8
 
 
 def build_compare_tab(models, get_pipe, get_ar, classes: list[str], defaults: dict):
-    """models: resgen.compare.ModelEntry list (installed_image_models); get_pipe(folder) ->
+    """models: resgen.baselines.compare.ModelEntry list (installed_image_models); get_pipe(folder) ->
     ImagePipeline and get_ar(folder) -> RQTransformer, both cached by the caller; defaults: the
     shipped model's sampler defaults."""
-    from resgen.compare import check_ar_tokens, revealed_share, run_ar, run_resgen
-    from resgen.weights import ModelFileError
+    from resgen.baselines.compare import check_ar_tokens, revealed_share, run_ar, run_resgen
+    from resgen.core.weights import ModelFileError
 
     by_name = {m.name: m for m in models}
     resgen_names = [m.name for m in models if m.kind == "resgen"]

@@ -69,7 +69,7 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
                 f"{steps} denoiser calls{pair}; CFG {cfg:g}, temperature {temperature:g}, top-p {top_p:g}, "
                 f"mixture temperature {pipe.defaults.pi_temperature:g} (model default); "
                 f"RVQ depth {pipe.depth}")
-        from resgen.trace import trace_arrays
+        from resgen.core.trace import trace_arrays
         arrays = trace_arrays(traces)
         arrays["meta"] = {"task": "image", "labels": labels, "classes": classes, "seed": seed, "steps": steps,
                           "cfg": cfg, "temperature": temperature, "top_p": top_p,
@@ -122,7 +122,7 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
 
     def export_trace(arrays):
         _need(arrays)
-        from resgen.trace import save_trace_arrays
+        from resgen.core.trace import save_trace_arrays
         meta = {k: v for k, v in arrays["meta"].items() if not k.startswith("_")}
         path = Path(tempfile.mkdtemp(prefix="resgen-")) / f"resgen-image-seed{meta['seed']}.npz"
         save_trace_arrays(path, arrays, meta)

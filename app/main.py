@@ -16,7 +16,7 @@ SAMPLER_KEYS = ("steps", "cfg", "temperature", "top_p")
 def sampler_defaults(model_dir=None) -> dict:
     """The sampler defaults in a model's config.json (read without loading weights)."""
     from resgen import assets_dir
-    from resgen.config import SamplerConfig, to_dict
+    from resgen.core.config import SamplerConfig, to_dict
     out = {k: v for k, v in to_dict(SamplerConfig()).items() if k in SAMPLER_KEYS}
     path = (assets_dir() / "image" if model_dir is None else model_dir) / "config.json"
     try:
@@ -35,9 +35,9 @@ def build_app(load_image=None, backend: str = "auto", image_defaults: dict | Non
 
     from resgen import assets_dir
     from resgen import load as resgen_load
-    from resgen.ar import load_ar
+    from resgen.baselines.ar import load_ar
 
-    from resgen.compare import installed_image_models
+    from resgen.baselines.compare import installed_image_models
 
     from .compare_tab import build_compare_tab
     from .image_tab import build_image_tab

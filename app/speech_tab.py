@@ -16,7 +16,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from resgen.speech_corpus import ACCENTS
+from resgen.speech.corpus import ACCENTS
 
 from . import render
 
@@ -67,7 +67,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
             raise gr.Error("Seed must be a whole number.") from None
         seed = random.randrange(2**31) if randomize else seed
         pipe = load(backend)
-        from resgen.audio import AudioError
+        from resgen.speech.audio import AudioError
         try:
             it, Np, phonemes, s = pipe.generate_steps(text, audio, int(rate), speed=speed, steps=int(steps), cfg=cfg,
                                                       seed=seed, accent=accent)
@@ -88,7 +88,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         info = (f"{dur:.2f} s of speech in {secs:.2f} s (real-time factor {secs / max(dur, 1e-9):.2f}) on "
                 f"{pipe.backend}, vocoder {vocoder}; seed {seed}; {s['steps']} steps, {s['steps']} denoiser calls{pair}; "
                 f"{len(phonemes) - 2} phonemes, {len(codes)} positions x {pipe.tok_cfg.rvq.depth} depths")
-        from resgen.trace import trace_arrays
+        from resgen.core.trace import trace_arrays
         arrays = trace_arrays(traces)
         arrays["meta"] = {"task": "speech", "prompt_positions": Np, "phonemes": phonemes, "seed": seed,
                           "text": text, "vocoder": vocoder, "_backend_choice": backend, **s}
@@ -147,7 +147,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
     def export_trace(arrays):
         if not arrays:
             raise gr.Error("Generate speech first.")
-        from resgen.trace import save_trace_arrays
+        from resgen.core.trace import save_trace_arrays
         meta = {k: v for k, v in arrays["meta"].items() if not k.startswith("_")}
         path = Path(tempfile.mkdtemp(prefix="resgen-")) / f"resgen-speech-seed{meta['seed']}.npz"
         save_trace_arrays(path, arrays, meta)

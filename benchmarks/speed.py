@@ -6,10 +6,10 @@ Rows: per-call denoiser latency (torch eager vs onnxruntime, batch 1 and 16); wh
 latency (one image, T=16, CFG on: T calls of a batch of 2); images per second at batch 64; whole-sample latency
 of about 5 s of speech (text + shipped prompt -> audio, both vocoders); and the depth study:
 the same denoiser size initialised for D = 4, 8, 16, sampled with the same T, against the
-autoregressive baseline of resgen/ar.py (RQ-Transformer style, KV cache, N*D calls) initialised
+autoregressive baseline of resgen/baselines/ar.py (RQ-Transformer style, KV cache, N*D calls) initialised
 for the same D. Sampling time does not depend on the values of the weights (both samplers make a
 fixed number of calls), so fresh weights time what trained ones would; quality is
-benchmarks/paper_claims.py's job.
+benchmarks/claims/paper_claims.py's job.
 """
 from __future__ import annotations
 
@@ -21,13 +21,13 @@ import time
 import torch
 
 import resgen
-from resgen.ar import ARConfig, RQTransformer
-from resgen.ar import sample as ar_sample
-from resgen.config import RVQConfig
-from resgen.denoiser import Denoiser
-from resgen.eval_image import machine
-from resgen.rvq import ResidualVQ
-from resgen.sampler import init_state, make_plan, run
+from resgen.baselines.ar import ARConfig, RQTransformer
+from resgen.baselines.ar import sample as ar_sample
+from resgen.core.config import RVQConfig
+from resgen.core.denoiser import Denoiser
+from resgen.eval.image import machine
+from resgen.core.rvq import ResidualVQ
+from resgen.core.sampler import init_state, make_plan, run
 
 
 def timeit(fn, repeats: int) -> float:
@@ -58,8 +58,8 @@ def speech_rows(args) -> list[tuple]:
     """Whole-sample latency of the shipped TTS model for one sentence (about 5 s of speech) from a
     shipped prompt, torch vs onnxruntime, Griffin-Lim and HiFi-GAN; none without a speech model."""
     from resgen import assets_dir
-    from resgen.audio import load_audio
-    from resgen.weights import ModelFileError
+    from resgen.speech.audio import load_audio
+    from resgen.core.weights import ModelFileError
     try:
         pipe_t = resgen.load("speech", backend="torch", device=args.device)
         pipe_o = resgen.load("speech", backend="onnx")

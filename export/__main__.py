@@ -31,7 +31,7 @@ def main(argv=None) -> int:
     h.add_argument("--tokenizer-from", default=None,
                    help="ship this folder's tokenizer.safetensors (same encoder and codebooks, a fine-tuned decoder)")
     args = p.parse_args(argv)
-    from resgen.weights import ModelFileError
+    from resgen.core.weights import ModelFileError
     try:
         if args.cmd == "ship":
             from .ship import ship

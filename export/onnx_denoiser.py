@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 
 import resgen
-from resgen.denoiser import Denoiser
-from resgen.weights import file_sha256
+from resgen.core.denoiser import Denoiser
+from resgen.core.weights import file_sha256
 
 OPSET = 17
 INPUTS = {"image": ("tokens", "labels"), "speech": ("tokens", "cond")}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from resgen.backends import OrtPredict
+from resgen.core.backends import OrtPredict
 from .onnx_denoiser import example_inputs
 
 

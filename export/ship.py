@@ -16,7 +16,7 @@ from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 
-from resgen.weights import ModelFileError, check_files, file_sha256, read_json
+from resgen.core.weights import ModelFileError, check_files, file_sha256, read_json
 
 META_FILES = ("config.json", "ar.json", "per_token.json")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from resgen.vocoder import HifiGan, fold_weight_norm
+from resgen.speech.vocoder import HifiGan, fold_weight_norm
 
 NAME = "generator_universal.pth.tar"
 

@@ -6,17 +6,13 @@
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from resgen.core.paths import assets_dir
 
 __version__ = "0.1.0"
 
 TASKS = ("image", "speech")
-
-
-def assets_dir() -> Path:
-    """The folder with shipped models: $RESGEN_ASSETS, else assets/ next to the package."""
-    return Path(os.environ.get("RESGEN_ASSETS", Path(__file__).resolve().parent.parent / "assets"))
 
 
 def load(task: str, backend: str = "auto", model_dir: str | Path | None = None, device: str = "cpu"):
@@ -25,7 +21,7 @@ def load(task: str, backend: str = "auto", model_dir: str | Path | None = None, 
         raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     model_dir = Path(model_dir) if model_dir else assets_dir() / task
     if task == "image":
-        from .pipelines.image import ImagePipeline
+        from resgen.image.pipeline import ImagePipeline
         return ImagePipeline(model_dir, backend=backend, device=device)
-    from .pipelines.speech import SpeechPipeline
+    from resgen.speech.pipeline import SpeechPipeline
     return SpeechPipeline(model_dir, backend=backend, device=device)

@@ -1,3 +1,3 @@
-from .cli import main
+from resgen.cli.main import main
 
 raise SystemExit(main())

@@ -11,7 +11,7 @@ from PIL import Image  # noqa: E402
 
 import resgen  # noqa: E402
 from app.main import build_app  # noqa: E402
-from resgen.trace import load_traces  # noqa: E402
+from resgen.core.trace import load_traces  # noqa: E402
 
 DEFAULTS = {"steps": 6, "cfg": 2.0, "temperature": 1.0, "top_p": 1.0}
 

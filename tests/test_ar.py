@@ -1,14 +1,14 @@
-"""The autoregressive baseline (resgen/ar.py) and its trainer, on tiny configs (CPU, seconds)."""
+"""The autoregressive baseline (resgen/baselines/ar.py) and its trainer, on tiny configs (CPU, seconds)."""
 import argparse
 import json
 
 import pytest
 import torch
 
-from resgen.ar import ARConfig, KVCache, RQTransformer, ar_loss, causal_mask, load_ar, sample
-from resgen.config import ImageTokenizerConfig, RVQConfig, dumps, to_dict
-from resgen.image_tokenizer import ImageTokenizer
-from resgen.weights import ModelFileError, save_module
+from resgen.baselines.ar import ARConfig, KVCache, RQTransformer, ar_loss, causal_mask, load_ar, sample
+from resgen.core.config import ImageTokenizerConfig, RVQConfig, dumps, to_dict
+from resgen.image.tokenizer import ImageTokenizer
+from resgen.core.weights import ModelFileError, save_module
 
 TINY = ARConfig(positions=5, depth=3, codebook_size=8, num_classes=4, width=32, spatial_layers=2,
                 depth_layers=1, heads=2)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from resgen.audio import AudioError, MelConfig, _hz_to_mel, _mel_to_hz, load_audio, log_mel, mel_filterbank, prepare, save_audio
+from resgen.speech.audio import AudioError, MelConfig, _hz_to_mel, _mel_to_hz, load_audio, log_mel, mel_filterbank, prepare, save_audio
 
 SR = 22050
 

@@ -184,7 +184,7 @@ def test_compare_view_resgen_vs_ar_then_two_resgen_runs(page):
     page.wait_for_function(f"document.querySelector('#cmp-b-grid img')?.src !== {grid!r}")
     where = page.locator("#cmp-where textarea").input_value()
     import resgen
-    from resgen.weights import read_json
+    from resgen.core.weights import read_json
     T = read_json(resgen.assets_dir() / "image" / "config.json")["sampler"]["steps"]
     assert f"step {T // 4}/{T}" in where and "position 16/64" in where, where  # T: the shipped default steps
     _shot(page, "09-compare-ar-25.png")

@@ -1,4 +1,4 @@
-"""Comparing generators (resgen/compare.py): model discovery, the AR trace, runs on tiny models,
+"""Comparing generators (resgen/baselines/compare.py): model discovery, the AR trace, runs on tiny models,
 and ResGEN depth variants (tokenizers of depth 4 and 16) that train, load and sample."""
 import shutil
 
@@ -7,10 +7,10 @@ import pytest
 import torch
 
 import resgen
-from resgen.ar import load_ar
-from resgen.compare import (CompareRun, ar_trace_arrays, check_ar_tokens, installed_image_models, revealed_share,
+from resgen.baselines.ar import load_ar
+from resgen.baselines.compare import (CompareRun, ar_trace_arrays, check_ar_tokens, installed_image_models, revealed_share,
                             run_ar, run_resgen)
-from resgen.weights import ModelFileError
+from resgen.core.weights import ModelFileError
 from tiny import tiny_ar, tiny_model
 
 

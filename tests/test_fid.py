@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from resgen.fid import InceptionFeatures, onnx_copy
+from resgen.eval.fid import InceptionFeatures, onnx_copy
 
 
 def _script(tmp_path, seed: int):

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 import resgen
-from resgen.trace import load_traces, save_traces
-from resgen.weights import ModelFileError
+from resgen.core.trace import load_traces, save_traces
+from resgen.core.weights import ModelFileError
 from tiny import resgen as run_cli
 
 
@@ -112,7 +112,7 @@ def test_cli_missing_and_corrupt_model(model_dir, tmp_path):
 
 def test_eval_classifier_falls_back_to_shipped_and_missing_is_one_line(model_dir, tmp_path):
     from resgen import assets_dir
-    from resgen.eval_image import classifier_path
+    from resgen.eval.image import classifier_path
     assert classifier_path(None, tmp_path) == assets_dir() / "image" / "classifier.safetensors"
     assert str(classifier_path("x.safetensors", model_dir)) == "x.safetensors"
     r = run_cli("eval", "image", "--model", str(model_dir), "--classifier", str(tmp_path / "none.safetensors"),

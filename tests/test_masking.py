@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from resgen.masking import (counts_from_mask, gamma, mask_from_counts, masked_steps, sample_counts,
+from resgen.core.masking import (counts_from_mask, gamma, mask_from_counts, masked_steps, sample_counts,
                             sample_training_mask)
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from resgen.metrics import feature_stats, frechet_distance, precision_recall, psnr
+from resgen.eval.metrics import feature_stats, frechet_distance, precision_recall, psnr
 
 
 def test_psnr_known_values():
@@ -25,7 +25,7 @@ def test_frechet_distance_of_gaussians():
 
 
 def test_balanced_subset_takes_the_first_images_of_each_class():
-    from resgen.eval_image import balanced_subset
+    from resgen.eval.image import balanced_subset
     labels = torch.tensor([0, 1, 0, 1, 0, 1, 2, 2, 2])
     idx = balanced_subset(labels, 6)
     assert idx.tolist() == [0, 1, 2, 3, 6, 7]
@@ -56,7 +56,7 @@ def test_precision_recall_tell_fidelity_from_diversity():
 
 
 def test_cached_features_computes_once_per_image_set(tmp_path):
-    from resgen.eval_image import cached_features
+    from resgen.eval.image import cached_features
     calls = []
 
     def feat(images, progress=None):

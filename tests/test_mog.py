@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from resgen.config import MoGConfig
-from resgen.mog import MoGHead, MoGParams, log_prob, loss, sample, top_p_filter
+from resgen.core.config import MoGConfig
+from resgen.core.mog import MoGHead, MoGParams, log_prob, loss, sample, top_p_filter
 
 
 def test_single_component_equals_gaussian_density():

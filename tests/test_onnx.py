@@ -11,10 +11,10 @@ pytest.importorskip("onnxruntime")
 import resgen  # noqa: E402
 from export.onnx_denoiser import export_denoiser, example_inputs  # noqa: E402
 from export.parity import parity  # noqa: E402
-from resgen.backends import OrtPredict  # noqa: E402
-from resgen.config import DenoiserConfig, MoGConfig  # noqa: E402
-from resgen.denoiser import Denoiser  # noqa: E402
-from resgen.weights import save_module  # noqa: E402
+from resgen.core.backends import OrtPredict  # noqa: E402
+from resgen.core.config import DenoiserConfig, MoGConfig  # noqa: E402
+from resgen.core.denoiser import Denoiser  # noqa: E402
+from resgen.core.weights import save_module  # noqa: E402
 
 
 @pytest.fixture(scope="module")

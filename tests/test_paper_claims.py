@@ -1,11 +1,11 @@
-"""benchmarks/paper_claims.py: the per-row guidance option (the table itself is a benchmark)."""
+"""benchmarks/claims/paper_claims.py: the per-row guidance option (the table itself is a benchmark)."""
 import importlib.util
 from pathlib import Path
 
 import pytest
 
 spec = importlib.util.spec_from_file_location(
-    "paper_claims", Path(__file__).resolve().parents[1] / "benchmarks" / "paper_claims.py")
+    "paper_claims", Path(__file__).resolve().parents[1] / "benchmarks" / "claims" / "paper_claims.py")
 paper_claims = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(paper_claims)
 

@@ -1,15 +1,15 @@
-"""The per-token masked baseline (resgen/per_token.py) and its trainer, on tiny configs (CPU, seconds)."""
+"""The per-token masked baseline (resgen/baselines/per_token.py) and its trainer, on tiny configs (CPU, seconds)."""
 import argparse
 import json
 
 import pytest
 import torch
 
-from resgen.config import DenoiserConfig, ImageTokenizerConfig, MoGConfig, RVQConfig, dumps, to_dict
-from resgen.denoiser import Denoiser
-from resgen.image_tokenizer import ImageTokenizer
-from resgen.masking import sample_training_mask
-from resgen.per_token import (
+from resgen.core.config import DenoiserConfig, ImageTokenizerConfig, MoGConfig, RVQConfig, dumps, to_dict
+from resgen.core.denoiser import Denoiser
+from resgen.image.tokenizer import ImageTokenizer
+from resgen.core.masking import sample_training_mask
+from resgen.baselines.per_token import (
     PerTokenDenoiser,
     generate,
     load_per_token,
@@ -19,8 +19,8 @@ from resgen.per_token import (
     run,
     step,
 )
-from resgen.sampler import init_state, make_plan
-from resgen.weights import ModelFileError, save_module
+from resgen.core.sampler import init_state, make_plan
+from resgen.core.weights import ModelFileError, save_module
 
 TINY = DenoiserConfig(positions=6, depth=3, codebook_size=8, code_dim=4, width=32, layers=1, heads=2,
                       num_classes=4, mog=MoGConfig(components=4, rank=2))

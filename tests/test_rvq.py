@@ -1,7 +1,7 @@
 import torch
 
-from resgen.config import RVQConfig
-from resgen.rvq import ResidualVQ
+from resgen.core.config import RVQConfig
+from resgen.core.rvq import ResidualVQ
 
 
 def _trained_rvq(depth=4, steps=30):

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from resgen.config import RVQConfig
-from resgen.mog import MoGParams
-from resgen.rvq import ResidualVQ
-from resgen.sampler import init_state, make_plan, predict_pair, run, step
+from resgen.core.config import RVQConfig
+from resgen.core.mog import MoGParams
+from resgen.core.rvq import ResidualVQ
+from resgen.core.sampler import init_state, make_plan, predict_pair, run, step
 
 
 class DummyDenoiser:

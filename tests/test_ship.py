@@ -7,14 +7,14 @@ from tiny import tiny_ar
 
 import resgen
 from export.__main__ import main as export_main
-from resgen.weights import ModelFileError
+from resgen.core.weights import ModelFileError
 
 
 def test_ship_half_keeps_the_model(tiny_model_dir, tmp_path):
     dst = tmp_path / "image-d4"
     assert export_main(["ship", str(tiny_model_dir), str(dst), "--half", "denoiser.safetensors",
                         "--label", "ResGEN D=4 (tiny)"]) == 0
-    from resgen.compare import installed_image_models
+    from resgen.baselines.compare import installed_image_models
     assert [m.name for m in installed_image_models(tmp_path)] == ["ResGEN D=4 (tiny)"]
     assert all(v.dtype.itemsize == 2 for v in load_file(str(dst / "denoiser.safetensors")).values()
                if v.is_floating_point())
@@ -28,8 +28,8 @@ def test_ship_ar_and_refuse_bad_folders(tiny_model_dir, tmp_path, capsys):
     ar = tiny_ar(tmp_path / "ar", tiny_model_dir)
     assert export_main(["ship", str(ar), str(tmp_path / "image-ar"), "--half", "ar.safetensors",
                         "--label", "Autoregressive D=4 (tiny)"]) == 0
-    from resgen.ar import load_ar
-    from resgen.compare import installed_image_models
+    from resgen.baselines.ar import load_ar
+    from resgen.baselines.compare import installed_image_models
     load_ar(tmp_path / "image-ar")
     assert [(m.kind, m.name) for m in installed_image_models(tmp_path)] == [("ar", "Autoregressive D=4 (tiny)")]
     assert export_main(["ship", str(tmp_path / "nothing"), str(tmp_path / "x")]) == 2

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import resgen
-from resgen.classifier import Classifier
-from resgen.weights import file_sha256, load_module
+from resgen.eval.classifier import Classifier
+from resgen.core.weights import file_sha256, load_module
 
 MODEL = resgen.assets_dir() / "image"
 
@@ -58,7 +58,7 @@ def test_shipped_onnx_is_current_and_matches_torch(pipe, tmp_path):
     pytest.importorskip("onnx")
     from export.onnx_denoiser import export_denoiser
     from export.parity import parity
-    from resgen.backends import load_onnx
+    from resgen.core.backends import load_onnx
     assert load_onnx(MODEL, file_sha256(MODEL / "denoiser.safetensors"))[1] is None   # not stale
     for r in parity(pipe.denoiser, MODEL / "denoiser.onnx", shapes=((1, None), (5, None))):
         assert r["logits"] < 1e-4 and r["means"] < 1e-4, r

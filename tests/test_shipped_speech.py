@@ -7,15 +7,15 @@ import pytest
 import torch
 
 import resgen
-from resgen.audio import load_audio
+from resgen.speech.audio import load_audio
 
 MODEL = resgen.assets_dir() / "speech"
 pytestmark = pytest.mark.skipif(not (MODEL / "config.json").exists(), reason="no speech model shipped")
 
 
 def test_files_match_their_hashes_and_onnx_is_current():
-    from resgen.backends import load_onnx
-    from resgen.weights import file_sha256
+    from resgen.core.backends import load_onnx
+    from resgen.core.weights import file_sha256
     cfg = json.loads((MODEL / "config.json").read_text())
     for name, sha in cfg["files"].items():
         assert file_sha256(MODEL / name) == sha, name

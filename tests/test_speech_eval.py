@@ -3,8 +3,8 @@ import json
 
 import numpy as np
 
-from resgen.eval_speech import HeldOut
-from resgen.speech_metrics import cosine, identify, unigram_arpa, words
+from resgen.eval.speech import HeldOut
+from resgen.eval.speech_metrics import cosine, identify, unigram_arpa, words
 
 
 def test_words_normalise_case_and_punctuation():

@@ -4,11 +4,11 @@ import pytest
 import torch
 from tiny import resgen
 
-from resgen.config import DenoiserConfig, MoGConfig, SpeechModelConfig, from_dict, to_dict
-from resgen.speech_model import SpeechModel, durations_from_log, positions_phonemes
+from resgen.core.config import DenoiserConfig, MoGConfig, SpeechModelConfig, from_dict, to_dict
+from resgen.speech.model import SpeechModel, durations_from_log, positions_phonemes
 from resgen.train.speech import make_batch, synthetic_corpus
-from resgen.config import MelTokenizerConfig, RVQConfig
-from resgen.speech_tokenizer import MelTokenizer
+from resgen.core.config import MelTokenizerConfig, RVQConfig
+from resgen.speech.tokenizer import MelTokenizer
 
 CFG = SpeechModelConfig(symbols=8, denoiser=DenoiserConfig(
     positions=24, depth=3, codebook_size=8, code_dim=4, width=32, layers=1, heads=2, num_classes=1, cond_vocab=9,
@@ -70,7 +70,7 @@ def test_cli_trains_on_a_synthetic_corpus(tmp_path):
     cfg = json.loads((tmp_path / "config.json").read_text())
     assert cfg["task"] == "speech" and cfg["trained_steps"] == 4
     model = SpeechModel(from_dict(SpeechModelConfig, cfg["model"]))
-    from resgen.weights import load_module
+    from resgen.core.weights import load_module
     load_module(model, tmp_path / "model.safetensors")
 
 

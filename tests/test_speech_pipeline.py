@@ -6,8 +6,8 @@ import torch
 from tiny import resgen as resgen_cli
 
 import resgen
-from resgen.audio import AudioError
-from resgen.trace import load_traces
+from resgen.speech.audio import AudioError
+from resgen.core.trace import load_traces
 
 SR = 44100
 

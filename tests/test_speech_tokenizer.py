@@ -3,9 +3,9 @@ import json
 import torch
 from tiny import resgen
 
-from resgen.config import MelTokenizerConfig, RVQConfig, from_dict
-from resgen.speech_tokenizer import LOG_FLOOR, MelTokenizer
-from resgen.weights import load_module
+from resgen.core.config import MelTokenizerConfig, RVQConfig, from_dict
+from resgen.speech.tokenizer import LOG_FLOOR, MelTokenizer
+from resgen.core.weights import load_module
 
 TINY = MelTokenizerConfig(channels=16, downsample=4, rvq=RVQConfig(depth=3, codebook_size=8, dim=4))
 
@@ -26,7 +26,7 @@ def test_shapes_padding_and_partial_depth():
 def test_stats_are_part_of_the_weights(tmp_path):
     m = MelTokenizer(TINY)
     m.set_stats(torch.full((80,), -4.0), torch.full((80,), 2.0))
-    from resgen.weights import save_module
+    from resgen.core.weights import save_module
     save_module(m, tmp_path / "t.safetensors")
     back = load_module(MelTokenizer(TINY), tmp_path / "t.safetensors")
     assert torch.equal(back.mel_mean, m.mel_mean) and torch.equal(back.mel_std, m.mel_std)
@@ -75,9 +75,9 @@ def test_shipped_speech_tokenizer_reconstructs_unseen_speech():
     import numpy as np
 
     import resgen
-    from resgen.audio import log_mel
-    from resgen.espeak import Espeak, Voice
-    from resgen.weights import file_sha256
+    from resgen.speech.audio import log_mel
+    from resgen.speech.espeak import Espeak, Voice
+    from resgen.core.weights import file_sha256
     folder = resgen.assets_dir() / "speech"
     meta = json.loads((folder / "tokenizer.json").read_text())
     assert file_sha256(folder / "tokenizer.safetensors") == meta["sha256"]

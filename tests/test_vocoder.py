@@ -4,9 +4,9 @@ import pytest
 import torch
 
 import resgen
-from resgen.audio import log_mel
-from resgen.vocoder import HifiGan, HifiGanConfig, fold_weight_norm, griffin_lim, load_hifigan, vocode
-from resgen.weights import ModelFileError
+from resgen.speech.audio import log_mel
+from resgen.speech.vocoder import HifiGan, HifiGanConfig, fold_weight_norm, griffin_lim, load_hifigan, vocode
+from resgen.core.weights import ModelFileError
 
 SHIPPED = resgen.assets_dir() / "speech" / "vocoder.safetensors"
 

@@ -40,11 +40,11 @@ def tiny_speech_model(root: Path, steps: int = 6) -> Path:
 
 def tiny_ar(folder: Path, model_dir: Path, seed: int = 0) -> Path:
     """An untrained tiny autoregressive baseline on the tokens of the image model in `model_dir`
-    (same N, D, V; its ar.json names that model's tokenizer), written by resgen.ar.save_ar."""
+    (same N, D, V; its ar.json names that model's tokenizer), written by resgen.baselines.ar.save_ar."""
     import torch
 
-    from resgen.ar import ARConfig, RQTransformer, save_ar
-    from resgen.weights import file_sha256, read_json
+    from resgen.baselines.ar import ARConfig, RQTransformer, save_ar
+    from resgen.core.weights import file_sha256, read_json
     cfg = read_json(model_dir / "config.json")
     den = cfg["denoiser"]
     torch.manual_seed(seed)

@@ -8,10 +8,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..classifier import Classifier
-from ..data import load_fashion_mnist
-from ..weights import save_module
-from .loop import LoopConfig, train
+from resgen.eval.classifier import Classifier
+from resgen.image.data import load_fashion_mnist
+from resgen.core.weights import save_module
+from resgen.train.loop import LoopConfig, train
 
 
 def add_args(p: argparse.ArgumentParser):

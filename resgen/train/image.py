@@ -14,16 +14,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import DenoiserConfig, ImageTokenizerConfig, MoGConfig, SamplerConfig, dumps, from_dict, to_dict
-from ..data import CLASSES
-from ..denoiser import Denoiser, masked_tokens
-from ..image_tokenizer import ImageTokenizer
-from ..masking import masked_target, sample_training_mask
-from ..argtypes import ranged
-from ..mog import MAX_SIGMA, loss as mog_loss
-from ..weights import file_sha256, load_module, read_json, save_module
-from .image_tokenizer import images_tensor
-from .loop import LoopConfig, train
+from resgen.core.config import DenoiserConfig, ImageTokenizerConfig, MoGConfig, SamplerConfig, dumps, from_dict, to_dict
+from resgen.image.data import CLASSES
+from resgen.core.denoiser import Denoiser, masked_tokens
+from resgen.image.tokenizer import ImageTokenizer
+from resgen.core.masking import masked_target, sample_training_mask
+from resgen.core.argtypes import ranged
+from resgen.core.mog import MAX_SIGMA, loss as mog_loss
+from resgen.core.weights import file_sha256, load_module, read_json, save_module
+from resgen.train.image_tokenizer import images_tensor
+from resgen.train.loop import LoopConfig, train
 
 
 def add_run_args(p: argparse.ArgumentParser, tokenizer: str, out: str, out_help: str):
@@ -95,7 +95,7 @@ def training_codes(tok_dir: Path, out: Path, limit: int = 0, synthetic: bool = F
 def initial_denoiser(folder: Path, tok_dir: Path) -> tuple[Denoiser, dict]:
     """The denoiser of a model folder and its config.json, checked to be trained on the tokens of
     `tok_dir`'s tokenizer."""
-    from ..cli import UsageError
+    from resgen.core.errors import UsageError
     if not (folder / "config.json").exists() or not (folder / "denoiser.safetensors").exists():
         raise UsageError(f"--init: no image model at {folder} (config.json and denoiser.safetensors)")
     meta = read_json(folder / "config.json")

@@ -1,7 +1,7 @@
 """Train the autoregressive baseline (RQ-Transformer style) on the same RVQ tokens as ResGEN.
 
 `resgen train image-ar --tokenizer assets/image --out runs/image-ar` writes, in --out, ar.json and
-ar.safetensors (read back by resgen.ar.load_ar); decode its samples with the same tokenizer.
+ar.safetensors (read back by resgen.baselines.ar.load_ar); decode its samples with the same tokenizer.
 """
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from pathlib import Path
 
 import torch
 
-from ..ar import ARConfig, RQTransformer, ar_loss, save_ar
-from ..config import to_dict
-from ..data import CLASSES
-from ..weights import file_sha256
-from .image import add_loop_args, add_run_args, tokenizer_config, training_codes
-from .loop import LoopConfig, train
+from resgen.baselines.ar import ARConfig, RQTransformer, ar_loss, save_ar
+from resgen.core.config import to_dict
+from resgen.image.data import CLASSES
+from resgen.core.weights import file_sha256
+from resgen.train.image import add_loop_args, add_run_args, tokenizer_config, training_codes
+from resgen.train.loop import LoopConfig, train
 
 
 def add_args(p: argparse.ArgumentParser):

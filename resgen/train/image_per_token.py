@@ -1,7 +1,7 @@
 """Train the per-token masked baseline (ResGEN backbone, D categorical heads) on the same RVQ tokens.
 
 `resgen train image-per-token --tokenizer assets/image --out runs/image-per-token` writes, in --out,
-per_token.json and per_token.safetensors (read back by resgen.per_token.load_per_token); decode its
+per_token.json and per_token.safetensors (read back by resgen.baselines.per_token.load_per_token); decode its
 samples with the same tokenizer.
 """
 from __future__ import annotations
@@ -11,13 +11,13 @@ from pathlib import Path
 
 import torch
 
-from ..config import DenoiserConfig, dumps, to_dict
-from ..data import CLASSES
-from ..masking import sample_training_mask
-from ..per_token import PerTokenDenoiser, parameter_count, per_token_loss
-from ..weights import file_sha256, save_module
-from .image import add_loop_args, add_run_args, tokenizer_config, training_codes
-from .loop import LoopConfig, train
+from resgen.core.config import DenoiserConfig, dumps, to_dict
+from resgen.image.data import CLASSES
+from resgen.core.masking import sample_training_mask
+from resgen.baselines.per_token import PerTokenDenoiser, parameter_count, per_token_loss
+from resgen.core.weights import file_sha256, save_module
+from resgen.train.image import add_loop_args, add_run_args, tokenizer_config, training_codes
+from resgen.train.loop import LoopConfig, train
 
 
 def add_args(p: argparse.ArgumentParser):

@@ -7,11 +7,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..config import ImageTokenizerConfig, RVQConfig, dumps, to_dict
-from ..data import load_fashion_mnist
-from ..image_tokenizer import ImageTokenizer
-from ..weights import save_module
-from .loop import LoopConfig, train
+from resgen.core.config import ImageTokenizerConfig, RVQConfig, dumps, to_dict
+from resgen.image.data import load_fashion_mnist
+from resgen.image.tokenizer import ImageTokenizer
+from resgen.core.weights import save_module
+from resgen.train.loop import LoopConfig, train
 
 
 def add_args(p: argparse.ArgumentParser):

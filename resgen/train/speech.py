@@ -18,17 +18,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import (DenoiserConfig, DurationConfig, MelTokenizerConfig, MoGConfig, RVQConfig, SamplerConfig,
+from resgen.core.config import (DenoiserConfig, DurationConfig, MelTokenizerConfig, MoGConfig, RVQConfig, SamplerConfig,
                       SpeechModelConfig, dumps, from_dict, to_dict)
-from ..denoiser import masked_tokens
-from ..masking import masked_target, sample_training_mask
-from ..argtypes import ranged
-from ..mog import MAX_SIGMA, loss as mog_loss
-from ..speech_model import NULL_TEXT, SpeechModel, positions_phonemes
-from ..speech_tokenizer import MelTokenizer
-from ..weights import file_sha256, load_module, read_json, save_module
-from .loop import LoopConfig, train
-from .speech_tokenizer import corpus_mels
+from resgen.core.denoiser import masked_tokens
+from resgen.core.masking import masked_target, sample_training_mask
+from resgen.core.argtypes import ranged
+from resgen.core.mog import MAX_SIGMA, loss as mog_loss
+from resgen.speech.model import NULL_TEXT, SpeechModel, positions_phonemes
+from resgen.speech.tokenizer import MelTokenizer
+from resgen.core.weights import file_sha256, load_module, read_json, save_module
+from resgen.train.loop import LoopConfig, train
+from resgen.train.speech_tokenizer import corpus_mels
 
 
 def add_args(p: argparse.ArgumentParser):
@@ -167,7 +167,7 @@ def run(args) -> Path:
         torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    from ..cli import UsageError
+    from resgen.core.errors import UsageError
     if args.synthetic:
         tok_cfg = MelTokenizerConfig(channels=16, rvq=RVQConfig(depth=3, codebook_size=8, dim=4))
         torch.manual_seed(args.seed)

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..audio import log_mel
-from ..config import MelTokenizerConfig, RVQConfig, dumps, from_dict, to_dict
-from ..speech_tokenizer import LOG_FLOOR, MelTokenizer
-from ..weights import load_module, read_json, save_module
-from .loop import LoopConfig, train
+from resgen.speech.audio import log_mel
+from resgen.core.config import MelTokenizerConfig, RVQConfig, dumps, from_dict, to_dict
+from resgen.speech.tokenizer import LOG_FLOOR, MelTokenizer
+from resgen.core.weights import load_module, read_json, save_module
+from resgen.train.loop import LoopConfig, train
 
 
 def add_args(p: argparse.ArgumentParser):
@@ -80,7 +80,7 @@ def synthetic_mels(n: int = 24, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 
 def _initial(folder: Path) -> MelTokenizer:
     """A trained tokenizer from a run folder (tokenizer.json) or a model folder (config.json)."""
-    from ..cli import UsageError
+    from resgen.core.errors import UsageError
     meta = folder / "tokenizer.json" if (folder / "tokenizer.json").exists() else folder / "config.json"
     if not meta.exists() or not (folder / "tokenizer.safetensors").exists():
         raise UsageError(f"no speech tokenizer at {folder} (tokenizer.json or config.json, and tokenizer.safetensors)")
@@ -89,7 +89,7 @@ def _initial(folder: Path) -> MelTokenizer:
 
 
 def run(args) -> Path:
-    from ..cli import UsageError
+    from resgen.core.errors import UsageError
     if args.decoder_only and not args.init:
         raise UsageError("--decoder-only needs --init (the tokenizer whose decoder is fine-tuned)")
     init = _initial(Path(args.init)) if args.init else None            # checked before any heavy work

@@ -1,0 +1,98 @@
+"""Runtime backends behind one `predict(tokens, cond) -> MoGParams` callable.
+
+`cond` is what the task conditions on besides the tokens: class labels (B,) for images, a
+condition id per position (B, N) for speech (the graph's second input, whatever its name).
+
+The sampler never knows which backend runs the denoiser:
+  torch  - the PyTorch module (CPU, or CUDA when the pipeline lives there)
+  onnx   - an onnxruntime session over <model>/denoiser.onnx (CUDA provider when it loads, else CPU)
+  auto   - torch on CUDA when torch sees a GPU; else onnxruntime (CUDA provider if usable, else CPU);
+           a missing or stale .onnx file, or no onnxruntime, falls back to torch with a warning.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from resgen.core.mog import MoGParams
+
+BACKENDS = ("auto", "torch", "onnx")
+
+
+def _nvidia_driver_present() -> bool:
+    """Ask for ORT's CUDA provider only where a GPU driver exists (else it logs a load failure)."""
+    return torch.cuda.is_available() or Path("/proc/driver/nvidia/version").exists()
+
+
+def session_options(threads: int | None = None):
+    """CPU session options shared by every onnxruntime session of the project."""
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = threads or torch.get_num_threads()
+    opts.log_severity_level = 3
+    # ORT's idle worker threads spin by default and steal the cores from the torch work of the
+    # sampler step between calls (measured: whole samples got slower than torch eager).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return opts
+
+
+class OrtPredict:
+    """An onnxruntime session as a predict callable: torch tensors in, MoGParams out."""
+
+    def __init__(self, path: str | Path, provider: str = "auto", threads: int | None = None):
+        import onnxruntime as ort
+        opts = session_options(threads)
+        wanted = ["CPUExecutionProvider"]
+        if (provider in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers()
+                and _nvidia_driver_present()):
+            wanted.insert(0, "CUDAExecutionProvider")
+        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=wanted)
+        self.provider = self.session.get_providers()[0]
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.input_names = [i.name for i in self.session.get_inputs()]      # tokens, then labels or cond
+
+    def __call__(self, tokens: torch.Tensor, cond: torch.Tensor) -> MoGParams:
+        logits, means = self.session.run(None, {self.input_names[0]: tokens.cpu().numpy().astype(np.int64),
+                                                self.input_names[1]: cond.cpu().numpy().astype(np.int64)})
+        dev = tokens.device
+        return MoGParams(torch.from_numpy(logits).to(dev), torch.from_numpy(means).to(dev))
+
+
+def load_onnx(model_dir: Path, weights_sha256: str, provider: str = "auto") -> tuple[OrtPredict | None, str | None]:
+    """Open <model_dir>/denoiser.onnx once -> (session, None), or (None, why it cannot be used):
+    missing file, no onnxruntime, a file that will not load, or one exported from other weights."""
+    path = model_dir / "denoiser.onnx"
+    if not path.exists():
+        return None, f"{path} not found"
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return None, "onnxruntime is not installed"
+    try:
+        ort = OrtPredict(path, provider=provider)
+    except Exception as e:  # a corrupt file or a provider that will not start: fall back, never fail
+        return None, f"onnxruntime could not load {path}: {e}"
+    if ort.metadata.get("weights_sha256") != weights_sha256:
+        return None, f"{path} is stale: it was exported from other weights (re-run `python -m export onnx`)"
+    return ort, None
+
+
+def make_predict(pipe, backend: str = "auto"):
+    """-> (predict callable, description of the backend actually used).
+
+    `pipe` provides model_dir, device, torch_predict (the PyTorch callable) and
+    weights_sha256(pipe.denoiser_weights) (the weights file the ONNX graph must come from)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    torch_pair = (pipe.torch_predict, f"torch ({pipe.device.type})")
+    if backend == "torch" or (backend == "auto" and pipe.device.type == "cuda"):
+        return torch_pair
+    ort, why = load_onnx(pipe.model_dir, pipe.weights_sha256(pipe.denoiser_weights))
+    if ort is not None:
+        return ort, f"onnxruntime ({ort.provider.replace('ExecutionProvider', '')})"
+    warnings.warn(f"{why}; using the torch backend", stacklevel=2)
+    return torch_pair

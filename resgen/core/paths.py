@@ -1,0 +1,10 @@
+"""Where the shipped models live (imports nothing heavy: `import resgen` stays instant)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def assets_dir() -> Path:
+    """The folder with shipped models: $RESGEN_ASSETS, else assets/ next to the package."""
+    return Path(os.environ.get("RESGEN_ASSETS", Path(__file__).resolve().parents[2] / "assets"))

@@ -1,0 +1,260 @@
+"""Our multi-speaker English speech corpus, synthesised with espeak-ng.
+
+Sentences: the English quotations of the Debian package `fortunes` (clean ones: 5 to 16 words,
+letters and simple punctuation only). Voices: espeak accent x variant x pitch x rate x pitch
+range. Every utterance keeps its text, its phonemes (phonemizer, espeak backend, the voice's
+accent) and each phoneme's duration in mel frames (from espeak's own phoneme events).
+
+Layout of `resgen data speech --out DIR`:
+  DIR/train.npz, DIR/heldout.npz   utterances (see `save_split`)
+  DIR/corpus.json                  voices, splits, symbol table, settings, counts
+Held-out voices never occur in training (their accent/variant/pitch/rate combination is new) and
+speak only held-out sentences. `more_train_voices` adds training voices drawn after the held-out
+ones, with their own sentence draws, so adding them leaves every other utterance's text unchanged.
+Sentences, voices and phonemes are deterministic in the seed; the audio is not bit-exact between
+runs (see resgen/speech/espeak.py).
+"""
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from resgen.speech.espeak import Espeak, Voice
+
+FORTUNES_DIR = Path("/usr/share/games/fortunes")
+ACCENTS = ("en-us", "en-us-nyc", "en", "en-gb-x-rp", "en-gb-x-gbclan", "en-029", "en-gb-scotland", "en-gb-x-gbcwmd")
+VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5", "adam", "Alex",
+            "Andy", "anika", "Annie", "aunty", "belinda", "benjamin", "boris", "caleb", "david", "ed",
+            "edward", "grandma", "grandpa", "iven", "john", "linda", "max", "michel", "norbert", "paul",
+            "quincy", "rob", "robert", "steph", "travis", "victor", "zac")
+PHONEMIZER_LANGUAGE = {"en": "en-gb"}        # espeak's voice "en" is phonemizer's "en-gb"
+SIL = "<sil>"
+PAD = "<pad>"
+HOP_S = 256 / 22050
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    train_voices: int = 70
+    heldout_voices: int = 10
+    per_train_voice: int = 64
+    per_heldout_voice: int = 12
+    heldout_sentences: int = 400
+    seed: int = 0
+    more_train_voices: int = 0        # further training voices, drawn after the held-out ones
+    per_more_voice: int = 24          # utterances of each of them
+
+
+def fortunes_sentences(root: Path = FORTUNES_DIR) -> list[str]:
+    """Clean English sentences from the fortunes files, sorted (deterministic)."""
+    files = sorted(p for p in root.glob("*") if p.is_file() and "." not in p.name)
+    if not files:
+        raise FileNotFoundError(f"no fortunes files under {root}; install them with `sudo apt-get install fortunes`")
+    out = set()
+    for f in files:
+        for entry in f.read_text(encoding="latin-1").split("\n%\n"):
+            body = " ".join(line.strip() for line in entry.splitlines() if not line.strip().startswith("--"))
+            for s in re.split(r"(?<=[.!?])\s+", re.sub(r"\s+", " ", body)):
+                s = s.strip()
+                if (5 <= len(s.split()) <= 16 and re.fullmatch(r"[A-Z][A-Za-z ,;'\-]*[a-z][.!?]", s)
+                        and not re.search(r"[A-Z]{2,}", s)):
+                    out.add(s)
+    return sorted(out)
+
+
+def make_voices(cfg: CorpusConfig) -> tuple[list[Voice], list[Voice]]:
+    """-> (training voices, held-out voices): distinct, deterministic in cfg.seed. The draw order is
+    train_voices, then heldout_voices, then more_train_voices (appended to the training voices)."""
+    n = cfg.train_voices + cfg.heldout_voices + cfg.more_train_voices
+    if n > len(ACCENTS) * len(VARIANTS):
+        raise ValueError(f"at most {len(ACCENTS) * len(VARIANTS)} voices (one per accent and variant)")
+    rng = random.Random(cfg.seed)
+    seen, voices = set(), []
+    while len(voices) < n:
+        v = Voice(rng.choice(ACCENTS), rng.choice(VARIANTS), pitch=rng.randrange(25, 80, 5),
+                  rate=rng.randrange(140, 211, 10), pitch_range=rng.randrange(30, 81, 10))
+        key = (v.accent, v.variant)
+        if key not in seen:                   # one voice per (accent, variant) pair
+            seen.add(key)
+            voices.append(v)
+    first, held = cfg.train_voices, cfg.train_voices + cfg.heldout_voices
+    return voices[:first] + voices[held:], voices[first:held]
+
+
+class Phonemizer:
+    """Text -> IPA phonemes with phonemizer's espeak backend (library from espeakng-loader)."""
+
+    def __init__(self):
+        import espeakng_loader
+        from phonemizer.backend.espeak.wrapper import EspeakWrapper
+        EspeakWrapper.set_library(espeakng_loader.get_library_path())
+        EspeakWrapper.set_data_path(espeakng_loader.get_data_path())
+        self._backends = {}
+
+    def __call__(self, texts: list[str], accent: str) -> list[list[str]]:
+        from phonemizer.backend import EspeakBackend
+        from phonemizer.separator import Separator
+        if accent not in self._backends:
+            self._backends[accent] = EspeakBackend(PHONEMIZER_LANGUAGE.get(accent, accent), with_stress=True,
+                                                   preserve_punctuation=False)
+        out = self._backends[accent].phonemize(texts, separator=Separator(phone=" ", word=" | "), strip=True)
+        return [[p for p in o.split(" ") if p and p != "|"] for o in out]
+
+
+def durations_from_events(events: list[tuple[str, float]], n_frames: int) -> tuple[list[str], list[int]]:
+    """espeak phoneme events -> ([<sil>, p1, .., pn, <sil>], frames of each) summing to n_frames."""
+    phones = [(p, t) for p, t in events if p]
+    ends = [t for p, t in events if not p]
+    end_t = ends[0] if ends else n_frames * HOP_S
+    bounds = [0.0] + [t for _, t in phones] + [end_t]
+    frames = np.clip(np.round(np.array(bounds) / HOP_S).astype(int), 0, n_frames)
+    frames = np.maximum.accumulate(np.append(frames, n_frames))
+    return [SIL] + [p for p, _ in phones] + [SIL], np.diff(frames).tolist()
+
+
+def synthesise_split(voices: list[Voice], voice_ids: list[int], sentences: list[str], per_voice: int,
+                     rng: random.Random, phonemizer: Phonemizer, progress=None) -> dict:
+    """Speak `per_voice` sentences (drawn without repeats per voice) in each voice."""
+    es = Espeak()
+    utts, dropped = [], 0
+    for vid, v in zip(voice_ids, voices):
+        texts = rng.sample(sentences, per_voice)
+        phon = phonemizer(texts, v.accent)
+        for text, ph in zip(texts, phon):
+            audio, events = es.synth(text, v)
+            n_frames = len(audio) // 256
+            seq, dur = durations_from_events(events, n_frames)
+            if seq[1:-1] != ph:               # phonemizer and the spoken phonemes disagree: skip
+                dropped += 1
+                continue
+            utts.append((vid, text, seq, dur, audio[: n_frames * 256]))
+        if progress:
+            progress.update(1)
+    return {"utts": utts, "dropped": dropped}
+
+
+def save_split(path: Path, utts: list, symbols: dict[str, int]) -> None:
+    """One .npz: audio int16 concatenated (+ offsets), phoneme ids and frame durations
+    concatenated (+ offsets), voice ids, texts (JSON)."""
+    audio = [u[4] for u in utts]
+    ph = [np.array([symbols[p] for p in u[2]], np.int16) for u in utts]
+    np.savez(path,
+             audio=np.concatenate(audio), audio_offsets=np.cumsum([0] + [len(a) for a in audio]),
+             phonemes=np.concatenate(ph), durations=np.concatenate([np.array(u[3], np.int16) for u in utts]),
+             phoneme_offsets=np.cumsum([0] + [len(p) for p in ph]),
+             voice=np.array([u[0] for u in utts], np.int16), texts=np.array(json.dumps([u[1] for u in utts])))
+
+
+def build(out: Path, cfg: CorpusConfig = CorpusConfig(), sentences: list[str] | None = None) -> dict:
+    """Synthesise the corpus into `out`; returns the summary written to corpus.json."""
+    from tqdm import tqdm
+    out.mkdir(parents=True, exist_ok=True)
+    sentences = sentences if sentences is not None else fortunes_sentences()
+    rng = random.Random(cfg.seed)
+    order = rng.sample(sentences, len(sentences))
+    held_s, train_s = order[:cfg.heldout_sentences], order[cfg.heldout_sentences:]
+    train_v, held_v = make_voices(cfg)
+    base, more = train_v[:cfg.train_voices], train_v[cfg.train_voices:]
+    n_base, n_held = len(base), len(held_v)                    # voice ids: base, held-out, more
+    ph = Phonemizer()
+    bar = tqdm(total=len(train_v) + n_held, desc="voices", dynamic_ncols=True)
+    tr = synthesise_split(base, list(range(n_base)), train_s, cfg.per_train_voice, rng, ph, bar)
+    ho = synthesise_split(held_v, list(range(n_base, n_base + n_held)), held_s, cfg.per_heldout_voice, rng, ph, bar)
+    mo = synthesise_split(more, list(range(n_base + n_held, n_base + n_held + len(more))), train_s,
+                          cfg.per_more_voice, random.Random(cfg.seed + 1), ph, bar)
+    bar.close()
+    tr = {"utts": tr["utts"] + mo["utts"], "dropped": tr["dropped"] + mo["dropped"]}
+    phones = sorted({p for u in tr["utts"] + ho["utts"] for p in u[2]} - {SIL})
+    symbols = {PAD: 0, SIL: 1, **{p: i + 2 for i, p in enumerate(phones)}}
+    save_split(out / "train.npz", tr["utts"], symbols)
+    save_split(out / "heldout.npz", ho["utts"], symbols)
+    hours = {k: sum(len(u[4]) for u in s["utts"]) / 22050 / 3600 for k, s in (("train", tr), ("heldout", ho))}
+    summary = {
+        "format": "resgen-speech-corpus/1", "config": asdict(cfg), "sample_rate": 22050, "hop": 256,
+        "voices": [asdict(v) | {"name": v.name, "split": "train"} for v in base]       # in voice-id order
+                  + [asdict(v) | {"name": v.name, "split": "heldout"} for v in held_v]
+                  + [asdict(v) | {"name": v.name, "split": "train"} for v in more],
+        "symbols": symbols, "hours": hours,
+        "utterances": {"train": len(tr["utts"]), "heldout": len(ho["utts"])},
+        "dropped_phoneme_mismatch": tr["dropped"] + ho["dropped"],
+        "sentences": {"train": len(train_s), "heldout": len(held_s), "source": "Debian fortunes"},
+    }
+    (out / "corpus.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
+    return summary
+
+
+def add_args(p):
+    d = CorpusConfig()
+    p.add_argument("--out", default="runs/speech-data", help="corpus folder")
+    p.add_argument("--train-voices", type=int, default=d.train_voices)
+    p.add_argument("--heldout-voices", type=int, default=d.heldout_voices)
+    p.add_argument("--per-voice", type=int, default=d.per_train_voice, help="utterances per training voice")
+    p.add_argument("--per-heldout-voice", type=int, default=d.per_heldout_voice)
+    p.add_argument("--heldout-sentences", type=int, default=d.heldout_sentences)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--more-voices", type=int, default=d.more_train_voices,
+                   help="further training voices, drawn after the held-out ones (the held-out set stays the same)")
+    p.add_argument("--per-more-voice", type=int, default=d.per_more_voice, help="utterances per further voice")
+
+
+def run(args) -> dict:
+    from resgen.core.errors import UsageError
+    cfg = CorpusConfig(args.train_voices, args.heldout_voices, args.per_voice, args.per_heldout_voice,
+                       args.heldout_sentences, args.seed, args.more_voices, args.per_more_voice)
+    if min(cfg.train_voices, cfg.heldout_voices, cfg.per_train_voice, cfg.per_heldout_voice,
+           cfg.per_more_voice) < 1 or cfg.more_train_voices < 0:
+        raise UsageError("voice and utterance counts must be at least 1 (--more-voices at least 0)")
+    most = len(ACCENTS) * len(VARIANTS)
+    if cfg.train_voices + cfg.heldout_voices + cfg.more_train_voices > most:
+        raise UsageError(f"at most {most} voices in all (one per accent and variant)")
+    if cfg.per_heldout_voice > cfg.heldout_sentences:
+        raise UsageError("--per-heldout-voice cannot exceed --heldout-sentences")
+    try:
+        summary = build(Path(args.out), cfg)
+    except FileNotFoundError as e:
+        raise UsageError(str(e)) from None
+    print(f"wrote {args.out}: {summary['utterances']['train']} training utterances "
+          f"({summary['hours']['train']:.2f} h, {cfg.train_voices + cfg.more_train_voices} voices), "
+          f"{summary['utterances']['heldout']} "
+          f"held-out ({summary['hours']['heldout']:.2f} h, {cfg.heldout_voices} voices); "
+          f"{summary['dropped_phoneme_mismatch']} dropped (phonemizer and espeak disagreed); "
+          f"{len(summary['symbols'])} symbols")
+    return summary
+
+
+def export_prompts(data: Path, out: Path, n: int = 5, seconds: float = 3.5) -> list[Path]:
+    """Write one prompt WAV per held-out voice (the first n voices, their first utterance of at
+    least `seconds`, cut to `seconds`), named after the voice."""
+    from resgen.speech.audio import save_audio
+    meta = json.loads((data / "corpus.json").read_text())
+    f = np.load(data / "heldout.npz")
+    ao, voice = f["audio_offsets"], f["voice"]
+    texts = json.loads(str(f["texts"]))
+    held = [v for v in meta["voices"] if v["split"] == "heldout"]
+    first_id = next(i for i, v in enumerate(meta["voices"]) if v["split"] == "heldout")
+    out.mkdir(parents=True, exist_ok=True)
+    written, listing = [], []
+    for k, v in enumerate(held[:n]):
+        for i in np.nonzero(voice == first_id + k)[0]:
+            a = f["audio"][ao[i]:ao[i + 1]]
+            if len(a) >= seconds * 22050:
+                path = out / f"heldout_{k}_{v['accent']}_{v['variant']}.wav"
+                save_audio(path, a[: int(seconds * 22050)].astype(np.float32) / 32768)
+                written.append(path)
+                listing.append({"file": path.name, "voice": v["name"], "accent": v["accent"], "text": texts[i]})
+                break
+    (out / "prompts.json").write_text(json.dumps(listing, indent=1, ensure_ascii=False))
+    return written
+
+
+def run_prompts(args) -> None:
+    from resgen.core.errors import UsageError
+    if not (Path(args.data) / "corpus.json").exists():
+        raise UsageError(f"no corpus at {args.data} (run `resgen data speech` first)")
+    for path in export_prompts(Path(args.data), Path(args.out), args.n, args.seconds):
+        print(path)

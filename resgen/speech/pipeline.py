@@ -1,0 +1,224 @@
+"""Zero-shot text-to-speech: text + a few seconds of a voice -> speech in that voice.
+
+    pipe = resgen.load("speech")
+    res = pipe.generate("Revenge is a form of nostalgia.", prompt_audio, prompt_rate, speed=1.0, seed=0)
+    res.audio                # float32 (S,) at 22.05 kHz
+    for trace in pipe.generate_steps(...): ...   # one StepTrace per step over [prompt | target]
+
+Text -> phonemes (phonemizer, espeak backend, `accent`) -> durations (predicted from the phonemes
+and the prompt's speaker vector, divided by `speed`) -> a phoneme id per target position -> the
+ResGEN sampler with the prompt's tokens visible -> target tokens -> log-mel -> vocoder.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from resgen.speech.audio import MelConfig, log_mel, prepare
+from resgen.core.config import MelTokenizerConfig, SamplerConfig, SpeechModelConfig, from_dict
+from resgen.core.sampler import SamplerState, checked_settings, make_plan, run
+from resgen.speech.corpus import ACCENTS
+from resgen.speech.model import NULL_TEXT, SpeechModel, durations_from_log, positions_phonemes
+from resgen.speech.tokenizer import MelTokenizer
+from resgen.core.trace import StepTrace
+from resgen.speech.vocoder import VOCODERS, load_hifigan, vocode
+from resgen.core.mog import MoGParams
+from resgen.core.weights import ModelFileError, check_files, file_sha256, load_module, read_json
+
+MAX_TEXT = 400                      # characters
+PROMPT_SECONDS = (1.0, 20.0)
+
+
+@dataclass
+class SpeechResult:
+    audio: np.ndarray               # float32 (S,) at sample_rate
+    sample_rate: int
+    mel: torch.Tensor               # (80, F) generated log-mel
+    codes: torch.Tensor             # (Nt, D) generated tokens
+    prompt_positions: int           # Np: the trace's first Np positions are the prompt
+    phonemes: list[str]
+    traces: list[StepTrace]
+    seconds: float
+    backend: str
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return len(self.audio) / self.sample_rate
+
+    @property
+    def rtf(self) -> float:
+        return self.seconds / max(self.duration, 1e-9)
+
+    def trace_meta(self) -> dict:
+        return {"task": "speech", "prompt_positions": self.prompt_positions, "phonemes": self.phonemes,
+                "backend": self.backend, **self.settings}
+
+
+class SpeechPipeline:
+    def __init__(self, model_dir: str | Path, backend: str = "auto", device: str | torch.device = "cpu",
+                 vocoder_path: str | Path | None = None):
+        self.model_dir = Path(model_dir)
+        if not (self.model_dir / "config.json").exists():
+            raise ModelFileError(f"no speech model in {self.model_dir} ({self.model_dir / 'config.json'} is missing; "
+                                 "see the README's Speech section to train one)")
+        cfg = read_json(self.model_dir / "config.json")
+        check_files(self.model_dir, cfg)
+        try:
+            self.tok_cfg = from_dict(MelTokenizerConfig, cfg["tokenizer"])
+            self.cfg = from_dict(SpeechModelConfig, cfg["model"])
+            self.symbols: dict[str, int] = dict(cfg["symbols"])
+            self.latent_scale = float(cfg["latent_scale"])
+            self.defaults = from_dict(SamplerConfig, cfg.get("sampler", {}))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(f"{self.model_dir / 'config.json'} is not a valid speech model config: {e}") from None
+        self.device = torch.device(device)
+        self.tokenizer = load_module(MelTokenizer(self.tok_cfg), self.model_dir / "tokenizer.safetensors")
+        self.tokenizer.eval().to(self.device)
+        self.model = load_module(SpeechModel(self.cfg), self.model_dir / "model.safetensors").eval().to(self.device)
+        self._hashes = dict(cfg.get("files", {}))
+        self.denoiser_weights = "model.safetensors"
+        from resgen.core.backends import make_predict
+        self.predict, self.backend = make_predict(self, backend)
+        self._vocoder_path = Path(vocoder_path) if vocoder_path else self._find_vocoder()
+        self._hifigan = None
+        self._phonemizer = None
+
+    def torch_predict(self, tokens: torch.Tensor, cond: torch.Tensor) -> MoGParams:
+        """The PyTorch denoiser: tokens (B, N, D), condition ids (B, N) -> MoGParams."""
+        return self.model.denoise(tokens, cond)
+
+    def weights_sha256(self, name: str) -> str:
+        return self._hashes.get(name) or file_sha256(self.model_dir / name)
+
+    def _find_vocoder(self) -> Path:
+        local = self.model_dir / "vocoder.safetensors"
+        if local.exists():
+            return local
+        from resgen.core.paths import assets_dir
+        return assets_dir() / "speech" / "vocoder.safetensors"
+
+    # ---- inputs ----------------------------------------------------------------------------
+    def phonemes(self, text: str, accent: str = "en-us") -> list[str]:
+        """Text -> the model's phoneme symbols, with <sil> at both ends. Raises ValueError."""
+        text = (text or "").strip()
+        if not text:
+            raise ValueError("the text is empty")
+        if len(text) > MAX_TEXT:
+            raise ValueError(f"the text is too long ({len(text)} characters; at most {MAX_TEXT})")
+        if accent not in ACCENTS:
+            raise ValueError(f"unknown accent {accent!r}; choose one of {', '.join(ACCENTS)}")
+        if self._phonemizer is None:
+            from resgen.speech.corpus import Phonemizer
+            self._phonemizer = Phonemizer()
+        phones = self._phonemizer([text], accent)[0]
+        known = [p for p in phones if p in self.symbols]
+        if not known:
+            raise ValueError("the text has no pronounceable words")
+        if len(known) < len(phones):
+            warnings.warn(f"{len(phones) - len(known)} phonemes unknown to the model were skipped", stacklevel=2)
+        return ["<sil>", *known, "<sil>"]
+
+    @torch.no_grad()
+    def prompt_codes(self, audio: np.ndarray, sample_rate: int) -> torch.Tensor:
+        """Prompt audio (any rate, mono or multi-channel) -> its first max_prompt token positions (Np, D)."""
+        x = prepare(audio, sample_rate, MelConfig(), min_s=PROMPT_SECONDS[0], max_s=PROMPT_SECONDS[1],
+                    what="the prompt audio")
+        mel = log_mel(torch.from_numpy(x).to(self.device))
+        return self.tokenizer.encode(mel)[0, : self.cfg.max_prompt]
+
+    def _settings(self, steps, cfg, temperature, top_p, seed, speed) -> dict:
+        s = checked_settings(self.defaults, steps, cfg, temperature, top_p, seed)
+        if not 0.5 <= float(speed) <= 2.0:
+            raise ValueError("speed must be between 0.5 and 2.0")
+        return s | {"speed": float(speed)}
+
+    # ---- sampling --------------------------------------------------------------------------
+    @torch.no_grad()
+    def plan_target(self, phonemes: list[str], prompt: torch.Tensor, speed: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (durations in frames (P,), phoneme id per target position (Nt,))."""
+        ids = torch.tensor([[self.symbols[p] for p in phonemes]], device=self.device)
+        latents = self.tokenizer.rvq.decode(prompt[None]) / self.latent_scale
+        frames = durations_from_log(self.model.log_durations(ids, latents)[0], speed)
+        pos = positions_phonemes(ids[0].cpu(), frames.cpu(), self.cfg.frames_per_position)
+        room = self.cfg.denoiser.positions - len(prompt)
+        if len(pos) > room:
+            raise ValueError(f"the text is too long for one utterance ({len(pos)} positions; at most {room})")
+        return frames.cpu(), pos
+
+    @torch.no_grad()      # on a generator, torch re-enters no_grad at every resume (whatever the thread)
+    def _sample(self, prompt: torch.Tensor, pos: torch.Tensor, s: dict) -> Iterator[StepTrace]:
+        Np, Nt, D = len(prompt), len(pos), self.tok_cfg.rvq.depth
+        dev = self.device
+        codes = torch.zeros(1, Np + Nt, D, dtype=torch.long, device=dev)
+        codes[0, :Np] = prompt
+        mask = torch.zeros(1, Np + Nt, D, dtype=torch.bool, device=dev)
+        mask[0, Np:] = True
+        cond = torch.full((1, Np + Nt), self.cfg.prompt_id, dtype=torch.long, device=dev)
+        cond[0, Np:] = pos.to(dev)
+        null = cond.clone()
+        null[0, Np:] = NULL_TEXT
+        plan = make_plan(s["steps"], Nt, D, cfg=s["cfg"], temperature=s["temperature"], top_p=s["top_p"],
+                         sigma=self.cfg.denoiser.mog.sigma, latent_scale=self.latent_scale,
+                         schedule=self.defaults.schedule, mog_noise=self.defaults.mog_noise,
+                         cfg_schedule=self.defaults.cfg_schedule, code_temperature=self.defaults.code_temperature,
+                         pi_temperature=s["pi_temperature"])
+        gen = torch.Generator(device=dev).manual_seed(s["seed"])
+
+        state = SamplerState(codes, mask, 0)
+        for _, trace in run(self.predict, plan, self.tokenizer.rvq, state, cond, null, self.tok_cfg.rvq.codebook_size, gen):
+            yield trace
+
+    def generate_steps(self, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
+                       steps: int | None = None, cfg: float | None = None, temperature: float | None = None,
+                       top_p: float | None = None, seed: int = 0, accent: str = "en-us"):
+        """-> (iterator of StepTrace, prompt positions, phonemes). Bad input raises ValueError at once."""
+        s = self._settings(steps, cfg, temperature, top_p, seed, speed)
+        phonemes = self.phonemes(text, accent)
+        prompt = self.prompt_codes(prompt_audio, prompt_rate)
+        _, pos = self.plan_target(phonemes, prompt, s["speed"])
+        return self._sample(prompt, pos, s), len(prompt), phonemes, s
+
+    @torch.no_grad()
+    def generate(self, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
+                 steps: int | None = None, cfg: float | None = None, temperature: float | None = None,
+                 top_p: float | None = None, seed: int = 0, accent: str = "en-us",
+                 vocoder: str = "hifigan") -> SpeechResult:
+        if vocoder not in VOCODERS:
+            raise ValueError(f"unknown vocoder {vocoder!r}; choose one of {', '.join(VOCODERS)}")
+        t0 = time.perf_counter()
+        it, Np, phonemes, s = self.generate_steps(text, prompt_audio, prompt_rate, speed, steps, cfg, temperature,
+                                                  top_p, seed, accent)
+        traces = list(it)
+        codes = traces[-1].codes[0, Np:]
+        mel = self.decode(codes)
+        audio = self.vocode(mel, vocoder)
+        settings = {**s, "accent": accent, "vocoder": vocoder}
+        return SpeechResult(audio, MelConfig.sample_rate, mel, codes, Np, phonemes, traces, time.perf_counter() - t0,
+                            self.backend, settings)
+
+    # ---- outputs ---------------------------------------------------------------------------
+    @torch.no_grad()
+    def decode(self, codes: torch.Tensor, depth: int | None = None) -> torch.Tensor:
+        """codes (Nt, D) -> log-mel (80, Nt * 4) from the first `depth` depths."""
+        return self.tokenizer.decode(codes[None].to(self.device), depth)[0]
+
+    @torch.no_grad()
+    def vocode(self, mel: torch.Tensor, vocoder: str = "hifigan") -> np.ndarray:
+        """log-mel (80, F) -> float32 audio (F * 256,)."""
+        if vocoder == "hifigan" and self._hifigan is None:
+            self._hifigan = load_hifigan(self._vocoder_path, self.device)
+        return vocode(mel[None], vocoder, self._hifigan)[0].cpu().numpy().astype(np.float32)
+
+    @torch.no_grad()
+    def decode_partial(self, codes: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Only the revealed tokens: codes, mask (Nt, D) -> log-mel (80, Nt * 4)."""
+        rvq = self.tokenizer.rvq
+        z = (rvq.embed_per_depth(codes[None].to(self.device)) * (~mask[None].to(self.device))[..., None]).sum(2)
+        return self.tokenizer.decode_latent(z)[0]

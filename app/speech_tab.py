@@ -68,32 +68,55 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         seed = random.randrange(2**31) if randomize else seed
         pipe = load(backend)
         from resgen.speech.audio import AudioError
+        from resgen.speech.chunks import crossfade_join
+        from resgen.speech.pipeline import CROSSFADE_S
         try:
-            it, Np, phonemes, s = pipe.generate_steps(text, audio, int(rate), speed=speed, steps=int(steps), cfg=cfg,
-                                                      seed=seed, accent=accent)
+            chunks = pipe.chunk_text(text, audio, int(rate), speed=speed, accent=accent)
+            runs = [pipe.generate_steps(chunks[0], audio, int(rate), speed=speed, steps=int(steps), cfg=cfg,
+                                        seed=seed, accent=accent)]
         except (ValueError, AudioError) as e:
             raise gr.Error(str(e)) from None
-        t0 = time.perf_counter()
-        traces = []
-        for tr in it:
-            traces.append(tr)
-            yield (None, None, f"step {tr.step + 1}/{s['steps']}: {tr.masked} target slots still masked", None,
-                   gr.update())
-        codes = traces[-1].codes[0, Np:]
-        mel = pipe.decode(codes)
-        wav = pipe.vocode(mel, vocoder)
+        from resgen.core.trace import trace_arrays
+        t0, parts, mels, all_arrays, n = time.perf_counter(), [], [], [], len(chunks)
+        for k, chunk in enumerate(chunks):
+            try:
+                it, Np, phonemes, s = runs[0] if k == 0 else pipe.generate_steps(
+                    chunk, audio, int(rate), speed=speed, steps=int(steps), cfg=cfg, seed=seed + k, accent=accent)
+            except (ValueError, AudioError) as e:
+                raise gr.Error(f"chunk {k + 1} of {n}: {e}") from None
+            where = f"chunk {k + 1}/{n}, " if n > 1 else ""
+            traces = []
+            for tr in it:
+                traces.append(tr)
+                yield (None, None, f"{where}step {tr.step + 1}/{s['steps']}: {tr.masked} target slots still masked",
+                       None, gr.update(), gr.update(), None)
+            codes = traces[-1].codes[0, Np:]
+            mels.append(pipe.decode(codes))
+            parts.append(pipe.vocode(mels[-1], vocoder))
+            arrays = trace_arrays(traces)
+            arrays["meta"] = {"task": "speech", "prompt_positions": Np, "phonemes": phonemes, "text": chunk,
+                              "chunk": k + 1, "chunks": n, "vocoder": vocoder, "_backend_choice": backend, **s}
+            all_arrays.append(arrays)
+        wav = crossfade_join(parts, 22050, CROSSFADE_S)
         secs = time.perf_counter() - t0
         dur = len(wav) / 22050
         pair = " (with and without the text, one batch of 2)" if s["cfg"] != 1 else ""
+        calls = s["steps"] * n
         info = (f"{dur:.2f} s of speech in {secs:.2f} s (real-time factor {secs / max(dur, 1e-9):.2f}) on "
-                f"{pipe.backend}, vocoder {vocoder}; seed {seed}; {s['steps']} steps, {s['steps']} denoiser calls{pair}; "
-                f"{len(phonemes) - 2} phonemes, {len(codes)} positions x {pipe.tok_cfg.rvq.depth} depths")
-        from resgen.core.trace import trace_arrays
-        arrays = trace_arrays(traces)
-        arrays["meta"] = {"task": "speech", "prompt_positions": Np, "phonemes": phonemes, "seed": seed,
-                          "text": text, "vocoder": vocoder, "_backend_choice": backend, **s}
-        yield ((22050, wav), render.mel_image(mel.cpu().numpy()), info, arrays,
-               gr.update(maximum=s["steps"], value=s["steps"]))
+                f"{pipe.backend}, vocoder {vocoder}; seed {seed}; {s['steps']} steps, {calls} denoiser calls{pair}; "
+                + (f"{n} chunks (seeds {seed}..{seed + n - 1}), joined with a {CROSSFADE_S * 1000:.0f} ms cross-fade"
+                   if n > 1 else f"{len(phonemes) - 2} phonemes, {len(codes)} positions x {pipe.tok_cfg.rvq.depth} depths"))
+        import torch
+        mel = torch.cat(mels, -1)
+        yield ((22050, wav), render.mel_image(mel.cpu().numpy()), info, all_arrays[0],
+               gr.update(maximum=s["steps"], value=s["steps"]),
+               gr.update(maximum=max(n, 2), value=1, visible=n > 1, interactive=n > 1), all_arrays)
+
+    def pick_chunk(all_arrays, k):
+        """The visualiser follows chunk k (1-based) of the last run."""
+        if not all_arrays:
+            return None
+        return all_arrays[min(max(int(k), 1), len(all_arrays)) - 1]
 
     def _target(arrays, key, t):
         Np = arrays["meta"]["prompt_positions"]
@@ -156,7 +179,9 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
     with gr.Blocks() as tab:
         with gr.Row():
             with gr.Column(scale=1):
-                text = gr.Textbox(SAMPLE_TEXTS[0], lines=2, max_lines=6, label="Text", elem_id="speech-text")
+                text = gr.Textbox(SAMPLE_TEXTS[0], lines=2, max_lines=12, elem_id="speech-text",
+                                  label="Text (up to 3,000 characters; a long text is spoken in chunks of about a "
+                                        "sentence)")
                 gr.Examples([[t] for t in SAMPLE_TEXTS], [text], label="Sample texts")
                 prompt = gr.Audio(sources=["upload", "microphone"], type="numpy", label="Voice prompt (1-20 s)",
                                   elem_id="speech-prompt")
@@ -183,9 +208,11 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                     "masked, orange = revealed at this step, blue = earlier, lighter = more confident). The mel "
                     "and audio at a step use only the tokens revealed so far (Griffin-Lim). Depth ladder: the "
                     "final speech from its first d depths.")
-        arrays = gr.State(None)
+        arrays, all_arrays = gr.State(None), gr.State(None)
         timer = gr.Timer(1.5, active=False)
         with gr.Row():
+            chunk = gr.Slider(1, 2, value=1, step=1, label="Chunk of a long text (its own trace)", visible=False,
+                              elem_id="speech-chunk")
             step = gr.Slider(1, 16, value=16, step=1, label="Step", elem_id="speech-step")
             depth = gr.Slider(1, 16, value=8, step=1, label="Depth ladder: first d depths", elem_id="speech-depth")
             with gr.Column(min_width=120):
@@ -208,9 +235,12 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         views = [grid, step_mel, step_audio, ladder_audio, schedule]
         example.change(pick_example, example, prompt, api_name=False)
         ev = go.click(generate, [text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend],
-                      [out_audio, out_mel, info, arrays, step], api_name="generate_speech", concurrency_limit=2)
+                      [out_audio, out_mel, info, arrays, step, chunk, all_arrays], api_name="generate_speech",
+                      concurrency_limit=2)
         ev.then(show, [arrays, step, depth], views, api_name=False)
         stop.click(None, None, None, cancels=[ev])
+        chunk.input(pick_chunk, [all_arrays, chunk], arrays, api_name="speech_chunk").then(
+            show, [arrays, step, depth], views, api_name=False)
         step.change(show_step, [arrays, step], [grid, step_mel, step_audio, schedule], api_name=False)
         depth.change(show_ladder, [arrays, depth], ladder_audio, api_name=False)
         gr.Button(visible=False).click(show, [arrays, step, depth], views, api_name="speech_step")

@@ -7,6 +7,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _backend_cache(tmp_path_factory):
+    """`auto`'s measured backend choice goes to a cache of the test session's own, never the user's."""
+    os.environ["RESGEN_CACHE"] = str(tmp_path_factory.mktemp("resgen-cache"))
+
+
 @pytest.fixture
 def gen():
     return torch.Generator().manual_seed(0)

@@ -141,7 +141,7 @@ def _speak(client, prompt, text="The quick brown fox.", seed=5, vocoder="griffin
 def test_speech_endpoints(served, tmp_path):
     import soundfile as sf
     client = Client(served, verbose=False)
-    audio, mel, info, step = _speak(client, _prompt_wav(tmp_path / "p.wav"))
+    audio, mel, info, step, chunk = _speak(client, _prompt_wav(tmp_path / "p.wav"))
     wav, rate = sf.read(audio)
     assert rate == 22050 and len(wav) > 0
     assert "real-time factor" in info and "seed 5" in info and "3 denoiser calls (with and without the text" in info
@@ -154,6 +154,23 @@ def test_speech_endpoints(served, tmp_path):
     import zipfile
     with zipfile.ZipFile(client.predict(api_name="/speech_steps_audio")) as z:
         assert sorted(z.namelist()) == ["step_01.wav", "step_02.wav", "step_03.wav"]
+
+
+def test_long_text_is_spoken_in_chunks_and_each_chunk_can_be_inspected(served, tmp_path):
+    import soundfile as sf
+    client = Client(served, verbose=False)
+    sentence = ("The cat sat down on the mat by the door, and then the cat looked around the room for a while "
+                "before it went to sleep in the sun.")
+    audio, mel, info, step, chunk = _speak(client, _prompt_wav(tmp_path / "p.wav"), text=" ".join([sentence] * 3))
+    assert "3 chunks (seeds 5..7)" in info and "9 denoiser calls" in info
+    assert len(sf.read(audio)[0]) > 0
+    first, meta1 = load_traces(client.predict(api_name="/speech_trace"))
+    assert meta1["chunk"] == 1 and meta1["chunks"] == 3 and meta1["seed"] == 5
+    client.predict(3, api_name="/speech_chunk")
+    third, meta3 = load_traces(client.predict(api_name="/speech_trace"))
+    assert meta3["chunk"] == 3 and meta3["seed"] == 7 and meta3["text"] == sentence
+    with pytest.raises(Exception, match="at most 3000"):
+        _speak(client, _prompt_wav(tmp_path / "p.wav"), text="word " * 700)
 
 
 def test_speech_bad_input_is_a_message(served, tmp_path):

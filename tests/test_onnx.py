@@ -1,4 +1,5 @@
 """ONNX export and the onnxruntime backend on a tiny model."""
+import json
 import shutil
 import sys
 
@@ -53,8 +54,35 @@ def test_sampling_on_both_backends_agrees(model_dir):
     assert same >= 0.99, same
 
 
-def test_auto_prefers_onnx_on_cpu(model_dir):
-    assert resgen.load("image", backend="auto", model_dir=model_dir).backend == "onnxruntime (CPU)"
+@pytest.mark.parametrize("faster", ["torch", "onnx"])
+def test_auto_on_a_cpu_takes_the_faster_backend_measured_once(model_dir, tmp_path, monkeypatch, faster):
+    from resgen.core import backend_choice
+    monkeypatch.setenv("RESGEN_CACHE", str(tmp_path))
+    calls = []
+
+    def fake_measure(torch_fn, ort_fn, inputs, repeats=7):
+        calls.append([tuple(x.shape) for x in inputs])
+        torch_fn(*inputs), ort_fn(*inputs)                     # both really run on the probe inputs
+        return {"torch": 1.0, "onnx": 2.0} if faster == "torch" else {"torch": 2.0, "onnx": 1.0}
+    monkeypatch.setattr(backend_choice, "measure", fake_measure)
+    want = "torch (cpu)" if faster == "torch" else "onnxruntime (CPU)"
+    assert resgen.load("image", backend="auto", model_dir=model_dir).backend == want
+    assert resgen.load("image", backend="auto", model_dir=model_dir).backend == want      # from the cache
+    assert len(calls) == 1 and calls[0][0][0] == 2                   # one probe: a CFG batch of 2
+    record = next(iter(json.loads((tmp_path / "backend_choice.json").read_text()).values()))
+    assert record["choice"] == faster and set(record["seconds_per_call"]) == {"torch", "onnx"}
+    assert resgen.load("image", backend="onnx", model_dir=model_dir).backend == "onnxruntime (CPU)"   # asked for
+
+
+def test_auto_measures_for_real_and_keeps_the_faster(model_dir, tmp_path, monkeypatch):
+    from resgen.core import backend_choice
+    monkeypatch.setenv("RESGEN_CACHE", str(tmp_path))
+    pipe = resgen.load("image", backend="auto", model_dir=model_dir)
+    record = next(iter(json.loads((tmp_path / "backend_choice.json").read_text()).values()))
+    secs = record["seconds_per_call"]
+    assert secs["torch"] > 0 and secs["onnx"] > 0 and record["choice"] == min(secs, key=secs.get)
+    assert pipe.backend == ("torch (cpu)" if record["choice"] == "torch" else "onnxruntime (CPU)")
+    assert backend_choice.cpu_name() in next(iter(json.loads((tmp_path / "backend_choice.json").read_text())))
 
 
 def test_stale_onnx_falls_back_to_torch(model_dir, tmp_path):
@@ -112,7 +140,7 @@ def test_speech_export_matches_torch(speech_dir):
 def test_speech_sampling_on_both_backends_agrees(speech_dir):
     from test_speech_pipeline import SR, _tone
     a = resgen.load("speech", backend="torch", model_dir=speech_dir)
-    b = resgen.load("speech", backend="auto", model_dir=speech_dir)
+    b = resgen.load("speech", backend="onnx", model_dir=speech_dir)
     assert a.backend.startswith("torch") and b.backend == "onnxruntime (CPU)"
     ra = a.generate("The quick brown fox jumps.", _tone(), SR, steps=6, cfg=2.0, seed=4, vocoder="griffin-lim")
     rb = b.generate("The quick brown fox jumps.", _tone(), SR, steps=6, cfg=2.0, seed=4, vocoder="griffin-lim")

@@ -37,7 +37,7 @@ def prompt():
 
 
 def test_speaks_with_the_predicted_length(pipe, prompt):
-    assert pipe.backend == "onnxruntime (CPU)"
+    assert pipe.backend in ("onnxruntime (CPU)", "torch (cpu)")           # auto: the faster here (measured)
     text = "The quick brown fox jumps over the lazy dog."
     r = pipe.generate(text, prompt, 22050, seed=0, vocoder="griffin-lim")
     frames, pos = pipe.plan_target(r.phonemes, pipe.prompt_codes(prompt, 22050), 1.0)

@@ -113,3 +113,27 @@ def test_cli_rejects_too_many_voices():
     r = subprocess.run([sys.executable, "-m", "resgen", "data", "speech", "--more-voices", "400"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "at most" in r.stderr
+
+
+def test_validation_split_is_new_voices_and_unused_heldout_sentences(tmp_path):
+    """--val-voices adds val.npz: voices drawn after all others, speaking held-out-pool sentences that no
+    held-out utterance says; every other utterance and the symbol table stay as they were."""
+    # seed 7: the validation voices' accent (en-us-nyc) is a training one, so their phonemes are in the table
+    base = CorpusConfig(train_voices=2, heldout_voices=1, per_train_voice=4, per_heldout_voice=2, heldout_sentences=4,
+                        seed=7)
+    val = CorpusConfig(**{**base.__dict__, "val_voices": 2, "per_val_voice": 2})
+    a, b = build(tmp_path / "a", base, sentences=SENTENCES), build(tmp_path / "b", val, sentences=SENTENCES)
+    assert b["voices"][:3] == a["voices"] and [v["split"] for v in b["voices"][3:]] == ["val", "val"]
+    assert b["symbols"] == a["symbols"] and not (tmp_path / "a" / "val.npz").exists()
+    for split in ("train", "heldout"):
+        fa, fb = np.load(tmp_path / "a" / f"{split}.npz"), np.load(tmp_path / "b" / f"{split}.npz")
+        assert str(fa["texts"]) == str(fb["texts"]) and np.array_equal(fa["phonemes"], fb["phonemes"])
+    v = np.load(tmp_path / "b" / "val.npz")
+    val_texts = set(json.loads(str(v["texts"])))
+    held = set(json.loads(str(np.load(tmp_path / "b" / "heldout.npz")["texts"])))
+    train = set(json.loads(str(np.load(tmp_path / "b" / "train.npz")["texts"])))
+    assert val_texts and not val_texts & held and not val_texts & train
+    assert set(v["voice"].tolist()) <= {3, 4} and b["utterances"]["val"] == len(v["voice"])
+    from resgen.eval.speech_data import CorpusSplit
+    split = CorpusSplit(tmp_path / "b", "val")
+    assert split.voice_name(0).startswith(b["voices"][split.voice[0]]["accent"]) and split.phonemes[0][0] == SIL

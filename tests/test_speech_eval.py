@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 
-from resgen.eval.speech import HeldOut
+from resgen.eval.speech_data import CorpusSplit
 from resgen.eval.speech_metrics import cosine, identify, unigram_arpa, words
 
 
@@ -37,7 +37,7 @@ def test_triples_use_other_utterances_of_the_same_voice(tmp_path):
              texts=np.array(json.dumps([f"sentence {i}" for i in range(len(voice))])))
     voices = [{"accent": "en-us"}] * 6 + [{"accent": "en-gb"}, {"accent": "en-us"}]
     (tmp_path / "corpus.json").write_text(json.dumps({"voices": voices, "sample_rate": 22050}))
-    held = HeldOut(tmp_path)
+    held = CorpusSplit(tmp_path)
     assert [len(a) for a in held.audio] == lengths.tolist() and held.accent(2) == "en-gb"
     assert [t[0] for t in held.triples(min_prompt_s=1.0)] == [0, 1, 7]      # only 3 is long enough
     triples = held.triples(min_prompt_s=0.0)

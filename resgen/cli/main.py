@@ -50,6 +50,10 @@ def _train_parsers(sub):
     t = tsub.add_parser("speech", help="the zero-shot TTS model (ResGEN denoiser + duration predictor)")
     speech.add_args(t)
     t.set_defaults(func=lambda a: speech.run(a))
+    from resgen.train import recogniser
+    t = tsub.add_parser("recogniser", help="the CTC phoneme recogniser used by `resgen eval speech` (training voices only)")
+    recogniser.add_args(t)
+    t.set_defaults(func=lambda a: recogniser.run(a))
     from resgen.train import classifier
     t = tsub.add_parser("classifier", help="the Fashion-MNIST classifier used by the evaluation")
     classifier.add_args(t)

@@ -99,7 +99,9 @@ def run_image(args) -> None:
 
 
 def add_speech_args(p: argparse.ArgumentParser):
-    p.add_argument("--text", required=True, help="what to say (English, at most 400 characters)")
+    p.add_argument("--text", required=True,
+                   help="what to say (English, at most 3,000 characters; a long text is spoken in chunks of about "
+                        "a sentence, joined with a short cross-fade)")
     p.add_argument("--prompt", required=True, help="a recording of the voice to use (1-20 s, any rate/channels)")
     p.add_argument("--speed", type=float, default=1.0, help="speaking rate (0.5-2; durations are divided by it)")
     p.add_argument("--accent", default="en-us", help="pronunciation used to phonemise the text")
@@ -113,6 +115,7 @@ def add_speech_args(p: argparse.ArgumentParser):
     p.add_argument("--model", default=None, help="model folder (default: assets/speech)")
     p.add_argument("--out", default="out/speech.wav", help="the WAV to write")
     p.add_argument("--trace", default=None, help="write the per-step trace (.npz) here")
+    p.add_argument("--trace-chunk", type=int, default=1, help="a long text: which chunk's trace --trace writes (1 = first)")
     p.add_argument("--threads", type=int, default=0)
 
 
@@ -131,14 +134,24 @@ def run_speech(args) -> None:
             raise UsageError(f"cannot read the prompt {args.prompt}: {e}") from None
         pipe = resgen.load("speech", backend=args.backend, model_dir=args.model)
         t_load = time.perf_counter() - t0
+        chunks = pipe.chunk_text(args.text, audio, rate, speed=args.speed, accent=args.accent)
+        if not 1 <= args.trace_chunk <= len(chunks):
+            raise UsageError(f"--trace-chunk {args.trace_chunk}: the text has {len(chunks)} chunk(s)")
+
+        def progress(k, n, text):
+            if n > 1:
+                print(f"chunk {k + 1}/{n}: {text[:60]!r}{'...' if len(text) > 60 else ''}", file=sys.stderr, flush=True)
         result = pipe.generate(args.text, audio, rate, speed=args.speed, steps=args.steps, cfg=args.cfg,
                                temperature=args.temperature, top_p=args.top_p, seed=args.seed, accent=args.accent,
-                               vocoder=args.vocoder)
+                               vocoder=args.vocoder, on_chunk=progress)
     except (ModelFileError, AudioError, ValueError) as e:
         raise UsageError(str(e)) from None
     save_audio(out, result.audio, result.sample_rate)
     if args.trace:
-        save_traces(args.trace, result.traces, result.trace_meta())
+        part = result.parts[args.trace_chunk - 1]
+        meta = {**part.trace_meta(), "chunk": args.trace_chunk, "chunks": len(result.parts),
+                "chunk_text": result.chunk_texts[args.trace_chunk - 1] if result.chunks else args.text.strip()}
+        save_traces(args.trace, part.traces, meta)
     s = result.settings
     print(f"wrote {out} ({result.duration:.2f} s of speech)" + (f", trace {args.trace}" if args.trace else ""))
     print(f"backend {result.backend}, vocoder {args.vocoder}; steps {s['steps']}, cfg {s['cfg']}, speed {s['speed']}, "

@@ -6,8 +6,10 @@ condition id per position (B, N) for speech (the graph's second input, whatever 
 The sampler never knows which backend runs the denoiser:
   torch  - the PyTorch module (CPU, or CUDA when the pipeline lives there)
   onnx   - an onnxruntime session over <model>/denoiser.onnx (CUDA provider when it loads, else CPU)
-  auto   - torch on CUDA when torch sees a GPU; else onnxruntime (CUDA provider if usable, else CPU);
-           a missing or stale .onnx file, or no onnxruntime, falls back to torch with a warning.
+  auto   - torch on CUDA when torch sees a GPU; onnxruntime's CUDA provider when only it can use one; on a CPU
+           whichever of torch and onnxruntime is faster for this model on this machine, measured once and cached
+           (resgen/core/backend_choice.py); a missing or stale .onnx file, or no onnxruntime, falls back to
+           torch with a warning.
 """
 from __future__ import annotations
 
@@ -93,6 +95,11 @@ def make_predict(pipe, backend: str = "auto"):
         return torch_pair
     ort, why = load_onnx(pipe.model_dir, pipe.weights_sha256(pipe.denoiser_weights))
     if ort is not None:
-        return ort, f"onnxruntime ({ort.provider.replace('ExecutionProvider', '')})"
+        ort_pair = (ort, f"onnxruntime ({ort.provider.replace('ExecutionProvider', '')})")
+        if backend == "auto" and ort.provider == "CPUExecutionProvider":
+            from resgen.core.backend_choice import choose
+            choice, _ = choose(pipe, ort)
+            return torch_pair if choice == "torch" else ort_pair
+        return ort_pair
     warnings.warn(f"{why}; using the torch backend", stacklevel=2)
     return torch_pair

@@ -64,7 +64,7 @@ def unigram_arpa(vocabulary: list[str]) -> str:
     return "\n".join(lines + ["", "\\end\\", ""])
 
 
-class Recogniser:
+class Pocketsphinx:
     """pocketsphinx (bundled en-us model) restricted to a vocabulary; transcribe(audio, rate) -> text."""
 
     def __init__(self, sentences: list[str]):

@@ -67,6 +67,12 @@ class ImagePipeline:
     def weights_sha256(self, name: str) -> str:
         return self._hashes.get(name) or file_sha256(self.model_dir / name)
 
+    def probe_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """One denoiser call of sampling one image with CFG: tokens (2, N, D) all masked, labels (2,)."""
+        N, D = self.den_cfg.positions, self.den_cfg.depth
+        tokens = torch.full((2, N, D), self.denoiser.mask_id, dtype=torch.long, device=self.device)
+        return tokens, torch.tensor([0, self.denoiser.null_class], device=self.device)
+
     @property
     def depth(self) -> int:
         return self.den_cfg.depth

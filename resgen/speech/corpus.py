@@ -6,11 +6,14 @@ range. Every utterance keeps its text, its phonemes (phonemizer, espeak backend,
 accent) and each phoneme's duration in mel frames (from espeak's own phoneme events).
 
 Layout of `resgen data speech --out DIR`:
-  DIR/train.npz, DIR/heldout.npz   utterances (see `save_split`)
+  DIR/train.npz, DIR/heldout.npz   utterances (see `save_split`); DIR/val.npz with --val-voices
   DIR/corpus.json                  voices, splits, symbol table, settings, counts
 Held-out voices never occur in training (their accent/variant/pitch/rate combination is new) and
 speak only held-out sentences. `more_train_voices` adds training voices drawn after the held-out
 ones, with their own sentence draws, so adding them leaves every other utterance's text unchanged.
+`val_voices` adds a validation split (for choosing settings; report on the held-out split): voices drawn after all
+others, never trained on, speaking held-out-pool sentences that no held-out utterance uses; it too leaves every
+other utterance unchanged.
 Sentences, voices and phonemes are deterministic in the seed; the audio is not bit-exact between
 runs (see resgen/speech/espeak.py).
 """
@@ -48,6 +51,8 @@ class CorpusConfig:
     seed: int = 0
     more_train_voices: int = 0        # further training voices, drawn after the held-out ones
     per_more_voice: int = 24          # utterances of each of them
+    val_voices: int = 0               # validation voices, drawn after all others (a split of their own)
+    per_val_voice: int = 12
 
 
 def fortunes_sentences(root: Path = FORTUNES_DIR) -> list[str]:
@@ -69,8 +74,19 @@ def fortunes_sentences(root: Path = FORTUNES_DIR) -> list[str]:
 
 def make_voices(cfg: CorpusConfig) -> tuple[list[Voice], list[Voice]]:
     """-> (training voices, held-out voices): distinct, deterministic in cfg.seed. The draw order is
-    train_voices, then heldout_voices, then more_train_voices (appended to the training voices)."""
-    n = cfg.train_voices + cfg.heldout_voices + cfg.more_train_voices
+    train_voices, then heldout_voices, then more_train_voices (appended to the training voices), then val_voices
+    (`validation_voices`)."""
+    voices = _draw_voices(cfg)
+    first, held = cfg.train_voices, cfg.train_voices + cfg.heldout_voices
+    return voices[:first] + voices[held:held + cfg.more_train_voices], voices[first:held]
+
+
+def validation_voices(cfg: CorpusConfig) -> list[Voice]:
+    return _draw_voices(cfg)[cfg.train_voices + cfg.heldout_voices + cfg.more_train_voices:]
+
+
+def _draw_voices(cfg: CorpusConfig) -> list[Voice]:
+    n = cfg.train_voices + cfg.heldout_voices + cfg.more_train_voices + cfg.val_voices
     if n > len(ACCENTS) * len(VARIANTS):
         raise ValueError(f"at most {len(ACCENTS) * len(VARIANTS)} voices (one per accent and variant)")
     rng = random.Random(cfg.seed)
@@ -82,8 +98,7 @@ def make_voices(cfg: CorpusConfig) -> tuple[list[Voice], list[Voice]]:
         if key not in seen:                   # one voice per (accent, variant) pair
             seen.add(key)
             voices.append(v)
-    first, held = cfg.train_voices, cfg.train_voices + cfg.heldout_voices
-    return voices[:first] + voices[held:], voices[first:held]
+    return voices
 
 
 class Phonemizer:
@@ -141,12 +156,13 @@ def synthesise_split(voices: list[Voice], voice_ids: list[int], sentences: list[
 def save_split(path: Path, utts: list, symbols: dict[str, int]) -> None:
     """One .npz: audio int16 concatenated (+ offsets), phoneme ids and frame durations
     concatenated (+ offsets), voice ids, texts (JSON)."""
-    audio = [u[4] for u in utts]
-    ph = [np.array([symbols[p] for p in u[2]], np.int16) for u in utts]
+    audio = [np.zeros(0, np.int16)] + [u[4] for u in utts]           # (an empty split stays readable)
+    ph = [np.zeros(0, np.int16)] + [np.array([symbols[p] for p in u[2]], np.int16) for u in utts]
     np.savez(path,
-             audio=np.concatenate(audio), audio_offsets=np.cumsum([0] + [len(a) for a in audio]),
-             phonemes=np.concatenate(ph), durations=np.concatenate([np.array(u[3], np.int16) for u in utts]),
-             phoneme_offsets=np.cumsum([0] + [len(p) for p in ph]),
+             audio=np.concatenate(audio), audio_offsets=np.cumsum([0] + [len(a) for a in audio[1:]]),
+             phonemes=np.concatenate(ph),
+             durations=np.concatenate([np.zeros(0, np.int16)] + [np.array(u[3], np.int16) for u in utts]),
+             phoneme_offsets=np.cumsum([0] + [len(p) for p in ph[1:]]),
              voice=np.array([u[0] for u in utts], np.int16), texts=np.array(json.dumps([u[1] for u in utts])))
 
 
@@ -162,26 +178,37 @@ def build(out: Path, cfg: CorpusConfig = CorpusConfig(), sentences: list[str] | 
     base, more = train_v[:cfg.train_voices], train_v[cfg.train_voices:]
     n_base, n_held = len(base), len(held_v)                    # voice ids: base, held-out, more
     ph = Phonemizer()
-    bar = tqdm(total=len(train_v) + n_held, desc="voices", dynamic_ncols=True)
+    bar = tqdm(total=len(train_v) + n_held + cfg.val_voices, desc="voices", dynamic_ncols=True)
     tr = synthesise_split(base, list(range(n_base)), train_s, cfg.per_train_voice, rng, ph, bar)
     ho = synthesise_split(held_v, list(range(n_base, n_base + n_held)), held_s, cfg.per_heldout_voice, rng, ph, bar)
     mo = synthesise_split(more, list(range(n_base + n_held, n_base + n_held + len(more))), train_s,
                           cfg.per_more_voice, random.Random(cfg.seed + 1), ph, bar)
+    val_v = validation_voices(cfg)
+    first_val = n_base + n_held + len(more)
+    unused = sorted(set(held_s) - {u[1] for u in ho["utts"]})      # held-out-pool sentences no held-out voice says
+    va = synthesise_split(val_v, list(range(first_val, first_val + len(val_v))), unused, cfg.per_val_voice,
+                          random.Random(cfg.seed + 2), ph, bar) if val_v else {"utts": [], "dropped": 0}
     bar.close()
     tr = {"utts": tr["utts"] + mo["utts"], "dropped": tr["dropped"] + mo["dropped"]}
     phones = sorted({p for u in tr["utts"] + ho["utts"] for p in u[2]} - {SIL})
     symbols = {PAD: 0, SIL: 1, **{p: i + 2 for i, p in enumerate(phones)}}
+    known = [u for u in va["utts"] if all(p in symbols for p in u[2])]   # the symbol table stays train + held-out's
+    va["dropped"] += len(va["utts"]) - len(known)
     save_split(out / "train.npz", tr["utts"], symbols)
     save_split(out / "heldout.npz", ho["utts"], symbols)
-    hours = {k: sum(len(u[4]) for u in s["utts"]) / 22050 / 3600 for k, s in (("train", tr), ("heldout", ho))}
+    if val_v:
+        save_split(out / "val.npz", known, symbols)
+    hours = {k: sum(len(u[4]) for u in s["utts"]) / 22050 / 3600
+             for k, s in (("train", tr), ("heldout", ho), ("val", {"utts": known}))}
     summary = {
         "format": "resgen-speech-corpus/1", "config": asdict(cfg), "sample_rate": 22050, "hop": 256,
         "voices": [asdict(v) | {"name": v.name, "split": "train"} for v in base]       # in voice-id order
                   + [asdict(v) | {"name": v.name, "split": "heldout"} for v in held_v]
-                  + [asdict(v) | {"name": v.name, "split": "train"} for v in more],
+                  + [asdict(v) | {"name": v.name, "split": "train"} for v in more]
+                  + [asdict(v) | {"name": v.name, "split": "val"} for v in val_v],
         "symbols": symbols, "hours": hours,
-        "utterances": {"train": len(tr["utts"]), "heldout": len(ho["utts"])},
-        "dropped_phoneme_mismatch": tr["dropped"] + ho["dropped"],
+        "utterances": {"train": len(tr["utts"]), "heldout": len(ho["utts"]), "val": len(known)},
+        "dropped_phoneme_mismatch": tr["dropped"] + ho["dropped"] + va["dropped"],
         "sentences": {"train": len(train_s), "heldout": len(held_s), "source": "Debian fortunes"},
     }
     (out / "corpus.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
@@ -200,20 +227,26 @@ def add_args(p):
     p.add_argument("--more-voices", type=int, default=d.more_train_voices,
                    help="further training voices, drawn after the held-out ones (the held-out set stays the same)")
     p.add_argument("--per-more-voice", type=int, default=d.per_more_voice, help="utterances per further voice")
+    p.add_argument("--val-voices", type=int, default=d.val_voices,
+                   help="validation voices (val.npz: choose settings on these, report on the held-out split)")
+    p.add_argument("--per-val-voice", type=int, default=d.per_val_voice)
 
 
 def run(args) -> dict:
     from resgen.core.errors import UsageError
     cfg = CorpusConfig(args.train_voices, args.heldout_voices, args.per_voice, args.per_heldout_voice,
-                       args.heldout_sentences, args.seed, args.more_voices, args.per_more_voice)
+                       args.heldout_sentences, args.seed, args.more_voices, args.per_more_voice, args.val_voices,
+                       args.per_val_voice)
     if min(cfg.train_voices, cfg.heldout_voices, cfg.per_train_voice, cfg.per_heldout_voice,
-           cfg.per_more_voice) < 1 or cfg.more_train_voices < 0:
-        raise UsageError("voice and utterance counts must be at least 1 (--more-voices at least 0)")
+           cfg.per_more_voice, cfg.per_val_voice) < 1 or min(cfg.more_train_voices, cfg.val_voices) < 0:
+        raise UsageError("voice and utterance counts must be at least 1 (--more-voices, --val-voices at least 0)")
     most = len(ACCENTS) * len(VARIANTS)
-    if cfg.train_voices + cfg.heldout_voices + cfg.more_train_voices > most:
+    if cfg.train_voices + cfg.heldout_voices + cfg.more_train_voices + cfg.val_voices > most:
         raise UsageError(f"at most {most} voices in all (one per accent and variant)")
     if cfg.per_heldout_voice > cfg.heldout_sentences:
         raise UsageError("--per-heldout-voice cannot exceed --heldout-sentences")
+    if cfg.val_voices and cfg.per_val_voice > cfg.heldout_sentences - cfg.heldout_voices * cfg.per_heldout_voice:
+        raise UsageError("--per-val-voice exceeds the held-out-pool sentences that no held-out utterance uses")
     try:
         summary = build(Path(args.out), cfg)
     except FileNotFoundError as e:
@@ -222,6 +255,7 @@ def run(args) -> dict:
           f"({summary['hours']['train']:.2f} h, {cfg.train_voices + cfg.more_train_voices} voices), "
           f"{summary['utterances']['heldout']} "
           f"held-out ({summary['hours']['heldout']:.2f} h, {cfg.heldout_voices} voices); "
+          + (f"{summary['utterances']['val']} validation ({cfg.val_voices} voices); " if cfg.val_voices else "") +
           f"{summary['dropped_phoneme_mismatch']} dropped (phonemizer and espeak disagreed); "
           f"{len(summary['symbols'])} symbols")
     return summary

@@ -5,6 +5,10 @@
     res.audio                # float32 (S,) at 22.05 kHz
     for trace in pipe.generate_steps(...): ...   # one StepTrace per step over [prompt | target]
 
+A text longer than one generation (up to MAX_TEXT characters) is split at sentence, then clause, then word
+boundaries (`chunk_text`, resgen/speech/chunks.py); every chunk is spoken from the same prompt (seed + k for chunk k)
+and the audio is joined with a 30 ms cross-fade. `res.parts` holds each chunk's own result (its trace included).
+
 Text -> phonemes (phonemizer, espeak backend, `accent`) -> durations (predicted from the phonemes
 and the prompt's speaker vector, divided by `speed`) -> a phoneme id per target position -> the
 ResGEN sampler with the prompt's tokens visible -> target tokens -> log-mel -> vocoder.
@@ -31,7 +35,10 @@ from resgen.speech.vocoder import VOCODERS, load_hifigan, vocode
 from resgen.core.mog import MoGParams
 from resgen.core.weights import ModelFileError, check_files, file_sha256, load_module, read_json
 
-MAX_TEXT = 400                      # characters
+MAX_TEXT = 3000                     # characters, in chunks of at most MAX_CHUNK_TEXT that each fit one generation
+MAX_CHUNK_TEXT = 400
+CHUNK_CHARS = 200                   # chunks are packed up to this many characters
+CROSSFADE_S = 0.03
 PROMPT_SECONDS = (1.0, 20.0)
 
 
@@ -47,6 +54,13 @@ class SpeechResult:
     seconds: float
     backend: str
     settings: dict = field(default_factory=dict)
+    chunks: list["SpeechResult"] = field(default_factory=list)   # a long text's per-chunk results (else empty)
+    chunk_texts: list[str] = field(default_factory=list)
+
+    @property
+    def parts(self) -> list["SpeechResult"]:
+        """Each generation's own result: the chunks of a long text, or this result alone."""
+        return self.chunks or [self]
 
     @property
     def duration(self) -> float:
@@ -97,6 +111,14 @@ class SpeechPipeline:
     def weights_sha256(self, name: str) -> str:
         return self._hashes.get(name) or file_sha256(self.model_dir / name)
 
+    def probe_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """One denoiser call of a long utterance: tokens (1, N, D), a prompt and a target of phoneme ids."""
+        N, D = self.cfg.denoiser.positions, self.tok_cfg.rvq.depth
+        tokens = torch.zeros(1, N, D, dtype=torch.long, device=self.device)
+        cond = torch.full((1, N), self.cfg.prompt_id, dtype=torch.long, device=self.device)
+        cond[0, self.cfg.max_prompt:] = 1
+        return tokens, cond
+
     def _find_vocoder(self) -> Path:
         local = self.model_dir / "vocoder.safetensors"
         if local.exists():
@@ -105,13 +127,18 @@ class SpeechPipeline:
         return assets_dir() / "speech" / "vocoder.safetensors"
 
     # ---- inputs ----------------------------------------------------------------------------
-    def phonemes(self, text: str, accent: str = "en-us") -> list[str]:
-        """Text -> the model's phoneme symbols, with <sil> at both ends. Raises ValueError."""
+    @staticmethod
+    def check_text(text: str, limit: int = MAX_TEXT) -> str:
         text = (text or "").strip()
         if not text:
             raise ValueError("the text is empty")
-        if len(text) > MAX_TEXT:
-            raise ValueError(f"the text is too long ({len(text)} characters; at most {MAX_TEXT})")
+        if len(text) > limit:
+            raise ValueError(f"the text is too long ({len(text)} characters; at most {limit})")
+        return text
+
+    def phonemes(self, text: str, accent: str = "en-us") -> list[str]:
+        """Text of one generation -> the model's phoneme symbols, with <sil> at both ends. Raises ValueError."""
+        text = self.check_text(text, MAX_CHUNK_TEXT)
         if accent not in ACCENTS:
             raise ValueError(f"unknown accent {accent!r}; choose one of {', '.join(ACCENTS)}")
         if self._phonemizer is None:
@@ -175,6 +202,29 @@ class SpeechPipeline:
         for _, trace in run(self.predict, plan, self.tokenizer.rvq, state, cond, null, self.tok_cfg.rvq.codebook_size, gen):
             yield trace
 
+    def chunk_text(self, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
+                   accent: str = "en-us") -> list[str]:
+        """A text of up to MAX_TEXT characters -> chunks that each fit one generation with this prompt and speed
+        (one chunk when the whole text fits). Raises ValueError for bad input."""
+        from resgen.speech.chunks import split_text
+        text = self.check_text(text)
+        s = self._settings(None, None, None, None, 0, speed)
+        prompt = self.prompt_codes(prompt_audio, prompt_rate)
+
+        def fits(piece: str) -> bool:
+            try:
+                self.plan_target(self.phonemes(piece, accent), prompt, s["speed"])
+                return True
+            except ValueError:
+                return False
+        if len(text) <= CHUNK_CHARS and fits(text):
+            return [text]
+        chunks = split_text(text, fits, CHUNK_CHARS)
+        for c in chunks:                          # a piece that fits nowhere (one huge word): say so
+            if not fits(c):
+                self.plan_target(self.phonemes(c, accent), prompt, s["speed"])
+        return chunks
+
     def generate_steps(self, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
                        steps: int | None = None, cfg: float | None = None, temperature: float | None = None,
                        top_p: float | None = None, seed: int = 0, accent: str = "en-us"):
@@ -189,10 +239,29 @@ class SpeechPipeline:
     def generate(self, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
                  steps: int | None = None, cfg: float | None = None, temperature: float | None = None,
                  top_p: float | None = None, seed: int = 0, accent: str = "en-us",
-                 vocoder: str = "hifigan") -> SpeechResult:
+                 vocoder: str = "hifigan", on_chunk=None) -> SpeechResult:
+        """Speak `text` (up to MAX_TEXT characters; a long one in chunks, see the module docstring).
+        on_chunk(k, n, chunk_text) is called before chunk k of n is generated."""
         if vocoder not in VOCODERS:
             raise ValueError(f"unknown vocoder {vocoder!r}; choose one of {', '.join(VOCODERS)}")
         t0 = time.perf_counter()
+        chunks = self.chunk_text(text, prompt_audio, prompt_rate, speed, accent)
+        if len(chunks) > 1:
+            parts = []
+            for k, chunk in enumerate(chunks):
+                if on_chunk is not None:
+                    on_chunk(k, len(chunks), chunk)
+                parts.append(self.generate(chunk, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p,
+                                           seed + k, accent, vocoder))
+            from resgen.speech.chunks import crossfade_join
+            audio = crossfade_join([r.audio for r in parts], MelConfig.sample_rate, CROSSFADE_S)
+            first = parts[0]
+            mel = torch.cat([r.mel for r in parts], -1)          # the whole speech; codes and trace: the first chunk's
+            return SpeechResult(audio, MelConfig.sample_rate, mel, first.codes, first.prompt_positions,
+                                first.phonemes, first.traces, time.perf_counter() - t0, self.backend,
+                                {**first.settings, "seed": seed, "chunks": len(parts)}, parts, chunks)
+        if on_chunk is not None:
+            on_chunk(0, 1, chunks[0])
         it, Np, phonemes, s = self.generate_steps(text, prompt_audio, prompt_rate, speed, steps, cfg, temperature,
                                                   top_p, seed, accent)
         traces = list(it)

@@ -1,0 +1,107 @@
+"""Scores and tables of `resgen eval speech`: phoneme error rate (the project's CTC recogniser, the headline),
+speaker similarity and identification (resemblyzer), length ratio, and pocketsphinx's WER as an optional column;
+per row of audio, and per voice."""
+from __future__ import annotations
+
+import numpy as np
+
+from resgen.eval.recogniser import edit_distance, per
+
+
+def score(rows: dict[str, list[np.ndarray]], triples, split, sr: int, recogniser, pocketsphinx: bool) -> dict:
+    """rows: name -> one audio (at sr) per triple (target i, prompt j, reference k)."""
+    from resgen.eval.speech_metrics import SpeakerEncoder, cosine, identify
+    enc = SpeakerEncoder()
+    real = [enc(a, split.sample_rate) for a in split.audio]
+    refs = [recogniser.reference(split.phonemes[i]) for i, _, _ in triples]
+    asr = None
+    out: dict = {}
+    if pocketsphinx:
+        from resgen.eval.speech_metrics import Pocketsphinx, wer
+        asr = Pocketsphinx(split.texts)
+        out["pocketsphinx_vocabulary"] = len(asr.vocabulary)
+    enrolled_for = {}
+    for i, j, _ in triples:                 # enrolment: the mean of the voice's other utterances (never i or its prompt)
+        enrolled_for[(i, j)] = {v: np.mean([real[u] for u in np.nonzero(split.voice == v)[0] if u not in (i, j)], 0)
+                                for v in sorted(set(split.voice.tolist()))}
+    rec_len = [len(split.audio[i]) / split.sample_rate for i, _, _ in triples]
+    for name, audios in rows.items():
+        hyps = recogniser.transcribe_all(audios, sr)
+        sims, hits, errs = [], [], []
+        for (i, j, k), a, h, r in zip(triples, audios, hyps, refs):
+            e = enc(a, sr)
+            sims.append(cosine(e, real[k]))
+            hits.append(identify(e, enrolled_for[(i, j)]) == split.voice[i])
+            errs.append(edit_distance(r, h))
+        lens = [len(a) / sr for a in audios]
+        row = {"per": per(refs, hyps), "similarity": float(np.mean(sims)), "similarity_std": float(np.std(sims)),
+               "identification": float(np.mean(hits)), "length_ratio": sum(lens) / sum(rec_len),
+               "per_utterance": [e / max(1, len(r)) for e, r in zip(errs, refs)],
+               "similarity_utterance": [float(s) for s in sims], "hit_utterance": [bool(h) for h in hits],
+               "examples": [{"text": split.texts[t[0]], "reference": " ".join(r), "heard": " ".join(h)}
+                            for t, r, h in list(zip(triples, refs, hyps))[:3]]}
+        if name == "recordings":            # the instrument's own check: the same audio against another sentence
+            row["per_wrong_sentence"] = per(refs[1:] + refs[:1], hyps)
+        if asr is not None:
+            row["wer"] = wer([split.texts[t[0]] for t in triples], [asr.transcribe(a, sr) for a in audios])
+        out[name] = row
+    out["per_voice"] = per_voice(out, rows, triples, split, refs)
+    return out
+
+
+def per_voice(scores: dict, rows, triples, split, refs) -> dict:
+    """voice name -> row name -> (PER, similarity, identification) over that voice's utterances."""
+    table: dict = {}
+    voices = sorted({int(split.voice[i]) for i, _, _ in triples})
+    for v in voices:
+        sel = [n for n, (i, _, _) in enumerate(triples) if split.voice[i] == v]
+        name = split.voice_name(triples[sel[0]][0])
+        table[name] = {}
+        for row in rows:
+            s = scores[row]
+            errs = sum(s["per_utterance"][n] * max(1, len(refs[n])) for n in sel)
+            table[name][row] = {"per": errs / max(1, sum(len(refs[n]) for n in sel)),
+                                "similarity": float(np.mean([s["similarity_utterance"][n] for n in sel])),
+                                "identification": float(np.mean([s["hit_utterance"][n] for n in sel])),
+                                "pairs": len(sel)}
+    return table
+
+
+def print_table(res: dict) -> None:
+    s = res["scores"]
+    print(f"machine: {res['machine']}; torch {res['torch']}; model {res['model']}; recogniser {res['recogniser']}")
+    print(f"settings: {res['settings']}; vocoder {res['vocoder']}; split {res['split']}: {res['pairs']} "
+          f"(voice, sentence) pairs from {res['voices']} voices never trained on")
+    L = res["tokenizer_l1_per_depth"]
+    print("\n| depth d | " + " | ".join(str(d + 1) for d in range(len(L))) + " |")
+    print("|---|" + "---|" * len(L))
+    print("| tokenizer log-mel L1 | " + " | ".join(f"{v:.3f}" for v in L) + " |")
+    wer = any("wer" in r for r in s.values() if isinstance(r, dict))
+    print("\n| speech | PER (own recogniser) | speaker similarity (mean ± sd) | speaker identification "
+          "| length ratio |" + (" pocketsphinx WER |" if wer else ""))
+    print("|---|---|---|---|---|" + ("---|" if wer else ""))
+    for name in res["rows"]:
+        r = s[name]
+        print(f"| {name} | {r['per']:.3f} | {r['similarity']:.3f} ± {r['similarity_std']:.3f} | "
+              f"{r['identification']:.3f} | {r['length_ratio']:.3f} |" + (f" {r['wer']:.3f} |" if wer else ""))
+    rec = s.get("recordings", {})
+    if "per_wrong_sentence" in rec:
+        print(f"(instrument check: the recordings scored against another utterance's phonemes: PER "
+              f"{rec['per_wrong_sentence']:.3f}, against their own {rec['per']:.3f})")
+    shown = [n for n in ("recordings", res.get("full_resynthesis"), "ResGEN") if n in s]
+    print("\n| voice | " + " | ".join(f"{n}: PER / sim / id" for n in shown) + " |")
+    print("|---|" + "---|" * len(shown))
+    for voice, rows in s["per_voice"].items():
+        cells = [f"{rows[n]['per']:.3f} / {rows[n]['similarity']:.3f} / {rows[n]['identification']:.2f}" for n in shown]
+        print(f"| {voice} ({rows[shown[0]]['pairs']}) | " + " | ".join(cells) + " |")
+    if "generation" in res:
+        g = res["generation"]
+        print(f"\ngenerated {g['audio_s']:.1f} s of speech in {g['seconds']:.1f} s")
+    if "rtf" in res:
+        r = res["rtf"]
+        print(f"real-time factor ({r['griffin-lim']['audio_s']:.2f} s sentence, median of runs): "
+              f"Griffin-Lim {r['griffin-lim']['rtf']:.3f} ({r['griffin-lim']['seconds']:.2f} s), "
+              f"HiFi-GAN {r['hifigan']['rtf']:.3f} ({r['hifigan']['seconds']:.2f} s)")
+    for name in ("recordings", "ResGEN"):
+        for e in s.get(name, {}).get("examples", [])[:2]:
+            print(f"  {name}: {e['text']!r}\n    reference {e['reference']}\n    heard     {e['heard']}")

@@ -24,7 +24,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from resgen.core.argtypes import ranged
 from resgen.core.config import CFG_SCHEDULES
+from resgen.core.sampler import MAX_CODE_TEMPERATURE, MAX_PI_TEMPERATURE
 from resgen.eval.image import apply_sampler_overrides, machine
 from resgen.eval.speech_data import CorpusSplit
 
@@ -46,11 +48,15 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--top-p", type=float, default=None)
     p.add_argument("--mog-noise", type=float, default=None,
                    help="MoG draw = mean + this x sigma x N(0, I) (default: the model's, see SamplerConfig)")
+    p.add_argument("--pi-temperature", type=ranged(MAX_PI_TEMPERATURE), default=None,
+                   help="mixture logits / this before the component draw (0 = the most likely component, the mode)")
+    p.add_argument("--code-temperature", type=ranged(MAX_CODE_TEMPERATURE), default=None,
+                   help="re-quantisation: codes drawn near the predicted sum at this temperature (0 = nearest code)")
     p.add_argument("--cfg-schedule", default=None, choices=CFG_SCHEDULES,
                    help="guidance per step (default: the model's, see SamplerConfig)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vocoder", default="hifigan", choices=("hifigan", "griffin-lim"))
-    p.add_argument("--repeats", type=int, default=3, help="runs of the real-time-factor measurement")
+    p.add_argument("--repeats", type=int, default=3, help="runs of the real-time-factor measurement (0 = none)")
     p.add_argument("--no-resynthesis", action="store_true",
                    help="skip the 'vocoder only' and 'resynthesis' rows (same as --depths none, without the vocoder row)")
     p.add_argument("--no-model", action="store_true",
@@ -142,7 +148,7 @@ def run(args) -> dict:
                  "recogniser": str(rec_dir), "split": args.split, "pairs": len(triples),
                  "voices": len({int(split.voice[t[0]]) for t in triples}), "vocoder": args.vocoder,
                  "settings": {**pipe._settings(args.steps, args.cfg, args.temperature, args.top_p, args.seed, 1.0),
-                              "mog_noise": pipe.defaults.mog_noise, "cfg_schedule": pipe.defaults.cfg_schedule}}
+                              **{k: getattr(pipe.defaults, k) for k in ("mog_noise", "cfg_schedule", "code_temperature")}}}
     res["tokenizer_l1_per_depth"] = tokenizer_l1(pipe, split)
 
     from tqdm import tqdm
@@ -166,7 +172,7 @@ def run(args) -> dict:
         rows["ResGEN"] = generate_all(pipe, split, triples, args, settings, res)
     res["rows"] = list(rows)
     res["scores"] = score(rows, triples, split, sr, recogniser, args.pocketsphinx)
-    if not args.no_model:
+    if not args.no_model and args.repeats > 0:
         res["rtf"] = rtf(pipe, split, args.repeats, settings)
     print_table(res)
     if args.json:

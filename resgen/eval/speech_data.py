@@ -8,6 +8,16 @@ from pathlib import Path
 import numpy as np
 
 
+def split_phonemes(data: Path, split: str) -> list[list[str]]:
+    """Each utterance's phoneme symbols (with its <sil> ends) in a split of the corpus, without reading audio."""
+    meta = json.loads((Path(data) / "corpus.json").read_text())
+    f = np.load(Path(data) / f"{split}.npz")
+    table = meta["symbols"]
+    names = sorted(table, key=table.get) if isinstance(table, dict) else list(table)
+    po, ph = f["phoneme_offsets"], f["phonemes"]
+    return [[names[int(k)] for k in ph[po[i]:po[i + 1]]] for i in range(len(po) - 1)]
+
+
 class CorpusSplit:
     """`<data>/<split>.npz` of `resgen data speech`: audio (float, 22.05 kHz), texts, phonemes, voice ids."""
 
@@ -22,12 +32,7 @@ class CorpusSplit:
         self.voice = f["voice"].astype(int)
         self.voices = meta["voices"]
         self.sample_rate = int(meta["sample_rate"])
-        self.phonemes: list[list[str]] = []
-        if "phonemes" in f.files:
-            table = meta["symbols"]
-            names = sorted(table, key=table.get) if isinstance(table, dict) else list(table)
-            po, ph = f["phoneme_offsets"], f["phonemes"]
-            self.phonemes = [[names[int(k)] for k in ph[po[i]:po[i + 1]]] for i in range(len(po) - 1)]
+        self.phonemes: list[list[str]] = split_phonemes(data, split) if "phonemes" in f.files else []
 
     def accent(self, i: int) -> str:
         return self.voices[self.voice[i]]["accent"]

@@ -22,6 +22,7 @@ from resgen.core.config import dumps, to_dict
 from resgen.core.weights import save_module
 from resgen.eval.recogniser import (PhonemeRecogniser, Recogniser, RecogniserConfig, per, phoneme_ids,
                                     phoneme_inventory)
+from resgen.eval.speech_data import split_phonemes
 from resgen.train.loop import LoopConfig, train
 from resgen.train.speech_tokenizer import corpus_mels
 
@@ -40,17 +41,6 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stop-at", type=int, default=0, help="stop after this step (resume later with the same command)")
     p.add_argument("--threads", type=int, default=0)
-
-
-def corpus_labels(data: Path, split: str, symbols: tuple[str, ...]) -> tuple[list[list[str]], list[list[int]]]:
-    """Each utterance's corpus phonemes and its recogniser targets (1-based ids, stress and silence removed)."""
-    meta = json.loads((data / "corpus.json").read_text())
-    table = meta["symbols"]
-    names = sorted(table, key=table.get) if isinstance(table, dict) else list(table)
-    f = np.load(data / f"{split}.npz")
-    po, ph = f["phoneme_offsets"], f["phonemes"]
-    phonemes = [[names[int(k)] for k in ph[po[i]:po[i + 1]]] for i in range(len(po) - 1)]
-    return phonemes, [phoneme_ids(p, symbols) for p in phonemes]
 
 
 def spec_augment(mel: torch.Tensor, lengths: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -84,7 +74,7 @@ def run(args) -> Path:
     symbols = phoneme_inventory(meta["symbols"])
     cfg = RecogniserConfig(symbols=symbols, width=args.width, blocks=args.blocks, kernel=args.kernel)
     mels, offsets = corpus_mels(data, "train", out / "mels_train.npz")
-    _, targets = corpus_labels(data, "train", symbols)
+    targets = [phoneme_ids(p, symbols) for p in split_phonemes(data, "train")]
     all_mels = torch.from_numpy(mels)                                         # (80, total) float16
     starts, lengths = torch.from_numpy(offsets[:-1]), torch.from_numpy(np.diff(offsets))
 

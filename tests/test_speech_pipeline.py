@@ -90,3 +90,13 @@ def test_steps_run_without_autograd_from_any_thread(pipe):
         th.start()
         th.join()
     assert seen == [False, False, False]
+
+
+def test_generate_aligned_follows_the_given_durations(pipe):
+    phonemes = ["<sil>", "ð", "ə", "k", "<sil>"]
+    frames = torch.tensor([4, 8, 4, 12, 4])
+    audio = pipe.generate_aligned(phonemes, frames, _tone(), SR, seed=1, vocoder="griffin-lim")
+    positions = -(-int(frames.sum()) // pipe.cfg.frames_per_position)
+    assert len(audio) == positions * pipe.cfg.frames_per_position * 256
+    longer = pipe.generate_aligned(phonemes, frames * 2, _tone(), SR, seed=1, vocoder="griffin-lim")
+    assert len(longer) == 2 * len(audio)

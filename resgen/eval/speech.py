@@ -41,6 +41,9 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--depths", default="all",
                    help="tokenizer depths of the resynthesis rows: 'all', 'none' or a list like 4,8")
     p.add_argument("--pocketsphinx", action="store_true", help="also pocketsphinx's WER (secondary column)")
+    p.add_argument("--oracle-durations", action="store_true",
+                   help="also a row 'ResGEN, recording's alignment': the model given each recording's own phoneme "
+                        "durations instead of predicted ones (tells the duration path from the acoustic model)")
     p.add_argument("--n", type=int, default=0, help="evaluate the first n held-out utterances (0 = all)")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--cfg", type=float, default=None)
@@ -170,6 +173,11 @@ def run(args) -> dict:
         res["full_resynthesis"] = f"resynthesis d={depths[-1]}"
     if not args.no_model:
         rows["ResGEN"] = generate_all(pipe, split, triples, args, settings, res)
+    if not args.no_model and args.oracle_durations:
+        rows["ResGEN, recording's alignment"] = [
+            pipe.generate_aligned(split.phonemes[i], torch.from_numpy(split.durations[i]), split.audio[j],
+                                  split.sample_rate, seed=args.seed + n, vocoder=args.vocoder)
+            for n, (i, j, _) in enumerate(tqdm(triples, desc="aligned", dynamic_ncols=True, mininterval=5.0))]
     res["rows"] = list(rows)
     res["scores"] = score(rows, triples, split, sr, recogniser, args.pocketsphinx)
     if not args.no_model and args.repeats > 0:

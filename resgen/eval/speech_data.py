@@ -33,6 +33,10 @@ class CorpusSplit:
         self.voices = meta["voices"]
         self.sample_rate = int(meta["sample_rate"])
         self.phonemes: list[list[str]] = split_phonemes(data, split) if "phonemes" in f.files else []
+        self.durations: list[np.ndarray] = []          # mel frames of each phoneme (espeak's own events)
+        if "durations" in f.files:
+            po, du = f["phoneme_offsets"], f["durations"]
+            self.durations = [du[po[i]:po[i + 1]].astype(np.int64) for i in range(len(po) - 1)]
 
     def accent(self, i: int) -> str:
         return self.voices[self.voice[i]]["accent"]

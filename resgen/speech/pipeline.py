@@ -236,6 +236,19 @@ class SpeechPipeline:
         return self._sample(prompt, pos, s), len(prompt), phonemes, s
 
     @torch.no_grad()
+    def generate_aligned(self, phonemes: list[str], frames: torch.Tensor, prompt_audio: np.ndarray, prompt_rate: int,
+                         seed: int = 0, vocoder: str = "hifigan") -> np.ndarray:
+        """Speech for a given alignment (phoneme symbols with their durations in mel frames, e.g. a recording's),
+        bypassing the duration predictor; the model's sampler settings. -> float32 audio. For diagnosis."""
+        s = self._settings(None, None, None, None, seed, 1.0)
+        prompt = self.prompt_codes(prompt_audio, prompt_rate)
+        ids = torch.tensor([self.symbols[p] for p in phonemes])
+        pos = positions_phonemes(ids, frames.long(), self.cfg.frames_per_position)
+        room = self.cfg.denoiser.positions - len(prompt)
+        traces = list(self._sample(prompt, pos[:room], s))
+        return self.vocode(self.decode(traces[-1].codes[0, len(prompt):]), vocoder)
+
+    @torch.no_grad()
     def generate(self, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
                  steps: int | None = None, cfg: float | None = None, temperature: float | None = None,
                  top_p: float | None = None, seed: int = 0, accent: str = "en-us",

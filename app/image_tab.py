@@ -148,8 +148,8 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
                 with gr.Row():
                     seed = gr.Number(value=0, precision=0, label="Seed", elem_id="image-seed")
                     randomize = gr.Checkbox(value=False, label="Random seed")
-                backend = gr.Dropdown(BACKENDS, value=backend_default, label="Backend (auto: onnxruntime on CPU, "
-                                      "torch on a GPU)", elem_id="image-backend")
+                backend = gr.Dropdown(BACKENDS, value=backend_default, label="Backend (auto: torch on a GPU; on a CPU "
+                                      "the faster of the two here, measured once)", elem_id="image-backend")
                 with gr.Row():
                     go = gr.Button("Generate", variant="primary", elem_id="image-generate")
                     stop = gr.Button("Stop", elem_id="image-stop")

@@ -68,8 +68,9 @@ def main(argv=None) -> list[dict]:
         res = eval_speech(base + flags)
         s = res["scores"]
         recordings = s["recordings"]
+        row = s.get("ResGEN, recording's alignment") if "--oracle-durations" in flags else s["ResGEN"]
         out.append({"lever": lever, "setting": setting, "settings": res["settings"],
-                    **{k: s["ResGEN"][k] for k in ("per", "similarity", "identification", "length_ratio")}})
+                    **{k: row[k] for k in ("per", "similarity", "identification", "length_ratio")}})
         if a.json:
             Path(a.json).write_text(json.dumps({"split": a.split, "pairs": res["pairs"], "rows": out,
                                                 "recordings": {k: recordings[k] for k in

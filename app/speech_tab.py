@@ -72,18 +72,16 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         from resgen.speech.pipeline import CROSSFADE_S
         try:
             chunks = pipe.chunk_text(text, audio, int(rate), speed=speed, accent=accent)
-            runs = [pipe.generate_steps(chunks[0], audio, int(rate), speed=speed, steps=int(steps), cfg=cfg,
-                                        seed=seed, accent=accent)]
         except (ValueError, AudioError) as e:
             raise gr.Error(str(e)) from None
         from resgen.core.trace import trace_arrays
         t0, parts, mels, all_arrays, n = time.perf_counter(), [], [], [], len(chunks)
         for k, chunk in enumerate(chunks):
             try:
-                it, Np, phonemes, s = runs[0] if k == 0 else pipe.generate_steps(
-                    chunk, audio, int(rate), speed=speed, steps=int(steps), cfg=cfg, seed=seed + k, accent=accent)
+                it, Np, phonemes, s = pipe.generate_steps(chunk, audio, int(rate), speed=speed, steps=int(steps),
+                                                          cfg=cfg, seed=seed + k, accent=accent)
             except (ValueError, AudioError) as e:
-                raise gr.Error(f"chunk {k + 1} of {n}: {e}") from None
+                raise gr.Error(f"chunk {k + 1} of {n}: {e}" if n > 1 else str(e)) from None
             where = f"chunk {k + 1}/{n}, " if n > 1 else ""
             traces = []
             for tr in it:

@@ -41,13 +41,10 @@ def machine_key(weights_sha256: str) -> str:
             f"onnxruntime {onnxruntime.__version__} | weights {weights_sha256[:16]}")
 
 
-def median_call(fn, inputs, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn(*inputs)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+def clock(fn, inputs) -> float:
+    t0 = time.perf_counter()
+    fn(*inputs)
+    return time.perf_counter() - t0
 
 
 @torch.no_grad()
@@ -56,8 +53,8 @@ def measure(torch_fn, ort_fn, inputs, repeats: int = REPEATS) -> dict[str, float
     torch_fn(*inputs), ort_fn(*inputs)
     t, o = [], []
     for _ in range(repeats):
-        t.append(median_call(torch_fn, inputs, 1))
-        o.append(median_call(ort_fn, inputs, 1))
+        t.append(clock(torch_fn, inputs))
+        o.append(clock(ort_fn, inputs))
     return {"torch": statistics.median(t), "onnx": statistics.median(o)}
 
 

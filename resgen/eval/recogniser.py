@@ -186,9 +186,6 @@ class Recogniser:
         return self.transcribe_mels(mels)
 
 
-RECOGNISER_FILES = ("recogniser.safetensors", "recogniser.json")
-
-
 def load_recogniser(folder: str | Path) -> Recogniser:
     """The recogniser in `folder` (recogniser.json + recogniser.safetensors, hash checked)."""
     from resgen.core.config import from_dict

@@ -10,8 +10,10 @@ import numpy as np
 
 def split_phonemes(data: Path, split: str) -> list[list[str]]:
     """Each utterance's phoneme symbols (with its <sil> ends) in a split of the corpus, without reading audio."""
-    meta = json.loads((Path(data) / "corpus.json").read_text())
-    f = np.load(Path(data) / f"{split}.npz")
+    return _phonemes(json.loads((Path(data) / "corpus.json").read_text()), np.load(Path(data) / f"{split}.npz"))
+
+
+def _phonemes(meta: dict, f) -> list[list[str]]:
     table = meta["symbols"]
     names = sorted(table, key=table.get) if isinstance(table, dict) else list(table)
     po, ph = f["phoneme_offsets"], f["phonemes"]
@@ -32,7 +34,7 @@ class CorpusSplit:
         self.voice = f["voice"].astype(int)
         self.voices = meta["voices"]
         self.sample_rate = int(meta["sample_rate"])
-        self.phonemes: list[list[str]] = split_phonemes(data, split) if "phonemes" in f.files else []
+        self.phonemes: list[list[str]] = _phonemes(meta, f) if "phonemes" in f.files else []
         self.durations: list[np.ndarray] = []          # mel frames of each phoneme (espeak's own events)
         if "durations" in f.files:
             po, du = f["phoneme_offsets"], f["durations"]

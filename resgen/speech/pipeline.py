@@ -259,22 +259,26 @@ class SpeechPipeline:
             raise ValueError(f"unknown vocoder {vocoder!r}; choose one of {', '.join(VOCODERS)}")
         t0 = time.perf_counter()
         chunks = self.chunk_text(text, prompt_audio, prompt_rate, speed, accent)
-        if len(chunks) > 1:
-            parts = []
-            for k, chunk in enumerate(chunks):
-                if on_chunk is not None:
-                    on_chunk(k, len(chunks), chunk)
-                parts.append(self.generate(chunk, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p,
-                                           seed + k, accent, vocoder))
-            from resgen.speech.chunks import crossfade_join
-            audio = crossfade_join([r.audio for r in parts], MelConfig.sample_rate, CROSSFADE_S)
-            first = parts[0]
-            mel = torch.cat([r.mel for r in parts], -1)          # the whole speech; codes and trace: the first chunk's
-            return SpeechResult(audio, MelConfig.sample_rate, mel, first.codes, first.prompt_positions,
-                                first.phonemes, first.traces, time.perf_counter() - t0, self.backend,
-                                {**first.settings, "seed": seed, "chunks": len(parts)}, parts, chunks)
-        if on_chunk is not None:
-            on_chunk(0, 1, chunks[0])
+        parts = []
+        for k, chunk in enumerate(chunks):
+            if on_chunk is not None:
+                on_chunk(k, len(chunks), chunk)
+            parts.append(self._speak(chunk, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p,
+                                     seed + k, accent, vocoder))
+        if len(parts) == 1:
+            return parts[0]
+        from resgen.speech.chunks import crossfade_join
+        audio = crossfade_join([r.audio for r in parts], MelConfig.sample_rate, CROSSFADE_S)
+        first = parts[0]
+        mel = torch.cat([r.mel for r in parts], -1)          # the whole speech; codes and trace: the first chunk's
+        return SpeechResult(audio, MelConfig.sample_rate, mel, first.codes, first.prompt_positions,
+                            first.phonemes, first.traces, time.perf_counter() - t0, self.backend,
+                            {**first.settings, "seed": seed, "chunks": len(parts)}, parts, chunks)
+
+    def _speak(self, text, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p, seed, accent,
+               vocoder) -> SpeechResult:
+        """One generation (a text that fits one)."""
+        t0 = time.perf_counter()
         it, Np, phonemes, s = self.generate_steps(text, prompt_audio, prompt_rate, speed, steps, cfg, temperature,
                                                   top_p, seed, accent)
         traces = list(it)

@@ -1,8 +1,9 @@
 """Export a denoiser (transformer + MoG head) to ONNX, with the hash of its weights as metadata.
 
 image: tokens int64 (B, N, D) (MASK = V in masked slots), labels int64 (B,)
-speech: tokens int64 (B, N, D), cond int64 (B, N) (phoneme id per target position, PROMPT id on
-        the prompt, NULL_TEXT for the unconditional pass; the speech model's only class is 0)
+speech: tokens int64 (B, N, D), cond int64 (B, N), or (B, N, F) for F ids per position (phoneme ids
+        per target position, PROMPT id on the prompt, NULL_TEXT for the unconditional pass; the
+        speech model's only class is 0)
 Both return logits float32 (B, N, K) and means float32 (B, N, K, E); B and N are dynamic.
 """
 from __future__ import annotations
@@ -52,7 +53,8 @@ def example_inputs(cfg, batch: int = 2, positions: int | None = None, seed: int 
     N = positions or cfg.positions
     tokens = torch.randint(0, cfg.codebook_size + 1, (batch, N, cfg.depth), generator=g)
     if task == "speech":
-        return tokens, torch.randint(0, cfg.cond_vocab, (batch, N), generator=g)
+        F = [cfg.cond_frames] if cfg.cond_frames > 1 else []
+        return tokens, torch.randint(0, cfg.cond_vocab, (batch, N, *F), generator=g)
     return tokens, torch.randint(0, cfg.num_classes + 1, (batch,), generator=g)
 
 

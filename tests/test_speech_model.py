@@ -32,6 +32,43 @@ def test_positions_follow_the_durations():
         durations_from_log(torch.zeros(2), speed=0)
 
 
+def test_every_frame_reaches_a_position_when_conditioned_per_frame():
+    ph = torch.tensor([1, 5, 7, 6, 1])
+    du = torch.tensor([3, 4, 1, 5, 2])                  # 15 frames -> 4 positions; phoneme 7 lasts 1 frame
+    centre = positions_phonemes(ph, du, 4)
+    assert 7 not in centre.tolist()                     # read at the centre frame, the short phoneme is lost
+    every = positions_phonemes(ph, du, 4, per_position=4)
+    assert every.shape == (4, 4)
+    assert every.flatten()[:15].tolist() == torch.repeat_interleave(ph, du).tolist()
+    assert every[-1, -1] == every[-1, -2]               # the last position's padding frame repeats the last frame
+    assert torch.equal(every[:, 2], centre)             # the centre frame is one of them
+    assert torch.equal(positions_phonemes(ph, du, 4, per_position=2), every[:, [1, 3]])   # evenly spaced frames
+    assert positions_phonemes(ph, torch.zeros(5, dtype=torch.long), 4, per_position=4).shape == (0, 4)
+    with pytest.raises(ValueError, match="per_position"):
+        positions_phonemes(ph, du, 4, per_position=5)
+
+
+def test_per_frame_condition_is_ordered_and_padding_safe():
+    cfg = SpeechModelConfig(symbols=8, denoiser=DenoiserConfig(
+        positions=24, depth=3, codebook_size=8, code_dim=4, width=32, layers=1, heads=2, num_classes=1,
+        cond_vocab=9, cond_frames=4, mog=MoGConfig(components=4, rank=2)))
+    old = to_dict(CFG)
+    del old["denoiser"]["cond_frames"]                  # a config written before cond_frames existed
+    assert from_dict(SpeechModelConfig, old).denoiser.cond_frames == 1
+    torch.manual_seed(0)
+    m = SpeechModel(cfg).eval()
+    tok = torch.randint(0, 9, (1, 10, 3))
+    cond = torch.randint(1, 9, (1, 10, 4))
+    a = m.denoise(tok, cond)
+    swapped = cond.flip(-1)                             # the same phonemes in another order within each position
+    assert not torch.allclose(a.means, m.denoise(tok, swapped).means, atol=1e-4)
+    keep = torch.cat([torch.ones(1, 10), torch.zeros(1, 3)], 1).bool()
+    b = m.denoise(torch.cat([tok, tok[:, :3]], 1), torch.cat([cond, torch.zeros(1, 3, 4, dtype=torch.long)], 1), keep)
+    assert torch.allclose(a.means, b.means[:, :10], atol=1e-5)
+    with pytest.raises(ValueError, match="cond_frames"):
+        SpeechModel(SpeechModelConfig(symbols=8, denoiser=DenoiserConfig(num_classes=1, cond_vocab=9, cond_frames=5)))
+
+
 def test_padding_does_not_change_the_output():
     torch.manual_seed(0)
     m = SpeechModel(CFG).eval()
@@ -60,6 +97,18 @@ def test_batches_pair_a_target_with_a_prompt_of_the_same_voice():
         same_voice = [j for j in corpus.by_voice[int(corpus.voice[i])] if j != i]
         assert any(any(torch.equal(prompt, corpus.codes[j][s:s + len(prompt)])
                        for s in range(len(corpus.codes[j]) - len(prompt) + 1)) for j in same_voice)
+
+
+def test_per_frame_batches_carry_every_frame():
+    tok = MelTokenizer(MelTokenizerConfig(channels=16, rvq=RVQConfig(depth=3, codebook_size=8, dim=4)))
+    corpus = synthetic_corpus(tok, n=6, voices=2, per_position=4)
+    codes, cond, keep, target, ph, du, pkeep, Np = make_batch(corpus, torch.tensor([0, 3]), torch.Generator(), 5, 16, 99)
+    assert cond.shape == (*codes.shape[:2], 4)
+    for b, i in enumerate([0, 3]):
+        n_t = min(len(corpus.codes[i]), 16)
+        assert (cond[b, :Np][pkeep[b]] == 99).all()
+        frames = torch.repeat_interleave(corpus.phonemes[i], corpus.durations[i])
+        assert cond[b, Np:Np + n_t].flatten()[:len(frames)].tolist() == frames[:4 * n_t].tolist()
 
 
 def test_cli_trains_on_a_synthetic_corpus(tmp_path):

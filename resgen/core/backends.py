@@ -1,7 +1,8 @@
 """Runtime backends behind one `predict(tokens, cond) -> MoGParams` callable.
 
-`cond` is what the task conditions on besides the tokens: class labels (B,) for images, a
-condition id per position (B, N) for speech (the graph's second input, whatever its name).
+`cond` is what the task conditions on besides the tokens: class labels (B,) for images,
+condition ids per position (B, N) or (B, N, F) for speech (the graph's second input, whatever its
+name).
 
 The sampler never knows which backend runs the denoiser:
   torch  - the PyTorch module (CPU, or CUDA when the pipeline lives there)

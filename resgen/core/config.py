@@ -1,7 +1,8 @@
 """Frozen configuration dataclasses and presets.
 
 Shape legend used across the library: B batch, N positions, D RVQ depth, V codebook size,
-E code-embedding dim, C model width, K mixture components, T sampling steps.
+E code-embedding dim, C model width, K mixture components, T sampling steps, F condition ids per
+position (speech: mel frames per token position).
 """
 from __future__ import annotations
 
@@ -55,6 +56,7 @@ class DenoiserConfig:
     num_classes: int = 10     # class id == num_classes is the null class used for CFG
     dropout: float = 0.0
     cond_vocab: int = 0       # > 0: a per-position condition id (e.g. the phoneme), 0 = none / null
+    cond_frames: int = 1      # F ids per position (cond (B, N, F), e.g. one phoneme per mel frame); 1: cond (B, N)
     mog: MoGConfig = field(default_factory=MoGConfig)
 
 

@@ -3,7 +3,8 @@ not N*D), with adaLN-Zero class conditioning and the MoG head as its final layer
 
 Input: tokens (B, N, D) int64 where masked slots hold the MASK id V, labels (B,) int64 where
 label == num_classes is the null class (classifier-free guidance); optionally (speech) a condition
-id per position cond (B, N) int64 (0 = none, added to the input embedding) and keep (B, N) bool
+id per position cond (B, N) int64 (0 = none, added to the input embedding; or F ids per position,
+cond (B, N, F), whose embeddings are mixed by one linear map) and keep (B, N) bool
 (False = padding, ignored by attention). Output: MoGParams over the normalised sum of the masked
 embeddings at every position.
 """
@@ -65,6 +66,9 @@ class Denoiser(nn.Module):
         self.pos_emb = nn.Parameter(torch.randn(1, cfg.positions, C) * 0.02)
         self.class_emb = nn.Embedding(cfg.num_classes + 1, C)
         self.cond_emb = nn.Embedding(cfg.cond_vocab, C) if cfg.cond_vocab else None
+        # F > 1 ids per position: their embeddings, in order, through one linear map (so the model knows
+        # which frames of the position each id covers, e.g. where a phoneme boundary falls)
+        self.cond_mix = nn.Linear(cfg.cond_frames * C, C) if cfg.cond_vocab and cfg.cond_frames > 1 else None
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.layers))
         self.final_norm = nn.LayerNorm(C, elementwise_affine=False)
         self.final_ada = nn.Sequential(nn.SiLU(), nn.Linear(C, 2 * C))
@@ -86,7 +90,8 @@ class Denoiser(nn.Module):
 
     def forward(self, tokens: torch.Tensor, labels: torch.Tensor, cond: torch.Tensor | None = None,
                 keep: torch.Tensor | None = None, select: torch.Tensor | None = None) -> MoGParams:
-        """tokens (B, N, D) int64 with MASK = V, labels (B,) int64, cond (B, N) int64 or None,
+        """tokens (B, N, D) int64 with MASK = V, labels (B,) int64, cond (B, N) (or (B, N, F) when
+        cfg.cond_frames = F > 1) int64 or None,
         keep (B, N) bool or None -> MoGParams over (B, N).
 
         select (B, N) bool (training): apply the head only at those M positions -> MoGParams over
@@ -97,7 +102,8 @@ class Denoiser(nn.Module):
         x = self.token_emb(tokens + self.depth_offset).sum(2)                # (B, N, C)
         x = x + self.pos_emb[:, :N]
         if cond is not None:
-            x = x + self.cond_emb(cond)
+            e = self.cond_emb(cond)                                           # (B, N, C) or (B, N, F, C)
+            x = x + (e if self.cond_mix is None else self.cond_mix(e.flatten(2)))
         attn_mask = None if keep is None else keep[:, None, None, :]          # (B, 1, 1, N) keys
         c = self.class_emb(labels)                                            # (B, C)
         for block in self.blocks:

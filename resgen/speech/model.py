@@ -5,7 +5,9 @@ Sequence layout (N = Np + Nt positions): the prompt's tokens, all depths visible
 positions, masked by the ResGEN forward process. Each position carries a condition id:
 PROMPT for prompt positions, the id of the phoneme it belongs to for target positions (from the
 phoneme durations: training reads them off espeak, sampling predicts them), or NULL_TEXT (0)
-when the text is dropped (classifier-free guidance). The class input of the denoiser is a
+when the text is dropped (classifier-free guidance). With denoiser.cond_frames = F > 1 each
+position carries F ids (B, N, F), one per mel frame for F = frames_per_position, so a phoneme
+shorter than a position still reaches the model (`positions_phonemes`). The class input of the denoiser is a
 constant (one class) with its null class unused.
 
 The duration predictor reads the phoneme ids and a speaker vector pooled from the prompt's token
@@ -66,6 +68,8 @@ class SpeechModel(nn.Module):
         self.cfg = cfg
         if cfg.denoiser.cond_vocab != cfg.symbols + 1 or cfg.denoiser.num_classes != 1:
             raise ValueError("the denoiser needs cond_vocab = symbols + 1 and one class")
+        if not 1 <= cfg.denoiser.cond_frames <= cfg.frames_per_position:
+            raise ValueError(f"the denoiser's cond_frames must be 1..{cfg.frames_per_position} (frames per position)")
         self.denoiser = Denoiser(cfg.denoiser)
         self.speaker = SpeakerPool(cfg.denoiser.code_dim, cfg.durations.width, cfg.durations.heads)
         self.durations = DurationPredictor(cfg.symbols, cfg.durations)
@@ -92,14 +96,25 @@ class SpeechModel(nn.Module):
                 self.log_durations(phonemes, prompt_latents, prompt_keep))
 
 
-def positions_phonemes(phonemes: torch.Tensor, frames: torch.Tensor, frames_per_position: int) -> torch.Tensor:
-    """One utterance: phoneme ids (P,), durations in frames (P,) -> the phoneme id of each token
-    position (ceil(sum / s),), read at the centre frame of the position."""
+def positions_phonemes(phonemes: torch.Tensor, frames: torch.Tensor, frames_per_position: int,
+                       per_position: int = 1) -> torch.Tensor:
+    """One utterance: phoneme ids (P,), durations in frames (P,) -> the phoneme ids of each token
+    position: (n,) read at the centre frame when per_position = 1 (a phoneme shorter than a position
+    can then be missed), else (n, per_position) read at evenly spaced frames (per_position =
+    frames_per_position: every frame, so every phoneme reaches the model); n = ceil(sum / s).
+    Frames past the end (the last position's padding) repeat the last frame."""
+    s, k = frames_per_position, per_position
+    if not 1 <= k <= s:
+        raise ValueError(f"per_position must be 1..{s}")
     total = int(frames.sum())
-    per_frame = torch.repeat_interleave(phonemes, frames.long())                 # (F,)
-    n = -(-total // frames_per_position)
-    centre = (torch.arange(n) * frames_per_position + frames_per_position // 2).clamp(max=max(total - 1, 0))
-    return per_frame[centre] if total else torch.zeros(0, dtype=phonemes.dtype)
+    n = -(-total // s)
+    if not total:
+        return torch.zeros((0,) if k == 1 else (0, k), dtype=phonemes.dtype)
+    per_frame = torch.repeat_interleave(phonemes, frames.long())                 # (F_total,)
+    offsets = (torch.arange(k) * s + s // 2) // k                                 # k = 1: the centre frame
+    at = (torch.arange(n)[:, None] * s + offsets).clamp(max=total - 1)           # (n, k)
+    ids = per_frame[at]
+    return ids[:, 0] if k == 1 else ids
 
 
 def durations_from_log(log_frames: torch.Tensor, speed: float = 1.0) -> torch.Tensor:

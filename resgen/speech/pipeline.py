@@ -105,7 +105,7 @@ class SpeechPipeline:
         self._phonemizer = None
 
     def torch_predict(self, tokens: torch.Tensor, cond: torch.Tensor) -> MoGParams:
-        """The PyTorch denoiser: tokens (B, N, D), condition ids (B, N) -> MoGParams."""
+        """The PyTorch denoiser: tokens (B, N, D), condition ids (B, N) or (B, N, F) -> MoGParams."""
         return self.model.denoise(tokens, cond)
 
     def weights_sha256(self, name: str) -> str:
@@ -115,7 +115,8 @@ class SpeechPipeline:
         """One denoiser call of a long utterance: tokens (1, N, D), a prompt and a target of phoneme ids."""
         N, D = self.cfg.denoiser.positions, self.tok_cfg.rvq.depth
         tokens = torch.zeros(1, N, D, dtype=torch.long, device=self.device)
-        cond = torch.full((1, N), self.cfg.prompt_id, dtype=torch.long, device=self.device)
+        F = self.cfg.denoiser.cond_frames
+        cond = torch.full((1, N, *([F] if F > 1 else [])), self.cfg.prompt_id, dtype=torch.long, device=self.device)
         cond[0, self.cfg.max_prompt:] = 1
         return tokens, cond
 
@@ -169,11 +170,13 @@ class SpeechPipeline:
     # ---- sampling --------------------------------------------------------------------------
     @torch.no_grad()
     def plan_target(self, phonemes: list[str], prompt: torch.Tensor, speed: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> (durations in frames (P,), phoneme id per target position (Nt,))."""
+        """-> (durations in frames (P,), phoneme ids per target position: (Nt,), or (Nt, F) for a model
+        conditioned on F frames per position)."""
         ids = torch.tensor([[self.symbols[p] for p in phonemes]], device=self.device)
         latents = self.tokenizer.rvq.decode(prompt[None]) / self.latent_scale
         frames = durations_from_log(self.model.log_durations(ids, latents)[0], speed)
-        pos = positions_phonemes(ids[0].cpu(), frames.cpu(), self.cfg.frames_per_position)
+        pos = positions_phonemes(ids[0].cpu(), frames.cpu(), self.cfg.frames_per_position,
+                                 self.cfg.denoiser.cond_frames)
         room = self.cfg.denoiser.positions - len(prompt)
         if len(pos) > room:
             raise ValueError(f"the text is too long for one utterance ({len(pos)} positions; at most {room})")
@@ -187,7 +190,7 @@ class SpeechPipeline:
         codes[0, :Np] = prompt
         mask = torch.zeros(1, Np + Nt, D, dtype=torch.bool, device=dev)
         mask[0, Np:] = True
-        cond = torch.full((1, Np + Nt), self.cfg.prompt_id, dtype=torch.long, device=dev)
+        cond = torch.full((1, Np + Nt, *pos.shape[1:]), self.cfg.prompt_id, dtype=torch.long, device=dev)
         cond[0, Np:] = pos.to(dev)
         null = cond.clone()
         null[0, Np:] = NULL_TEXT
@@ -243,7 +246,7 @@ class SpeechPipeline:
         s = self._settings(None, None, None, None, seed, 1.0)
         prompt = self.prompt_codes(prompt_audio, prompt_rate)
         ids = torch.tensor([self.symbols[p] for p in phonemes])
-        pos = positions_phonemes(ids, frames.long(), self.cfg.frames_per_position)
+        pos = positions_phonemes(ids, frames.long(), self.cfg.frames_per_position, self.cfg.denoiser.cond_frames)
         room = self.cfg.denoiser.positions - len(prompt)
         traces = list(self._sample(prompt, pos[:room], s))
         return self.vocode(self.decode(traces[-1].codes[0, len(prompt):]), vocoder)

@@ -47,6 +47,9 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--rank", type=int, default=8)
     p.add_argument("--sigma", type=ranged(MAX_SIGMA, lo_open=True), default=0.25,
                    help="MoG component std (normalised units)")
+    p.add_argument("--cond-frames", type=int, default=4,
+                   help="phoneme ids per token position: 4 = one per mel frame (every phoneme reaches the model), "
+                        "1 = the centre frame's only (the first shipped model)")
     p.add_argument("--text-drop", type=float, default=0.1, help="share of examples without text (CFG)")
     p.add_argument("--max-prompt", type=int, default=64, help="prompt positions (4 mel frames each)")
     p.add_argument("--max-target", type=int, default=192, help="longer targets are cropped")
@@ -91,20 +94,21 @@ def tokenize_corpus(data: Path, tokenizer: MelTokenizer, out: Path, mel_cache: P
     return out
 
 
-def load_corpus(tokens: Path, downsample: int) -> Corpus:
-    """A file from `tokenize_corpus` -> Corpus."""
+def load_corpus(tokens: Path, downsample: int, per_position: int = 1) -> Corpus:
+    """A file from `tokenize_corpus` -> Corpus (per_position phoneme ids per position, see positions_phonemes)."""
     f = np.load(tokens)
     codes = _split(f["codes"], f["code_offsets"])
     phonemes = _split(f["phonemes"], f["phoneme_offsets"])
     durations = _split(f["durations"], f["phoneme_offsets"])
-    pos = [positions_phonemes(p, d, downsample)[: len(c)] for p, d, c in zip(phonemes, durations, codes)]
+    pos = [positions_phonemes(p, d, downsample, per_position)[: len(c)] for p, d, c in zip(phonemes, durations, codes)]
     return Corpus(codes, phonemes, durations, pos, f["voice"], json.loads(str(f["symbols"])))
 
 
 SYNTHETIC_PHONES = ("ð", "ə", "k", "w", "ˈɪ", "b", "ɹ", "ˈaʊ", "n", "f", "s", "t", "d", "l", "m", "p")
 
 
-def synthetic_corpus(tok: MelTokenizer, n: int = 12, voices: int = 3, symbols: int = 18, seed: int = 1) -> Corpus:
+def synthetic_corpus(tok: MelTokenizer, n: int = 12, voices: int = 3, symbols: int = 18, seed: int = 1,
+                     per_position: int = 1) -> Corpus:
     """Random codes, phonemes and durations; the symbols are real IPA phonemes (tests of the pipeline)."""
     g = torch.Generator().manual_seed(seed)
     D, V, s = tok.cfg.rvq.depth, tok.cfg.rvq.codebook_size, tok.cfg.downsample
@@ -117,14 +121,14 @@ def synthetic_corpus(tok: MelTokenizer, n: int = 12, voices: int = 3, symbols: i
         codes.append(torch.randint(0, V, (N, D), generator=g))
         phonemes.append(ph)
         durations.append(du)
-        pos.append(positions_phonemes(ph, du, s))
+        pos.append(positions_phonemes(ph, du, s, per_position))
     return Corpus(codes, phonemes, durations, pos, np.arange(n) % voices,
                   {"<pad>": 0, "<sil>": 1, **{SYNTHETIC_PHONES[i - 2]: i for i in range(2, symbols)}})
 
 
 def make_batch(corpus: Corpus, idx: torch.Tensor, gen: torch.Generator, max_prompt: int, max_target: int,
                prompt_id: int):
-    """-> codes (B, N, D), cond (B, N), keep (B, N), target (B, N) bool, phonemes (B, P), durations (B, P),
+    """-> codes (B, N, D), cond (B, N) (or (B, N, F) for F phoneme ids per position), keep (B, N), target (B, N) bool, phonemes (B, P), durations (B, P),
     prompt keep (B, Np). All on the CPU; random choices through `gen`'s device-independent draws."""
     rows = []
     for i in idx.tolist():
@@ -143,7 +147,7 @@ def make_batch(corpus: Corpus, idx: torch.Tensor, gen: torch.Generator, max_prom
     N = Np + max(len(r[1]) for r in rows)
     P = max(len(r[3]) for r in rows)
     codes = torch.zeros(B, N, D, dtype=torch.long)
-    cond = torch.zeros(B, N, dtype=torch.long)
+    cond = torch.zeros(B, N, *rows[0][2].shape[1:], dtype=torch.long)
     keep = torch.zeros(B, N, dtype=torch.bool)
     target = torch.zeros(B, N, dtype=torch.bool)
     pkeep = torch.zeros(B, Np, dtype=torch.bool)
@@ -173,7 +177,7 @@ def run(args) -> Path:
         torch.manual_seed(args.seed)
         tokenizer = MelTokenizer(tok_cfg).eval()
         save_module(tokenizer, out / "tokenizer.safetensors")
-        corpus = synthetic_corpus(tokenizer)
+        corpus = synthetic_corpus(tokenizer, per_position=args.cond_frames)
     else:
         tok_dir, data = Path(args.tokenizer), Path(args.data)
         if not (tok_dir / "tokenizer.json").exists():
@@ -189,7 +193,7 @@ def run(args) -> Path:
                 raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
             mel_cache = tok_dir / "mels_train.npz"
             tokenize_corpus(data, tokenizer, tokens, mel_cache if mel_cache.exists() else None)
-        corpus = load_corpus(tokens, tok_cfg.downsample)
+        corpus = load_corpus(tokens, tok_cfg.downsample, args.cond_frames)
     rvq = tokenizer.rvq
     D, V, E = tok_cfg.rvq.depth, tok_cfg.rvq.codebook_size, tok_cfg.rvq.dim
     with torch.no_grad():
@@ -199,7 +203,7 @@ def run(args) -> Path:
         symbols=symbols,
         denoiser=DenoiserConfig(positions=args.max_prompt + args.max_target, depth=D, codebook_size=V, code_dim=E,
                                 width=args.width, layers=args.layers, heads=args.heads, num_classes=1,
-                                cond_vocab=symbols + 1,
+                                cond_vocab=symbols + 1, cond_frames=args.cond_frames,
                                 mog=MoGConfig(components=args.components, rank=args.rank, sigma=args.sigma)),
         durations=DurationConfig(), frames_per_position=tok_cfg.downsample, max_prompt=args.max_prompt)
     codebooks = rvq.codebooks.clone()
@@ -211,7 +215,8 @@ def run(args) -> Path:
                                                                    args.max_target, cfg.prompt_id))
         B, N, _ = codes.shape
         drop = torch.rand(B, generator=gen, device=dev) < args.text_drop
-        cond = torch.where(drop[:, None] & target, NULL_TEXT, cond)
+        dropped = drop[:, None] & target
+        cond = torch.where(dropped if cond.dim() == 2 else dropped[..., None], NULL_TEXT, cond)
         mask = sample_training_mask(B, N, D, gen) & target[..., None]          # only target slots
         per_depth = codebooks.to(dev)[torch.arange(D, device=dev), codes]     # (B, N, D, E)
         z = masked_target(per_depth, mask) / latent_scale

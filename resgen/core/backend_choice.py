@@ -59,8 +59,14 @@ def measure(torch_fn, ort_fn, inputs, repeats: int = REPEATS) -> dict[str, float
 
 
 def choose(pipe, ort_fn) -> tuple[str, dict]:
-    """-> ("torch" or "onnx", the record: seconds per call of each, when measured). Cached per machine_key."""
-    key = machine_key(pipe.weights_sha256(pipe.denoiser_weights))
+    """-> ("torch" or "onnx", the record) for a pipeline's denoiser at its sampling shape."""
+    return choose_fastest(pipe.weights_sha256(pipe.denoiser_weights), pipe.torch_predict, ort_fn, pipe.probe_inputs())
+
+
+def choose_fastest(weights_sha256: str, torch_fn, ort_fn, inputs, repeats: int = REPEATS) -> tuple[str, dict]:
+    """-> ("torch" or "onnx", the record: seconds per call of each, when measured). Cached per machine_key, so
+    any model with a torch and an onnxruntime form (a denoiser, the vocoder) is measured once per machine."""
+    key = machine_key(weights_sha256)
     path = cache_file()
     try:
         cache = json.loads(path.read_text())
@@ -68,7 +74,7 @@ def choose(pipe, ort_fn) -> tuple[str, dict]:
         cache = {}
     if key in cache and cache[key].get("choice") in ("torch", "onnx"):
         return cache[key]["choice"], cache[key]
-    secs = measure(pipe.torch_predict, ort_fn, pipe.probe_inputs())
+    secs = measure(torch_fn, ort_fn, inputs, repeats)
     record = {"choice": min(secs, key=secs.get), "seconds_per_call": secs, "measured": time.strftime("%Y-%m-%d %H:%M")}
     cache[key] = record
     try:

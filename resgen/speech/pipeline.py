@@ -31,7 +31,7 @@ from resgen.speech.corpus import ACCENTS
 from resgen.speech.model import NULL_TEXT, SpeechModel, durations_from_log, positions_phonemes
 from resgen.speech.tokenizer import MelTokenizer
 from resgen.core.trace import StepTrace
-from resgen.speech.vocoder import VOCODERS, load_hifigan, vocode
+from resgen.speech.vocoder import VOCODERS, vocode
 from resgen.core.mog import MoGParams
 from resgen.core.weights import ModelFileError, check_files, file_sha256, load_module, read_json
 
@@ -100,6 +100,8 @@ class SpeechPipeline:
         self.denoiser_weights = "model.safetensors"
         from resgen.core.backends import make_predict
         self.predict, self.backend = make_predict(self, backend)
+        self._backend_request = backend                 # the vocoder's backend follows it (vocoder_backends.py)
+        self.vocoder_backend: str | None = None
         self._vocoder_path = Path(vocoder_path) if vocoder_path else self._find_vocoder()
         self._hifigan = None
         self._phonemizer = None
@@ -289,6 +291,8 @@ class SpeechPipeline:
         mel = self.decode(codes)
         audio = self.vocode(mel, vocoder)
         settings = {**s, "accent": accent, "vocoder": vocoder}
+        if vocoder == "hifigan":
+            settings["vocoder_backend"] = self.vocoder_backend
         return SpeechResult(audio, MelConfig.sample_rate, mel, codes, Np, phonemes, traces, time.perf_counter() - t0,
                             self.backend, settings)
 
@@ -302,7 +306,8 @@ class SpeechPipeline:
     def vocode(self, mel: torch.Tensor, vocoder: str = "hifigan") -> np.ndarray:
         """log-mel (80, F) -> float32 audio (F * 256,)."""
         if vocoder == "hifigan" and self._hifigan is None:
-            self._hifigan = load_hifigan(self._vocoder_path, self.device)
+            from resgen.speech.vocoder_backends import load_vocoder
+            self._hifigan, self.vocoder_backend = load_vocoder(self._vocoder_path, self._backend_request, self.device)
         return vocode(mel[None], vocoder, self._hifigan)[0].cpu().numpy().astype(np.float32)
 
     @torch.no_grad()

@@ -1,0 +1,84 @@
+"""HiFi-GAN behind one callable, log-mel (B, 80, F) -> audio (B, F * 256), on torch or onnxruntime.
+
+The vocoder is most of a speech sample's time on a CPU (2.6 of 3 s for 4.5 s of speech), so it runs where it
+is fastest, as the denoiser does (resgen/core/backends.py):
+  torch  - the HiFi-GAN module of vocoder.safetensors (CPU, or CUDA when the pipeline lives there)
+  onnx   - an onnxruntime session over vocoder.onnx beside it (`python -m export vocoder-onnx`)
+  auto   - torch on CUDA; on a CPU whichever is faster on this machine, timed once on a 1-s mel and cached
+           (resgen/core/backend_choice.py)
+vocoder.onnx carries the sha256 of the safetensors it was exported from; a missing, unloadable or stale graph,
+or no onnxruntime, falls back to torch with a warning.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from resgen.speech.vocoder import load_hifigan
+
+PROBE_FRAMES = 86           # 1 s of mel frames: long enough to time the convolutions, short enough to wait for
+PROBE_REPEATS = 3
+
+
+class OrtHifiGan:
+    """An onnxruntime session over vocoder.onnx as a callable: mel (B, 80, F) -> audio (B, F * 256)."""
+
+    def __init__(self, path: str | Path, threads: int | None = None):
+        import onnxruntime as ort
+
+        from resgen.core.backends import session_options
+        self.session = ort.InferenceSession(str(path), sess_options=session_options(threads),
+                                            providers=["CPUExecutionProvider"])
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, mel: torch.Tensor) -> torch.Tensor:
+        out = self.session.run(None, {self.input_name: mel.detach().cpu().numpy().astype(np.float32)})[0]
+        return torch.from_numpy(out).to(mel.device)
+
+
+def open_onnx(weights: Path) -> tuple[OrtHifiGan | None, str | None]:
+    """-> (session, None) for the vocoder.onnx beside `weights`, or (None, why it cannot be used)."""
+    path = weights.with_suffix(".onnx")
+    if not path.exists():
+        return None, f"{path} not found"
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return None, "onnxruntime is not installed"
+    try:
+        session = OrtHifiGan(path)
+    except Exception as e:  # a corrupt file: fall back, never fail
+        return None, f"onnxruntime could not load {path}: {e}"
+    from resgen.core.weights import file_sha256
+    if session.metadata.get("weights_sha256") != file_sha256(weights):
+        return None, f"{path} is stale: it was exported from other weights (re-run `python -m export vocoder-onnx`)"
+    return session, None
+
+
+def load_vocoder(weights: str | Path, backend: str = "auto", device: str | torch.device = "cpu"):
+    """-> (callable mel -> audio, "torch" or "onnxruntime"). The torch module is always loaded: it checks the
+    weights file and is the fallback."""
+    from resgen.core.backends import BACKENDS
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    weights = Path(weights)
+    model = load_hifigan(weights, device)
+    if backend == "torch" or torch.device(device).type == "cuda":
+        return model, "torch"
+    session, why = open_onnx(weights)
+    if session is None:
+        warnings.warn(f"{why}; the vocoder runs on torch", stacklevel=2)
+        return model, "torch"
+    if backend == "auto":
+        from resgen.core.backend_choice import choose_fastest
+        from resgen.core.weights import file_sha256
+        probe = torch.full((1, 80, PROBE_FRAMES), -5.0, device=torch.device(device))
+        probe[:, :40] += torch.linspace(0, 3, PROBE_FRAMES)       # some structure, so no branch is trivial
+        choice, _ = choose_fastest("vocoder " + file_sha256(weights), model, session, (probe,), PROBE_REPEATS)
+        if choice == "torch":
+            return model, "torch"
+    return session, "onnxruntime"

@@ -38,6 +38,15 @@ def prompt_examples(folder: Path) -> dict[str, Path]:
     return {f"{i['voice']} (held out)": folder / i["file"] for i in items if (folder / i["file"]).exists()}
 
 
+def _array_prompt(prompt) -> tuple[np.ndarray, int]:
+    """(rate, samples) as gradio's numpy audio gives it (int16 or float) -> (float32 samples, rate)."""
+    rate, audio = prompt
+    audio = np.asarray(audio)
+    if np.issubdtype(audio.dtype, np.integer):
+        audio = audio.astype(np.float32) / np.iinfo(audio.dtype).max
+    return audio, int(rate)
+
+
 def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, backend_default: str = "auto"):
     """get_pipeline(backend) -> SpeechPipeline (lazy, cached by the caller)."""
 
@@ -52,22 +61,23 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
             return gr.update()
         import soundfile as sf
         audio, rate = sf.read(str(examples[name]), dtype="float32")
-        return (rate, audio)
+        return (rate, audio)             # gradio writes it into its cache: the prompt is then a file path there
 
     def generate(text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend):
         if prompt is None:
             raise gr.Error("Give a voice prompt: upload or record a few seconds, or pick an example voice.")
-        rate, audio = prompt
-        audio = np.asarray(audio)
-        if np.issubdtype(audio.dtype, np.integer):
-            audio = audio.astype(np.float32) / np.iinfo(audio.dtype).max
+        from resgen.speech.audio import AudioError
+        from resgen.speech.prompt_audio import read_prompt
+        try:                                        # a file path: wav, flac, ogg or mp3, read here, no ffmpeg
+            audio, rate = read_prompt(prompt) if isinstance(prompt, (str, Path)) else _array_prompt(prompt)
+        except AudioError as e:
+            raise gr.Error(str(e)) from None
         try:
             seed = int(seed or 0)
         except (TypeError, ValueError):
             raise gr.Error("Seed must be a whole number.") from None
         seed = random.randrange(2**31) if randomize else seed
         pipe = load(backend)
-        from resgen.speech.audio import AudioError
         from resgen.speech.chunks import crossfade_join
         from resgen.speech.pipeline import CROSSFADE_S
         try:
@@ -104,7 +114,8 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         info = (f"{dur:.2f} s of speech in {secs:.2f} s (real-time factor {secs / max(dur, 1e-9):.2f}) on "
                 f"{pipe.backend}, vocoder {voc}; seed {seed}; {s['steps']} steps, {calls} denoiser calls{pair}; "
                 + (f"{n} chunks (seeds {seed}..{seed + n - 1}), joined with a {CROSSFADE_S * 1000:.0f} ms cross-fade"
-                   if n > 1 else f"{len(phonemes) - 2} phonemes, {len(codes)} positions x {pipe.tok_cfg.rvq.depth} depths"))
+                   if n > 1 else f"{len(phonemes) - 2} phonemes, {len(codes)} positions x {pipe.tok_cfg.rvq.depth} depths")
+                + "".join(f"\nPrompt: {notice}." for notice in s.get("prompt_notices", [])))
         import torch
         mel = torch.cat(mels, -1)
         yield ((22050, wav), render.mel_image(mel.cpu().numpy()), info, all_arrays[0],
@@ -182,7 +193,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                                   label="Text (up to 3,000 characters; a long text is spoken in chunks of about a "
                                         "sentence)")
                 gr.Examples([[t] for t in SAMPLE_TEXTS], [text], label="Sample texts")
-                prompt = gr.Audio(sources=["upload", "microphone"], type="numpy", label="Voice prompt (1-20 s)",
+                prompt = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Voice prompt (1-20 s)",
                                   elem_id="speech-prompt")
                 example = gr.Dropdown(list(examples), value=None, label="...or an example voice (never seen in training)",
                                       elem_id="speech-example")

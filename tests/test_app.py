@@ -145,6 +145,7 @@ def test_speech_endpoints(served, tmp_path):
     wav, rate = sf.read(audio)
     assert rate == 22050 and len(wav) > 0
     assert "real-time factor" in info and "seed 5" in info and "3 denoiser calls (with and without the text" in info
+    assert "Prompt: resampled from 44.1 kHz to 22.05 kHz." in info                   # what was done to the prompt
     assert np.asarray(Image.open(mel)).ndim == 3
     grid, step_mel, step_audio, ladder_audio, schedule = client.predict(1, 2, api_name="/speech_step")
     assert all((grid, step_mel, step_audio, ladder_audio, schedule))
@@ -179,6 +180,13 @@ def test_speech_bad_input_is_a_message(served, tmp_path):
         _speak(client, _prompt_wav(tmp_path / "p.wav"), text="  ")
     with pytest.raises(Exception, match="too short"):
         _speak(client, _prompt_wav(tmp_path / "short.wav", seconds=0.3))
+    import soundfile as sf
+    wav, sr = sf.read(_prompt_wav(tmp_path / "p.wav"))
+    sf.write(tmp_path / "loud.wav", np.clip(wav * 20, -1, 1), sr)
+    with pytest.raises(Exception, match="heavily clipped"):
+        _speak(client, tmp_path / "loud.wav")
+    sf.write(tmp_path / "p.mp3", wav, sr)                     # an mp3 (no ffmpeg here): read by the app itself
+    assert "real-time factor" in _speak(client, tmp_path / "p.mp3")[2]
     with pytest.raises(Exception, match="Give a voice prompt"):
         client.predict("Hello there.", None, 1.0, 3, 2.0, 0, False, "griffin-lim", "en-us", "torch",
                        api_name="/generate_speech")

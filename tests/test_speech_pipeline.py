@@ -62,15 +62,20 @@ def test_bad_input_is_a_clear_error(pipe, kwargs, err, match):
 
 
 def test_cli_writes_wav_and_trace(tiny_speech_dir, tmp_path):
-    sf.write(tmp_path / "p.wav", np.stack([_tone(), _tone()], 1), SR)
+    quiet_start = np.concatenate([np.zeros(SR), _tone()])                     # 1 s of silence first
+    sf.write(tmp_path / "p.wav", np.stack([quiet_start, quiet_start], 1), SR)
     r = resgen_cli("sample", "speech", "--text", "The quick brown fox.", "--prompt", str(tmp_path / "p.wav"),
                    "--model", str(tiny_speech_dir), "--steps", "3", "--out", str(tmp_path / "o.wav"),
                    "--trace", str(tmp_path / "o.npz"), "--vocoder", "griffin-lim")
     assert r.returncode == 0, r.stderr
+    for notice in ("prompt: mixed 2 channels down to mono", "prompt: resampled from 44.1 kHz",
+                   "prompt: trimmed silence: 0.9 s at the start"):
+        assert notice in r.stderr, r.stderr
     audio, rate = sf.read(tmp_path / "o.wav")
     assert rate == 22050 and audio.ndim == 1 and len(audio) > 0
     arrays, meta = load_traces(tmp_path / "o.npz")
     assert meta["task"] == "speech" and meta["prompt_positions"] > 0 and arrays["codes"].shape[0] == 3
+    assert len(meta["prompt_notices"]) == 3                                 # the trace says what was done too
     bad = resgen_cli("sample", "speech", "--text", "hello", "--prompt", str(tmp_path / "missing.wav"),
                      "--model", str(tiny_speech_dir), "--out", str(tmp_path / "x.wav"))
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "cannot read the prompt" in bad.stderr

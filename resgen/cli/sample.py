@@ -153,6 +153,8 @@ def run_speech(args) -> None:
                 "chunk_text": result.chunk_texts[args.trace_chunk - 1] if result.chunks else args.text.strip()}
         save_traces(args.trace, part.traces, meta)
     s = result.settings
+    for notice in s.get("prompt_notices", []):
+        print(f"prompt: {notice}", file=sys.stderr)
     print(f"wrote {out} ({result.duration:.2f} s of speech)" + (f", trace {args.trace}" if args.trace else ""))
     voc = args.vocoder + (f" ({s['vocoder_backend']})" if s.get("vocoder_backend") else "")
     print(f"backend {result.backend}, vocoder {voc}; steps {s['steps']}, cfg {s['cfg']}, speed {s['speed']}, "

@@ -24,7 +24,8 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from resgen.speech.audio import MelConfig, log_mel, prepare
+from resgen.speech.audio import MelConfig, log_mel
+from resgen.speech.prompt_audio import condition_prompt
 from resgen.core.config import MelTokenizerConfig, SamplerConfig, SpeechModelConfig, from_dict
 from resgen.core.sampler import SamplerState, checked_settings, make_plan, run
 from resgen.speech.corpus import ACCENTS
@@ -155,13 +156,17 @@ class SpeechPipeline:
             warnings.warn(f"{len(phones) - len(known)} phonemes unknown to the model were skipped", stacklevel=2)
         return ["<sil>", *known, "<sil>"]
 
-    @torch.no_grad()
     def prompt_codes(self, audio: np.ndarray, sample_rate: int) -> torch.Tensor:
         """Prompt audio (any rate, mono or multi-channel) -> its first max_prompt token positions (Np, D)."""
-        x = prepare(audio, sample_rate, MelConfig(), min_s=PROMPT_SECONDS[0], max_s=PROMPT_SECONDS[1],
-                    what="the prompt audio")
-        mel = log_mel(torch.from_numpy(x).to(self.device))
-        return self.tokenizer.encode(mel)[0, : self.cfg.max_prompt]
+        return self.prompt(audio, sample_rate)[0]
+
+    @torch.no_grad()
+    def prompt(self, audio: np.ndarray, sample_rate: int) -> tuple[torch.Tensor, tuple[str, ...]]:
+        """Prompt audio -> (token positions (Np, D), what was done to the audio: resampled, trimmed, ...;
+        resgen/speech/prompt_audio.py). Audio it cannot use raises AudioError."""
+        p = condition_prompt(audio, sample_rate, min_s=PROMPT_SECONDS[0], max_s=PROMPT_SECONDS[1])
+        mel = log_mel(torch.from_numpy(p.audio).to(self.device))
+        return self.tokenizer.encode(mel)[0, : self.cfg.max_prompt], p.notices
 
     def _settings(self, steps, cfg, temperature, top_p, seed, speed) -> dict:
         s = checked_settings(self.defaults, steps, cfg, temperature, top_p, seed)
@@ -233,11 +238,13 @@ class SpeechPipeline:
     def generate_steps(self, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
                        steps: int | None = None, cfg: float | None = None, temperature: float | None = None,
                        top_p: float | None = None, seed: int = 0, accent: str = "en-us"):
-        """-> (iterator of StepTrace, prompt positions, phonemes). Bad input raises ValueError at once."""
+        """-> (iterator of StepTrace, prompt positions, phonemes, settings; settings["prompt_notices"] says what was
+        done to the prompt audio). Bad input raises ValueError or AudioError at once."""
         s = self._settings(steps, cfg, temperature, top_p, seed, speed)
         phonemes = self.phonemes(text, accent)
-        prompt = self.prompt_codes(prompt_audio, prompt_rate)
+        prompt, notices = self.prompt(prompt_audio, prompt_rate)
         _, pos = self.plan_target(phonemes, prompt, s["speed"])
+        s["prompt_notices"] = list(notices)
         return self._sample(prompt, pos, s), len(prompt), phonemes, s
 
     @torch.no_grad()

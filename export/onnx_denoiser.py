@@ -74,7 +74,13 @@ def export_denoiser(denoiser: Denoiser, weights: Path, out: Path, task: str, ops
             input_names=list(names), output_names=list(OUTPUTS),
             dynamic_axes={"tokens": {0: "B", 1: "N"}, names[1]: second,
                           "logits": {0: "B", 1: "N"}, "means": {0: "B", 1: "N"}})
-    model = onnx.load(str(tmp))
+    return stamp_and_save(onnx.load(str(tmp)), tmp, out, task, weights, opset)
+
+
+def stamp_and_save(model, tmp: Path, out: Path, task: str, weights: Path, opset: int) -> Path:
+    """Stamp the task, version, opset and the sha256 of `weights` into an onnx model's metadata, check it,
+    write it to `tmp`, then move it to `out` (never a half-written `out`)."""
+    import onnx
     meta = {"resgen_task": task, "resgen_version": resgen.__version__,
             "weights_sha256": file_sha256(weights), "opset": str(opset)}
     for k, v in meta.items():

@@ -52,9 +52,9 @@ def export_onnx(weights: Path, out: Path | None = None, opset: int = 17) -> Path
     import onnx
     from onnx import helper, numpy_helper
 
-    import resgen
-    from resgen.core.weights import file_sha256
     from resgen.speech.vocoder import load_hifigan
+
+    from .onnx_denoiser import stamp_and_save
 
     weights = Path(weights)
     out = Path(out) if out else weights.with_suffix(".onnx")
@@ -80,14 +80,7 @@ def export_onnx(weights: Path, out: Path | None = None, opset: int = 17) -> Path
     nodes = casts + list(graph.graph.node)
     del graph.graph.node[:]
     graph.graph.node.extend(nodes)
-    for k, v in {"resgen_task": "vocoder", "resgen_version": resgen.__version__, "weights_sha256": file_sha256(weights),
-                 "opset": str(opset)}.items():
-        entry = graph.metadata_props.add()
-        entry.key, entry.value = k, v
-    onnx.checker.check_model(graph)
-    onnx.save(graph, str(tmp))
-    tmp.replace(out)
-    return out
+    return stamp_and_save(graph, tmp, out, "vocoder", weights, opset)
 
 
 @torch.no_grad()

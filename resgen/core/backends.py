@@ -65,10 +65,9 @@ class OrtPredict:
         return MoGParams(torch.from_numpy(logits).to(dev), torch.from_numpy(means).to(dev))
 
 
-def load_onnx(model_dir: Path, weights_sha256: str, provider: str = "auto") -> tuple[OrtPredict | None, str | None]:
-    """Open <model_dir>/denoiser.onnx once -> (session, None), or (None, why it cannot be used):
-    missing file, no onnxruntime, a file that will not load, or one exported from other weights."""
-    path = model_dir / "denoiser.onnx"
+def open_checked(path: Path, weights_sha256: str, make, export_cmd: str):
+    """-> (make(path), None), or (None, why it cannot be used): a missing file, no onnxruntime, a file that will
+    not load, or one exported from other weights (its metadata's weights_sha256)."""
     if not path.exists():
         return None, f"{path} not found"
     try:
@@ -76,12 +75,18 @@ def load_onnx(model_dir: Path, weights_sha256: str, provider: str = "auto") -> t
     except ImportError:
         return None, "onnxruntime is not installed"
     try:
-        ort = OrtPredict(path, provider=provider)
+        session = make(path)
     except Exception as e:  # a corrupt file or a provider that will not start: fall back, never fail
         return None, f"onnxruntime could not load {path}: {e}"
-    if ort.metadata.get("weights_sha256") != weights_sha256:
-        return None, f"{path} is stale: it was exported from other weights (re-run `python -m export onnx`)"
-    return ort, None
+    if session.metadata.get("weights_sha256") != weights_sha256:
+        return None, f"{path} is stale: it was exported from other weights (re-run `{export_cmd}`)"
+    return session, None
+
+
+def load_onnx(model_dir: Path, weights_sha256: str, provider: str = "auto") -> tuple[OrtPredict | None, str | None]:
+    """Open <model_dir>/denoiser.onnx once -> (session, None), or (None, why it cannot be used)."""
+    return open_checked(model_dir / "denoiser.onnx", weights_sha256, lambda p: OrtPredict(p, provider=provider),
+                        "python -m export onnx")
 
 
 def make_predict(pipe, backend: str = "auto"):

@@ -42,21 +42,9 @@ class OrtHifiGan:
 
 def open_onnx(weights: Path) -> tuple[OrtHifiGan | None, str | None]:
     """-> (session, None) for the vocoder.onnx beside `weights`, or (None, why it cannot be used)."""
-    path = weights.with_suffix(".onnx")
-    if not path.exists():
-        return None, f"{path} not found"
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return None, "onnxruntime is not installed"
-    try:
-        session = OrtHifiGan(path)
-    except Exception as e:  # a corrupt file: fall back, never fail
-        return None, f"onnxruntime could not load {path}: {e}"
+    from resgen.core.backends import open_checked
     from resgen.core.weights import file_sha256
-    if session.metadata.get("weights_sha256") != file_sha256(weights):
-        return None, f"{path} is stale: it was exported from other weights (re-run `python -m export vocoder-onnx`)"
-    return session, None
+    return open_checked(weights.with_suffix(".onnx"), file_sha256(weights), OrtHifiGan, "python -m export vocoder-onnx")
 
 
 def load_vocoder(weights: str | Path, backend: str = "auto", device: str | torch.device = "cpu"):

@@ -38,15 +38,6 @@ def prompt_examples(folder: Path) -> dict[str, Path]:
     return {f"{i['voice']} (held out)": folder / i["file"] for i in items if (folder / i["file"]).exists()}
 
 
-def _array_prompt(prompt) -> tuple[np.ndarray, int]:
-    """(rate, samples) as gradio's numpy audio gives it (int16 or float) -> (float32 samples, rate)."""
-    rate, audio = prompt
-    audio = np.asarray(audio)
-    if np.issubdtype(audio.dtype, np.integer):
-        audio = audio.astype(np.float32) / np.iinfo(audio.dtype).max
-    return audio, int(rate)
-
-
 def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, backend_default: str = "auto"):
     """get_pipeline(backend) -> SpeechPipeline (lazy, cached by the caller)."""
 
@@ -68,8 +59,8 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
             raise gr.Error("Give a voice prompt: upload or record a few seconds, or pick an example voice.")
         from resgen.speech.audio import AudioError
         from resgen.speech.prompt_audio import read_prompt
-        try:                                        # a file path: wav, flac, ogg or mp3, read here, no ffmpeg
-            audio, rate = read_prompt(prompt) if isinstance(prompt, (str, Path)) else _array_prompt(prompt)
+        try:                                        # a file path (type="filepath"): wav, flac, ogg or mp3, no ffmpeg
+            audio, rate = read_prompt(prompt)
         except AudioError as e:
             raise gr.Error(str(e)) from None
         try:

@@ -82,7 +82,7 @@ def condition_prompt(audio: np.ndarray, rate: int, min_s: float = 1.0, max_s: fl
     notices = []
     if audio.ndim == 2 and audio.shape[1] > 1:
         notices.append(f"mixed {audio.shape[1]} channels down to mono")
-    x = to_mono(audio if audio.ndim == 1 or audio.shape[1] > 1 else audio[:, 0])
+    x = to_mono(audio)
     clipped = float((np.abs(x) >= CLIP_LEVEL).mean())
     if clipped > CLIP_REFUSE:
         raise AudioError(f"{what} is heavily clipped ({clipped:.0%} of samples at full scale): record it again "

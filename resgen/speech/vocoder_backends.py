@@ -40,11 +40,12 @@ class OrtHifiGan:
         return torch.from_numpy(out).to(mel.device)
 
 
-def open_onnx(weights: Path) -> tuple[OrtHifiGan | None, str | None]:
+def open_onnx(weights: Path, weights_sha256: str | None = None) -> tuple[OrtHifiGan | None, str | None]:
     """-> (session, None) for the vocoder.onnx beside `weights`, or (None, why it cannot be used)."""
     from resgen.core.backends import open_checked
     from resgen.core.weights import file_sha256
-    return open_checked(weights.with_suffix(".onnx"), file_sha256(weights), OrtHifiGan, "python -m export vocoder-onnx")
+    return open_checked(weights.with_suffix(".onnx"), weights_sha256 or file_sha256(weights), OrtHifiGan,
+                        "python -m export vocoder-onnx")
 
 
 def load_vocoder(weights: str | Path, backend: str = "auto", device: str | torch.device = "cpu"):
@@ -57,16 +58,17 @@ def load_vocoder(weights: str | Path, backend: str = "auto", device: str | torch
     model = load_hifigan(weights, device)
     if backend == "torch" or torch.device(device).type == "cuda":
         return model, "torch"
-    session, why = open_onnx(weights)
+    from resgen.core.weights import file_sha256
+    sha = file_sha256(weights)
+    session, why = open_onnx(weights, sha)
     if session is None:
         warnings.warn(f"{why}; the vocoder runs on torch", stacklevel=2)
         return model, "torch"
     if backend == "auto":
         from resgen.core.backend_choice import choose_fastest
-        from resgen.core.weights import file_sha256
         probe = torch.full((1, 80, PROBE_FRAMES), -5.0, device=torch.device(device))
         probe[:, :40] += torch.linspace(0, 3, PROBE_FRAMES)       # some structure, so no branch is trivial
-        choice, _ = choose_fastest("vocoder " + file_sha256(weights), model, session, (probe,), PROBE_REPEATS)
+        choice, _ = choose_fastest("vocoder " + sha, model, session, (probe,), PROBE_REPEATS)
         if choice == "torch":
             return model, "torch"
     return session, "onnxruntime"

@@ -88,9 +88,10 @@ def test_batches_pair_a_target_with_a_prompt_of_the_same_voice():
     gen = torch.Generator().manual_seed(0)
     codes, cond, keep, target, ph, du, pkeep, Np = make_batch(corpus, torch.tensor([0, 4, 7]), gen, 5, 16, 99)
     for b, i in enumerate([0, 4, 7]):
-        n_t = min(len(corpus.codes[i]), 16)
-        assert target[b].sum() == n_t and torch.equal(codes[b, Np:Np + n_t], corpus.codes[i][:n_t])
-        assert (cond[b, :Np][pkeep[b]] == 99).all() and not target[b, :Np].any()
+        n_t, n_p = min(len(corpus.codes[i]), 16), int(pkeep[b].sum())
+        assert target[b].sum() == n_t and torch.equal(codes[b, n_p:n_p + n_t], corpus.codes[i][:n_t])
+        assert (cond[b, :n_p] == 99).all() and not target[b, :n_p].any() and target[b, n_p:n_p + n_t].all()
+        assert keep[b, :n_p + n_t].all() and not keep[b, n_p + n_t:].any()     # the sampler's layout: no gap
         assert torch.equal(ph[b, :len(corpus.phonemes[i])], corpus.phonemes[i])
         assert du[b].sum() == corpus.durations[i].sum()
         prompt = codes[b, :pkeep[b].sum()]
@@ -99,16 +100,29 @@ def test_batches_pair_a_target_with_a_prompt_of_the_same_voice():
                        for s in range(len(corpus.codes[j]) - len(prompt) + 1)) for j in same_voice)
 
 
+def test_block_layout_starts_every_target_after_the_longest_prompt():
+    tok = MelTokenizer(MelTokenizerConfig(channels=16, rvq=RVQConfig(depth=3, codebook_size=8, dim=4)))
+    corpus = synthetic_corpus(tok, n=12, voices=3)
+    codes, cond, keep, target, ph, du, pkeep, Np = make_batch(corpus, torch.tensor([0, 4, 7]), torch.Generator(),
+                                                              5, 16, 99, layout="block")
+    for b, i in enumerate([0, 4, 7]):
+        n_t, n_p = min(len(corpus.codes[i]), 16), int(pkeep[b].sum())
+        assert torch.equal(codes[b, Np:Np + n_t], corpus.codes[i][:n_t]) and target[b, Np:Np + n_t].all()
+        assert not keep[b, n_p:Np].any() and keep[b, :n_p].all()
+    with pytest.raises(ValueError, match="prompt layout"):
+        make_batch(corpus, torch.tensor([0]), torch.Generator(), 5, 16, 99, layout="right")
+
+
 def test_per_frame_batches_carry_every_frame():
     tok = MelTokenizer(MelTokenizerConfig(channels=16, rvq=RVQConfig(depth=3, codebook_size=8, dim=4)))
     corpus = synthetic_corpus(tok, n=6, voices=2, per_position=4)
     codes, cond, keep, target, ph, du, pkeep, Np = make_batch(corpus, torch.tensor([0, 3]), torch.Generator(), 5, 16, 99)
     assert cond.shape == (*codes.shape[:2], 4)
     for b, i in enumerate([0, 3]):
-        n_t = min(len(corpus.codes[i]), 16)
-        assert (cond[b, :Np][pkeep[b]] == 99).all()
+        n_t, n_p = min(len(corpus.codes[i]), 16), int(pkeep[b].sum())
+        assert (cond[b, :n_p] == 99).all()
         frames = torch.repeat_interleave(corpus.phonemes[i], corpus.durations[i])
-        assert cond[b, Np:Np + n_t].flatten()[:len(frames)].tolist() == frames[:4 * n_t].tolist()
+        assert cond[b, n_p:n_p + n_t].flatten()[:len(frames)].tolist() == frames[:4 * n_t].tolist()
 
 
 def test_cli_trains_on_a_synthetic_corpus(tmp_path):
@@ -126,3 +140,42 @@ def test_cli_trains_on_a_synthetic_corpus(tmp_path):
 def test_missing_tokenizer_is_one_line(tmp_path):
     r = resgen("train", "speech", "--tokenizer", str(tmp_path / "none"), "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "no speech tokenizer" in r.stderr and r.stderr.count("\n") == 1
+
+
+def _perturbed(model: SpeechModel) -> SpeechModel:
+    """Every parameter nudged off its initial value (zero-initialised output layers included), so a test sees them."""
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    return model.eval()
+
+
+def test_local_convolution_mixes_neighbours_and_ignores_padding():
+    torch.manual_seed(0)
+    cfg = SpeechModelConfig(symbols=8, denoiser=DenoiserConfig(positions=32, depth=3, codebook_size=8, code_dim=4,
+                                                               width=16, layers=2, heads=2, num_classes=1,
+                                                               cond_vocab=9, conv_kernel=3,
+                                                               mog=MoGConfig(components=4, rank=2)))
+    m = _perturbed(SpeechModel(cfg))
+    tok = torch.randint(0, 9, (1, 10, 3))
+    cond = torch.randint(0, 9, (1, 10))
+    a = m.denoise(tok, cond, torch.ones(1, 10, dtype=torch.bool))
+    padded = m.denoise(torch.cat([tok, torch.randint(0, 9, (1, 4, 3))], 1),
+                       torch.cat([cond, torch.randint(0, 9, (1, 4))], 1),
+                       torch.cat([torch.ones(1, 10), torch.zeros(1, 4)], 1).bool())
+    assert torch.allclose(a.means, padded.means[:, :10], atol=1e-5)
+    assert sum(p.numel() for n, p in m.named_parameters() if ".local." in n) > 0
+    with pytest.raises(ValueError, match="odd"):
+        SpeechModel(SpeechModelConfig(symbols=8, denoiser=DenoiserConfig(num_classes=1, cond_vocab=9, conv_kernel=4)))
+
+
+def test_local_convolution_reaches_only_its_kernel():
+    from resgen.core.denoiser import LocalConv
+    torch.manual_seed(0)
+    conv = LocalConv(8, 3)
+    torch.nn.init.normal_(conv.out.weight)                  # zero-initialised: give it weights to see through
+    x = torch.randn(1, 9, 8)
+    y = x.clone()
+    y[0, 4] += torch.randn(8)                               # change position 4 only
+    changed = (conv(x) - conv(y)).abs().sum(-1)[0] > 1e-6
+    assert changed.tolist() == [False, False, False, True, True, True, False, False, False]

@@ -105,3 +105,21 @@ def test_generate_aligned_follows_the_given_durations(pipe):
     assert len(audio) == positions * pipe.cfg.frames_per_position * 256
     longer = pipe.generate_aligned(phonemes, frames * 2, _tone(), SR, seed=1, vocoder="griffin-lim")
     assert len(longer) == 2 * len(audio)
+
+
+def test_given_depths_are_kept_and_the_rest_filled(pipe):
+    prompt = pipe.prompt_codes(_tone(), SR)
+    ids = torch.tensor([pipe.symbols[p] for p in ["<sil>", "ð", "ə", "<sil>"]])
+    from resgen.speech.model import positions_phonemes
+    pos = positions_phonemes(ids, torch.tensor([4, 8, 8, 4]), pipe.cfg.frames_per_position,
+                             pipe.cfg.denoiser.cond_frames)
+    D, V = pipe.tok_cfg.rvq.depth, pipe.tok_cfg.rvq.codebook_size
+    known = torch.randint(0, V, (len(pos), 2), generator=torch.Generator().manual_seed(0))
+    s = pipe._settings(4, None, None, None, 0, 1.0)
+    traces = list(pipe._sample(prompt, pos, s, known))
+    Np = len(prompt)
+    assert len(traces) == 4 and not traces[0].mask[0, Np:, :2].any() and traces[0].mask[0, Np:, 2:].any()
+    assert torch.equal(traces[-1].codes[0, Np:, :2], known) and not traces[-1].mask.any()
+    audio = pipe.generate_aligned(["<sil>", "ð", "ə", "<sil>"], torch.tensor([4, 8, 8, 4]), _tone(), SR,
+                                  vocoder="griffin-lim", known=known[:3])            # shorter: padded by repetition
+    assert len(audio) == len(pos) * pipe.cfg.frames_per_position * 256

@@ -57,6 +57,8 @@ class DenoiserConfig:
     dropout: float = 0.0
     cond_vocab: int = 0       # > 0: a per-position condition id (e.g. the phoneme), 0 = none / null
     cond_frames: int = 1      # F ids per position (cond (B, N, F), e.g. one phoneme per mel frame); 1: cond (B, N)
+    conv_kernel: int = 0      # > 0: every block also mixes neighbouring positions by a depthwise convolution of this
+                              # odd width (local context, e.g. speech frames); 0 = attention only
     mog: MoGConfig = field(default_factory=MoGConfig)
 
 

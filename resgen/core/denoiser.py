@@ -5,7 +5,8 @@ Input: tokens (B, N, D) int64 where masked slots hold the MASK id V, labels (B,)
 label == num_classes is the null class (classifier-free guidance); optionally (speech) a condition
 id per position cond (B, N) int64 (0 = none, added to the input embedding; or F ids per position,
 cond (B, N, F), whose embeddings are mixed by one linear map) and keep (B, N) bool
-(False = padding, ignored by attention). Output: MoGParams over the normalised sum of the masked
+(False = padding, ignored by attention and by the optional local convolution, cfg.conv_kernel).
+Output: MoGParams over the normalised sum of the masked
 embeddings at every position.
 """
 from __future__ import annotations
@@ -36,12 +37,37 @@ class Attention(nn.Module):
         return self.proj(y.transpose(1, 2).reshape(B, N, C))                         # (B, N, C)
 
 
+class LocalConv(nn.Module):
+    """Mixes each position with its neighbours: norm -> linear -> depthwise conv over positions -> SiLU -> linear
+    (zero-initialised, so a new block starts as the identity). Padding (keep False) is zeroed before the conv, so
+    it never leaks into real positions. x (B, N, C), keep (B, N) bool or None -> (B, N, C)."""
+
+    def __init__(self, width: int, kernel: int):
+        super().__init__()
+        if kernel % 2 != 1:
+            raise ValueError(f"conv_kernel must be odd (got {kernel})")
+        self.norm = nn.LayerNorm(width, elementwise_affine=False)
+        self.inp = nn.Linear(width, width)
+        self.conv = nn.Conv1d(width, width, kernel, padding=kernel // 2, groups=width)
+        self.out = nn.Linear(width, width)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x, keep=None):
+        h = self.inp(self.norm(x))
+        if keep is not None:
+            h = h * keep[..., None].to(h.dtype)
+        h = self.conv(h.transpose(1, 2)).transpose(1, 2)                               # (B, N, C)
+        return self.out(F.silu(h))
+
+
 class Block(nn.Module):
     def __init__(self, cfg: DenoiserConfig):
         super().__init__()
         C = cfg.width
         self.norm1 = nn.LayerNorm(C, elementwise_affine=False)
         self.attn = Attention(C, cfg.heads)
+        self.local = LocalConv(C, cfg.conv_kernel) if cfg.conv_kernel else None
         self.norm2 = nn.LayerNorm(C, elementwise_affine=False)
         hidden = int(C * cfg.mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(C, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, C))
@@ -52,6 +78,8 @@ class Block(nn.Module):
     def forward(self, x, c, attn_mask=None):
         s1, sc1, g1, s2, sc2, g2 = self.ada(c).chunk(6, -1)                          # (B, C) each
         x = x + g1[:, None] * self.attn(modulate(self.norm1(x), s1, sc1), attn_mask)
+        if self.local is not None:
+            x = x + self.local(x, None if attn_mask is None else attn_mask[:, 0, 0])
         return x + g2[:, None] * self.mlp(modulate(self.norm2(x), s2, sc2))
 
 

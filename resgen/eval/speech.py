@@ -44,6 +44,10 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--oracle-durations", action="store_true",
                    help="also a row 'ResGEN, recording's alignment': the model given each recording's own phoneme "
                         "durations instead of predicted ones (tells the duration path from the acoustic model)")
+    p.add_argument("--oracle-depths", default=None,
+                   help="also rows 'ResGEN, recording's depths 1..k' for a list like 1,2,4: the model given each "
+                        "recording's alignment and its true tokens at depths 1..k, filling the rest (tells coarse "
+                        "content from fine detail)")
     p.add_argument("--n", type=int, default=0, help="evaluate the first n held-out utterances (0 = all)")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--cfg", type=float, default=None)
@@ -178,6 +182,8 @@ def run(args) -> dict:
             pipe.generate_aligned(split.phonemes[i], torch.from_numpy(split.durations[i]), split.audio[j],
                                   split.sample_rate, seed=args.seed + n, vocoder=args.vocoder)
             for n, (i, j, _) in enumerate(tqdm(triples, desc="aligned", dynamic_ncols=True, mininterval=5.0))]
+    if not args.no_model and args.oracle_depths:
+        rows.update(oracle_depth_rows(pipe, split, triples, args))
     res["rows"] = list(rows)
     res["scores"] = score(rows, triples, split, sr, recogniser, args.pocketsphinx)
     if not args.no_model and args.repeats > 0:
@@ -186,6 +192,28 @@ def run(args) -> dict:
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=2, ensure_ascii=False))
     return res
+
+
+def oracle_depth_rows(pipe, split: CorpusSplit, triples, args) -> dict[str, list[np.ndarray]]:
+    """Rows 'ResGEN, recording's depths 1..k': generation from each recording's alignment with its true tokens at
+    depths 1..k given (k = 0: the alignment only)."""
+    from tqdm import tqdm
+
+    from resgen.speech.audio import log_mel
+    ks = [int(k) for k in str(args.oracle_depths).split(",") if k.strip()]
+    D = pipe.tok_cfg.rvq.depth
+    if not ks or any(not 0 <= k < D for k in ks):
+        from resgen.core.errors import UsageError
+        raise UsageError(f"--oracle-depths takes depths between 0 and {D - 1}, like 1,2,4")
+    rows = {f"ResGEN, recording's depths 1..{k}" if k else "ResGEN, recording's alignment": [] for k in ks}
+    for n, (i, j, _) in enumerate(tqdm(triples, desc="oracle depths", dynamic_ncols=True, mininterval=5.0)):
+        with torch.no_grad():
+            codes = pipe.tokenizer.encode(log_mel(torch.from_numpy(split.audio[i])))[0]      # (Nt, D)
+        for k, name in zip(ks, rows):
+            rows[name].append(pipe.generate_aligned(split.phonemes[i], torch.from_numpy(split.durations[i]),
+                                                    split.audio[j], split.sample_rate, seed=args.seed + n,
+                                                    vocoder=args.vocoder, known=codes[:, :k]))
+    return rows
 
 
 def generate_all(pipe, held: CorpusSplit, triples, args, settings: dict, res: dict) -> list[np.ndarray]:

@@ -190,18 +190,23 @@ class SpeechPipeline:
         return frames.cpu(), pos
 
     @torch.no_grad()      # on a generator, torch re-enters no_grad at every resume (whatever the thread)
-    def _sample(self, prompt: torch.Tensor, pos: torch.Tensor, s: dict) -> Iterator[StepTrace]:
+    def _sample(self, prompt: torch.Tensor, pos: torch.Tensor, s: dict,
+                known: torch.Tensor | None = None) -> Iterator[StepTrace]:
+        """known (Nt, k): the target's codes at depths 1..k given (diagnosis); the sampler fills the rest."""
         Np, Nt, D = len(prompt), len(pos), self.tok_cfg.rvq.depth
+        k = 0 if known is None else known.shape[1]
         dev = self.device
         codes = torch.zeros(1, Np + Nt, D, dtype=torch.long, device=dev)
         codes[0, :Np] = prompt
         mask = torch.zeros(1, Np + Nt, D, dtype=torch.bool, device=dev)
-        mask[0, Np:] = True
+        mask[0, Np:, k:] = True
+        if k:
+            codes[0, Np:, :k] = known.to(dev)
         cond = torch.full((1, Np + Nt, *pos.shape[1:]), self.cfg.prompt_id, dtype=torch.long, device=dev)
         cond[0, Np:] = pos.to(dev)
         null = cond.clone()
         null[0, Np:] = NULL_TEXT
-        plan = make_plan(s["steps"], Nt, D, cfg=s["cfg"], temperature=s["temperature"], top_p=s["top_p"],
+        plan = make_plan(s["steps"], Nt, D - k, cfg=s["cfg"], temperature=s["temperature"], top_p=s["top_p"],
                          sigma=self.cfg.denoiser.mog.sigma, latent_scale=self.latent_scale,
                          schedule=self.defaults.schedule, mog_noise=self.defaults.mog_noise,
                          cfg_schedule=self.defaults.cfg_schedule, code_temperature=self.defaults.code_temperature,
@@ -249,15 +254,21 @@ class SpeechPipeline:
 
     @torch.no_grad()
     def generate_aligned(self, phonemes: list[str], frames: torch.Tensor, prompt_audio: np.ndarray, prompt_rate: int,
-                         seed: int = 0, vocoder: str = "hifigan") -> np.ndarray:
+                         seed: int = 0, vocoder: str = "hifigan", known: torch.Tensor | None = None) -> np.ndarray:
         """Speech for a given alignment (phoneme symbols with their durations in mel frames, e.g. a recording's),
-        bypassing the duration predictor; the model's sampler settings. -> float32 audio. For diagnosis."""
+        bypassing the duration predictor; the model's sampler settings. known (Nt', k): the recording's codes at
+        depths 1..k, given to the sampler (cropped or padded by repetition to the alignment's positions).
+        -> float32 audio. For diagnosis."""
         s = self._settings(None, None, None, None, seed, 1.0)
         prompt = self.prompt_codes(prompt_audio, prompt_rate)
         ids = torch.tensor([self.symbols[p] for p in phonemes])
         pos = positions_phonemes(ids, frames.long(), self.cfg.frames_per_position, self.cfg.denoiser.cond_frames)
         room = self.cfg.denoiser.positions - len(prompt)
-        traces = list(self._sample(prompt, pos[:room], s))
+        pos = pos[:room]
+        if known is not None and known.shape[1]:
+            known = torch.cat([known, known[-1:].expand(max(0, len(pos) - len(known)), -1)])[: len(pos)]
+            s["steps"] = min(s["steps"], len(pos) * (self.tok_cfg.rvq.depth - known.shape[1]))
+        traces = list(self._sample(prompt, pos, s, known if known is not None and known.shape[1] else None))
         return self.vocode(self.decode(traces[-1].codes[0, len(prompt):]), vocoder)
 
     @torch.no_grad()

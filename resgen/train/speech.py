@@ -31,6 +31,9 @@ from resgen.train.loop import LoopConfig, train
 from resgen.train.speech_tokenizer import corpus_mels
 
 
+PROMPT_LAYOUTS = ("adjacent", "block")
+
+
 def add_args(p: argparse.ArgumentParser):
     p.add_argument("--data", default="runs/speech-data", help="corpus folder from `resgen data speech`")
     p.add_argument("--tokenizer", default="runs/speech-tokenizer", help="folder with tokenizer.json/.safetensors")
@@ -50,9 +53,15 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--cond-frames", type=int, default=4,
                    help="phoneme ids per token position: 4 = one per mel frame (every phoneme reaches the model), "
                         "1 = the centre frame's only (the first shipped model)")
+    p.add_argument("--conv-kernel", type=int, default=5,
+                   help="width of each block's depthwise convolution over neighbouring positions (odd; 0 = attention "
+                        "only, the first shipped model)")
     p.add_argument("--text-drop", type=float, default=0.1, help="share of examples without text (CFG)")
     p.add_argument("--max-prompt", type=int, default=64, help="prompt positions (4 mel frames each)")
     p.add_argument("--max-target", type=int, default=192, help="longer targets are cropped")
+    p.add_argument("--prompt-layout", default="adjacent", choices=PROMPT_LAYOUTS,
+                   help="adjacent: the target right after the prompt, as sampling lays it out; block: every target "
+                        "at position --max-prompt, short prompts padded (the first shipped model)")
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stop-at", type=int, default=0)
@@ -127,9 +136,15 @@ def synthetic_corpus(tok: MelTokenizer, n: int = 12, voices: int = 3, symbols: i
 
 
 def make_batch(corpus: Corpus, idx: torch.Tensor, gen: torch.Generator, max_prompt: int, max_target: int,
-               prompt_id: int):
-    """-> codes (B, N, D), cond (B, N) (or (B, N, F) for F phoneme ids per position), keep (B, N), target (B, N) bool, phonemes (B, P), durations (B, P),
-    prompt keep (B, Np). All on the CPU; random choices through `gen`'s device-independent draws."""
+               prompt_id: int, layout: str = "adjacent"):
+    """-> codes (B, N, D), cond (B, N) (or (B, N, F) for F phoneme ids per position), keep (B, N), target (B, N)
+    bool, phonemes (B, P), durations (B, P), prompt keep (B, Np), Np (the longest prompt). All on the CPU; random
+    choices through `gen`'s device-independent draws.
+
+    layout "adjacent": each row's target starts right after its own prompt, as the sampler lays it out, padding at
+    the end; "block" (the first shipped models): every target starts at Np, a shorter prompt padded before it."""
+    if layout not in PROMPT_LAYOUTS:
+        raise ValueError(f"unknown prompt layout {layout!r}; choose one of {', '.join(PROMPT_LAYOUTS)}")
     rows = []
     for i in idx.tolist():
         same = corpus.by_voice[int(corpus.voice[i])]
@@ -144,7 +159,7 @@ def make_batch(corpus: Corpus, idx: torch.Tensor, gen: torch.Generator, max_prom
         rows.append((prompt, target, tpos, corpus.phonemes[i], corpus.durations[i]))
     B, D = len(rows), rows[0][0].shape[1]
     Np = max(len(r[0]) for r in rows)
-    N = Np + max(len(r[1]) for r in rows)
+    N = (max(len(r[0]) + len(r[1]) for r in rows) if layout == "adjacent" else Np + max(len(r[1]) for r in rows))
     P = max(len(r[3]) for r in rows)
     codes = torch.zeros(B, N, D, dtype=torch.long)
     cond = torch.zeros(B, N, *rows[0][2].shape[1:], dtype=torch.long)
@@ -155,12 +170,13 @@ def make_batch(corpus: Corpus, idx: torch.Tensor, gen: torch.Generator, max_prom
     du = torch.zeros(B, P, dtype=torch.long)
     for b, (prompt, tgt, tpos, p, d) in enumerate(rows):
         n_p, n_t = len(prompt), len(tgt)
-        codes[b, :n_p], codes[b, Np:Np + n_t] = prompt, tgt      # prompt left-aligned in its block
+        t0 = n_p if layout == "adjacent" else Np                # "block": prompt left-aligned in its block
+        codes[b, :n_p], codes[b, t0:t0 + n_t] = prompt, tgt
         cond[b, :n_p] = prompt_id
-        cond[b, Np:Np + n_t] = tpos
+        cond[b, t0:t0 + n_t] = tpos
         keep[b, :n_p] = True
-        keep[b, Np:Np + n_t] = True
-        target[b, Np:Np + n_t] = True
+        keep[b, t0:t0 + n_t] = True
+        target[b, t0:t0 + n_t] = True
         pkeep[b, :n_p] = True
         ph[b, :len(p)], du[b, :len(d)] = p, d
     return codes, cond, keep, target, ph, du, pkeep, Np
@@ -204,6 +220,7 @@ def run(args) -> Path:
         denoiser=DenoiserConfig(positions=args.max_prompt + args.max_target, depth=D, codebook_size=V, code_dim=E,
                                 width=args.width, layers=args.layers, heads=args.heads, num_classes=1,
                                 cond_vocab=symbols + 1, cond_frames=args.cond_frames,
+                                conv_kernel=args.conv_kernel,
                                 mog=MoGConfig(components=args.components, rank=args.rank, sigma=args.sigma)),
         durations=DurationConfig(), frames_per_position=tok_cfg.downsample, max_prompt=args.max_prompt)
     codebooks = rvq.codebooks.clone()
@@ -212,7 +229,8 @@ def run(args) -> Path:
         dev = gen.device
         codes, cond, keep, target, ph, du, pkeep, Np = (t.to(dev) if torch.is_tensor(t) else t for t in
                                                         make_batch(corpus, idx, gen, args.max_prompt,
-                                                                   args.max_target, cfg.prompt_id))
+                                                                   args.max_target, cfg.prompt_id,
+                                                                   args.prompt_layout))
         B, N, _ = codes.shape
         drop = torch.rand(B, generator=gen, device=dev) < args.text_drop
         dropped = drop[:, None] & target

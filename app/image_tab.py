@@ -11,6 +11,7 @@ import gradio as gr
 import numpy as np
 
 from . import render
+from .captions import step_caption
 
 MAX_IMAGES = 64
 BACKENDS = ["auto", "onnx", "torch"]
@@ -60,7 +61,7 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
             traces.append(tr)
             guess = pipe.to_uint8(pipe.decode(tr.pred_codes[:1]))
             yield (None, f"step {tr.step + 1}/{steps}: {tr.masked} of {tr.mask[0].numel()} slots still masked",
-                   None, gr.update(), render.upscale(guess[0], 8))
+                   None, gr.update(), render.upscale(guess[0], 8), gr.update())
         secs = time.perf_counter() - t0
         images = pipe.to_uint8(pipe.decode(traces[-1].codes))
         gallery = [(render.upscale(im, 4), classes[y]) for im, y in zip(images, labels)]
@@ -76,7 +77,8 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
                           "pi_temperature": pipe.defaults.pi_temperature, "backend": pipe.backend,
                           "grid": [pipe.grid, pipe.grid], "depth": pipe.depth,
                           "codebook_size": pipe.codebook_size, "_backend_choice": backend}
-        yield (gallery, info, arrays, gr.update(maximum=steps, value=steps), gr.update())
+        yield (gallery, info, arrays, gr.update(maximum=steps, value=steps), gr.update(),
+               gr.update(maximum=max(n - 1, 1), value=0, interactive=n > 1))      # the index runs over the n made
 
     def _need(arrays):
         if not arrays:
@@ -84,7 +86,7 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
 
     def show(arrays, step, sample, depth):
         if not arrays:
-            return None, None, None, None
+            return None, None, None, None, ""
         import torch
         pipe = load(arrays["meta"]["_backend_choice"])
         T, B = arrays["codes"].shape[:2]
@@ -104,7 +106,7 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
             ladder = render.strip([render.upscale(pipe.to_uint8(pipe.decode(final, k))[0], 3)
                                    for k in range(1, pipe.depth + 1)])
         preview = render.strip([render.upscale(revealed, 8), render.upscale(guess, 8)])
-        return grid, preview, ladder, render.schedule_plot(arrays["mask"][:, b], t)
+        return grid, preview, ladder, render.schedule_plot(arrays["mask"][:, b], t), step_caption(arrays, t, b)
 
     def export_gif(arrays):
         _need(arrays)
@@ -165,12 +167,13 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         timer = gr.Timer(0.7, active=False)
         with gr.Row():
             step = gr.Slider(1, 16, value=16, step=1, label="Step", elem_id="image-step")
-            sample = gr.Slider(0, MAX_IMAGES - 1, value=0, step=1, label="Image index", elem_id="image-sample")
+            sample = gr.Slider(0, 7, value=0, step=1, label="Image index (of the images made)", elem_id="image-sample")
             depth = gr.Slider(0, 16, value=0, step=1, label="Depth ladder: first d depths (0 = all side by side)",
                               elem_id="image-depth")
             with gr.Column(min_width=120):
                 play = gr.Button("Play", elem_id="image-play", size="sm")
                 pause = gr.Button("Pause", elem_id="image-pause", size="sm")
+        caption = gr.Markdown("", elem_id="image-caption")
         with gr.Row():
             grid_img = gr.Image(label="Tokens: positions x depth", elem_id="image-grid")
             preview = gr.Image(label="Preview at this step: revealed | full guess", elem_id="image-preview")
@@ -182,9 +185,9 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
             trace_btn = gr.Button("Export trace file (.npz)", elem_id="image-trace-btn")
             exported = gr.File(label="Download", elem_id="image-export")
 
-        views = [grid_img, preview, ladder, schedule]
+        views = [grid_img, preview, ladder, schedule, caption]
         ev = go.click(generate, [names, n, steps, cfg, temperature, top_p, seed, randomize, backend],
-                      [gallery, info, arrays, step, live], api_name="generate_image", concurrency_limit=2)
+                      [gallery, info, arrays, step, live, sample], api_name="generate_image", concurrency_limit=2)
         ev.then(show, [arrays, step, sample, depth], views, api_name=False)
         stop.click(None, None, None, cancels=[ev])
         for ctl in (step, sample, depth):

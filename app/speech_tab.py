@@ -19,6 +19,7 @@ import numpy as np
 from resgen.speech.corpus import ACCENTS
 
 from . import render
+from .captions import step_caption
 
 SAMPLE_TEXTS = [
     "The quick brown fox jumps over the lazy dog.",
@@ -124,9 +125,9 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         return arrays[key][t, 0, Np:]
 
     def show_step(arrays, step):
-        """The views that depend on the step: grid, mel and audio of the revealed tokens, schedule."""
+        """The views that depend on the step: grid, mel and audio of the revealed tokens, schedule, caption."""
         if not arrays:
-            return None, None, None, None
+            return None, None, None, None, ""
         import torch
         pipe = load(arrays["meta"]["_backend_choice"])
         t = min(max(int(step), 1), len(arrays["codes"])) - 1
@@ -135,7 +136,8 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         codes = torch.from_numpy(_target(arrays, "codes", t).astype(np.int64))
         mel_t = pipe.decode_partial(codes, torch.from_numpy(_target(arrays, "mask", t)))
         return (render.token_matrix(target, t, 0, cell=6), render.mel_image(mel_t.cpu().numpy()),
-                (22050, pipe.vocode(mel_t, "griffin-lim")), render.schedule_plot(target["mask"][:, 0], t))
+                (22050, pipe.vocode(mel_t, "griffin-lim")), render.schedule_plot(target["mask"][:, 0], t),
+                step_caption(arrays, t, 0, start=Np))
 
     def show_ladder(arrays, depth):
         """The final speech from its first d depths (vocoded once per depth change, not per step)."""
@@ -148,8 +150,8 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         return (22050, pipe.vocode(mel_d, arrays["meta"]["vocoder"]))
 
     def show(arrays, step, depth):
-        grid, mel, audio, schedule = show_step(arrays, step)
-        return grid, mel, audio, show_ladder(arrays, depth), schedule
+        grid, mel, audio, schedule, caption = show_step(arrays, step)
+        return grid, mel, audio, show_ladder(arrays, depth), schedule, caption
 
     def export_steps(arrays):
         if not arrays:
@@ -219,6 +221,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
             with gr.Column(min_width=120):
                 play = gr.Button("Play", elem_id="speech-play", size="sm")
                 pause = gr.Button("Pause", elem_id="speech-pause", size="sm")
+        caption = gr.Markdown("", elem_id="speech-caption")
         with gr.Row():
             grid = gr.Image(label="Tokens: depth x positions", elem_id="speech-grid")
             step_mel = gr.Image(label="Mel from the revealed tokens", elem_id="speech-step-mel")
@@ -233,7 +236,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
             trace_btn = gr.Button("Export trace file (.npz)", elem_id="speech-trace-btn")
             exported = gr.File(label="Download", elem_id="speech-export")
 
-        views = [grid, step_mel, step_audio, ladder_audio, schedule]
+        views = [grid, step_mel, step_audio, ladder_audio, schedule, caption]
         example.change(pick_example, example, prompt, api_name=False)
         ev = go.click(generate, [text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend],
                       [out_audio, out_mel, info, arrays, step, chunk, all_arrays], api_name="generate_speech",
@@ -242,7 +245,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         stop.click(None, None, None, cancels=[ev])
         chunk.input(pick_chunk, [all_arrays, chunk], arrays, api_name="speech_chunk").then(
             show, [arrays, step, depth], views, api_name=False)
-        step.change(show_step, [arrays, step], [grid, step_mel, step_audio, schedule], api_name=False)
+        step.change(show_step, [arrays, step], [grid, step_mel, step_audio, schedule, caption], api_name=False)
         depth.change(show_ladder, [arrays, depth], ladder_audio, api_name=False)
         gr.Button(visible=False).click(show, [arrays, step, depth], views, api_name="speech_step")
         play.click(lambda: gr.Timer(active=True), None, timer, api_name=False)

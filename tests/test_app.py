@@ -1,4 +1,5 @@
 """The app over a tiny trained pipeline (no shipped weights), driven through gradio_client."""
+import re
 import socket
 import threading
 
@@ -63,11 +64,12 @@ def _pixels(gallery) -> list[np.ndarray]:
 
 
 def test_generate_image_endpoint(served):
-    gallery, info, step, _live = _generate(Client(served, verbose=False))
+    gallery, info, step, _live, index = _generate(Client(served, verbose=False))
     assert len(gallery) == 4
     assert [g["caption"] for g in gallery] == ["Sneaker", "Bag", "Sneaker", "Bag"]
     assert "seed 123" in info and "5 denoiser calls (each a batch of 2 x 4" in info and "torch" in info
     assert (step["value"] if isinstance(step, dict) else step) == 5
+    assert index["maximum"] == 3 and index["value"] == 0                 # the image index runs over the 4 made
 
 
 def test_step_view_gif_and_trace_endpoints(served):
@@ -75,7 +77,9 @@ def test_step_view_gif_and_trace_endpoints(served):
     _generate(client, n=3, steps=4, seed=7)
     first = client.predict(1, 0, 0, api_name="/image_step")
     last = client.predict(4, 0, 2, api_name="/image_step")
-    assert len(first) == 4 and all(first) and all(last)
+    assert len(first) == 5 and all(first) and all(last)
+    assert first[4].startswith("Step 1/4: ") and "positions" in first[4]      # the step's caption
+    assert last[4].startswith("Step 4/4: ") and re.search(r"; 0 of \d+ still masked", last[4])
     grid1, grid4 = (np.asarray(Image.open(v[0])) for v in (first, last))
     assert grid1.shape == grid4.shape and (grid1 != grid4).any()        # the grid changes with the step
     ladder_all, ladder_2 = np.asarray(Image.open(first[2])), np.asarray(Image.open(last[2]))
@@ -147,8 +151,9 @@ def test_speech_endpoints(served, tmp_path):
     assert "real-time factor" in info and "seed 5" in info and "3 denoiser calls (with and without the text" in info
     assert "Prompt: resampled from 44.1 kHz to 22.05 kHz." in info                   # what was done to the prompt
     assert np.asarray(Image.open(mel)).ndim == 3
-    grid, step_mel, step_audio, ladder_audio, schedule = client.predict(1, 2, api_name="/speech_step")
+    grid, step_mel, step_audio, ladder_audio, schedule, caption = client.predict(1, 2, api_name="/speech_step")
     assert all((grid, step_mel, step_audio, ladder_audio, schedule))
+    assert caption.startswith("Step 1/3: ") and "tokens revealed at" in caption
     assert sf.read(step_audio)[1] == 22050
     arrays, meta = load_traces(client.predict(api_name="/speech_trace"))
     assert meta["task"] == "speech" and meta["prompt_positions"] > 0 and arrays["codes"].shape[0] == 3

@@ -105,9 +105,12 @@ def test_generate_scrub_steps_and_depths(page):
     grid_last, preview_last = _src(page, "image-grid"), _src(page, "image-preview")
     _shot(page, "02-generated.png")
 
+    assert page.locator("#image-sample input[type=range]").get_attribute("max") == "7"   # 8 images: index 0..7
     _set_slider(page, "image-step", 3)
     page.wait_for_function(f"document.querySelector('#image-grid img')?.src !== {grid_last!r}")
     assert _src(page, "image-preview") != preview_last
+    page.wait_for_function("document.querySelector('#image-caption')?.innerText.includes('Step 3/')")
+    assert "tokens revealed at" in page.locator("#image-caption").inner_text()
     _shot(page, "03-step-3.png")
 
     ladder_all = _src(page, "image-ladder")

@@ -40,3 +40,25 @@ def test_progress_plot_draws_each_run():
                                 ("b", np.arange(1, 65) * 8, np.arange(1, 65) / 64)], [2, 256])
     assert one.dtype == np.uint8 and one.shape == two.shape and one.shape[2] == 3
     assert (np.abs(one.astype(int) - two.astype(int)).sum(-1) > 0).mean() > 0.005   # the second line shows
+
+
+def test_step_caption_counts_what_the_step_did():
+    from app.captions import step_caption
+    T, N, D = 2, 4, 2
+    mask = np.ones((T, 1, N, D), bool)
+    revealed = np.zeros((T, 1, N, D), bool)
+    revealed[0, 0, :3, 0] = True                      # step 1: depth 1 of positions 0-2
+    mask[0, 0, :3, 0] = False
+    revealed[1, 0, :, :] = mask[0, 0]                  # step 2: everything left
+    mask[1] = False
+    conf = np.full((T, 1, N, D), np.log(0.5), np.float32)
+    arrays = {"codes": np.zeros((T, 1, N, D), np.int16), "mask": mask, "revealed": revealed, "confidence": conf}
+    first = step_caption(arrays, 0)
+    assert first.startswith("Step 1/2: 3 tokens revealed at 3 of 4 positions (depth 1: 3)")
+    assert "5 of 8 still masked" in first and "0 positions complete, 1 untouched" in first
+    assert first.endswith("mean confidence of the revealed 0.50")
+    last = step_caption(arrays, 1)
+    assert "5 tokens revealed at 4 of 4 positions" in last and "0 of 8 still masked" in last
+    assert "4 positions complete, 0 untouched" in last
+    prompt_left_out = step_caption(arrays, 0, start=1)               # a speech prompt: positions before start
+    assert "2 tokens revealed at 2 of 3 positions" in prompt_left_out and "of 6 still masked" in prompt_left_out

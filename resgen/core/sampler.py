@@ -19,7 +19,7 @@ from resgen.core.config import check_cfg_schedule
 from resgen.core.masking import masked_steps
 from resgen.core.mog import MoGParams, sample as mog_sample
 from resgen.core.rvq import ResidualVQ
-from resgen.core.trace import StepTrace
+from resgen.core.trace import TOP_COMPONENTS, StepTrace
 
 Predict = Callable[[torch.Tensor, object], MoGParams]
 MAX_PI_TEMPERATURE = 10.0  # mixture temperature range accepted from users: 0 (greedy) .. this
@@ -159,8 +159,11 @@ def step(state: SamplerState, out: MoGParams, plan: SamplingPlan, rvq: ResidualV
     new_mask = reveal(conf, mask, plan.masked_after[t], plan.noise[t], generator)  # (B, N, D)
     revealed = mask & ~new_mask
     new_codes = torch.where(revealed, pred, codes)
+    weights = torch.softmax(out.logits.float(), -1)                          # (B, N, K) after guidance
+    top_w, top_c = weights.topk(min(TOP_COMPONENTS, weights.shape[-1]), -1)
     trace = StepTrace(step=t, steps=plan.steps, codes=new_codes, mask=new_mask, revealed=revealed,
-                      confidence=conf.masked_fill(~mask, float("nan")), pred_codes=pred, component=comp)
+                      confidence=conf.masked_fill(~mask, float("nan")), pred_codes=pred, component=comp,
+                      pred_sum=z, top_components=top_c, top_weights=top_w)
     return SamplerState(new_codes, new_mask, t + 1), trace
 
 

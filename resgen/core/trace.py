@@ -9,6 +9,11 @@ Trace file (numpy .npz, written by `save_traces`, read by `load_traces`); T step
   pred_codes  int16 (T, B, N, D)  the step's full guess: known tokens + predictions for masked slots
   component   int16 (T, B, N)     mixture component drawn at each position
   masked      int32 (T,)          slots still masked after the step (per sample)
+  Optional (the ResGEN sampler writes them; older files and the per-token baseline have none):
+  pred_sum    float16 (T, B, N, E) the vector drawn from the mixture at each position (RVQ latent units): the
+                                  predicted sum of its masked embeddings, before re-quantisation
+  top_components int16 (T, B, N, K') the K' (at most TOP_COMPONENTS) heaviest mixture components after guidance,
+  top_weights float16 (T, B, N, K') and their weights
   meta        str (JSON)          task, shapes, sampler settings, seed, labels, grid layout
 """
 from __future__ import annotations
@@ -21,6 +26,7 @@ import numpy as np
 import torch
 
 TRACE_FORMAT = "resgen-trace/1"
+TOP_COMPONENTS = 4
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,9 @@ class StepTrace:
     confidence: torch.Tensor  # (B, N, D) float, NaN where known before the step
     pred_codes: torch.Tensor  # (B, N, D) int64
     component: torch.Tensor   # (B, N) int64
+    pred_sum: torch.Tensor | None = None        # (B, N, E) float, the drawn vector (RVQ latent units)
+    top_components: torch.Tensor | None = None  # (B, N, K') int64, heaviest mixture components after guidance
+    top_weights: torch.Tensor | None = None     # (B, N, K') float, their weights
 
     @property
     def masked(self) -> int:
@@ -41,12 +50,16 @@ class StepTrace:
 
 _FIELDS = {"codes": np.int16, "mask": np.bool_, "revealed": np.bool_, "confidence": np.float32,
            "pred_codes": np.int16, "component": np.int16}
+_OPTIONAL = {"pred_sum": np.float16, "top_components": np.int16, "top_weights": np.float16}
 
 
 def trace_arrays(traces: list[StepTrace]) -> dict[str, np.ndarray]:
     """StepTraces -> the arrays of a trace file (see the module docstring), without meta."""
     arrays = {k: np.stack([getattr(t, k).cpu().numpy() for t in traces]).astype(dt)
               for k, dt in _FIELDS.items()}
+    for k, dt in _OPTIONAL.items():
+        if all(getattr(t, k) is not None for t in traces):
+            arrays[k] = np.stack([getattr(t, k).float().cpu().numpy() for t in traces]).astype(dt)
     arrays["masked"] = np.array([t.masked for t in traces], dtype=np.int32)
     return arrays
 
@@ -55,6 +68,7 @@ def save_trace_arrays(path: str | Path, arrays: dict[str, np.ndarray], meta: dic
     """Write arrays from `trace_arrays` (or `load_traces`) and meta as one .npz, atomically."""
     path = Path(path)
     out = {k: np.asarray(arrays[k]).astype(dt) for k, dt in _FIELDS.items()}
+    out.update({k: np.asarray(arrays[k]).astype(dt) for k, dt in _OPTIONAL.items() if k in arrays})
     out["masked"] = np.asarray(arrays["masked"], dtype=np.int32)
     out["meta"] = np.array(json.dumps({"format": TRACE_FORMAT, "steps": len(out["codes"]), **meta}))
     tmp = path.with_name(path.name + ".tmp.npz")

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import render
 from .captions import step_caption
+from .inspector import inspector_markdown, life_strip, position_at_grid
 
 MAX_IMAGES = 64
 BACKENDS = ["auto", "onnx", "torch"]
@@ -84,7 +85,7 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         if not arrays:
             raise gr.Error("Generate images first.")
 
-    def show(arrays, step, sample, depth):
+    def show(arrays, step, sample, depth, selected=None):
         if not arrays:
             return None, None, None, None, ""
         import torch
@@ -92,7 +93,7 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         T, B = arrays["codes"].shape[:2]
         t = min(max(int(step), 1), T) - 1
         b = min(max(int(sample), 0), B - 1)
-        grid = render.token_grid_2d(arrays, t, (pipe.grid, pipe.grid), b)
+        grid = render.token_grid_2d(arrays, t, (pipe.grid, pipe.grid), b, selected=selected)
         codes = torch.from_numpy(arrays["codes"][t, b:b + 1].astype(np.int64))
         mask = torch.from_numpy(arrays["mask"][t, b:b + 1])
         pred = torch.from_numpy(arrays["pred_codes"][t, b:b + 1].astype(np.int64))
@@ -107,6 +108,46 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
                                    for k in range(1, pipe.depth + 1)])
         preview = render.strip([render.upscale(revealed, 8), render.upscale(guess, 8)])
         return grid, preview, ladder, render.schedule_plot(arrays["mask"][:, b], t), step_caption(arrays, t, b)
+
+    def inspect(arrays, step, sample, position):
+        """The position inspector: a table of the position at this step, its life strip, and the patch of the
+        step's full guess decoded from its first d depths, d = 1..D."""
+        if not arrays:
+            return "Generate images, then click a cell of the token grid.", None, None
+        import torch
+
+        from resgen.core.inspect import inspect_position
+        pipe = load(arrays["meta"]["_backend_choice"])
+        T, B, N = arrays["codes"].shape[:3]
+        t, b = min(max(int(step), 1), T) - 1, min(max(int(sample), 0), B - 1)
+        i = min(max(int(position), 0), N - 1)
+        v = inspect_position(arrays, t, b, i, pipe.tokenizer.rvq.codebooks.cpu().numpy())
+        r, c = divmod(i, pipe.grid)
+        md = inspector_markdown(v, T, f"Image {b}, position {i} (row {r}, column {c})")
+        pred = torch.from_numpy(arrays["pred_codes"][t, b:b + 1].astype(np.int64))
+        size = pipe.to_uint8(pipe.decode(pred, 1))[0].shape[0]
+        s = size // pipe.grid                                              # pixels per latent cell
+        y0, y1 = max(0, (r - 1) * s), min(size, (r + 2) * s)              # the cell with one cell around it
+        x0, x1 = max(0, (c - 1) * s), min(size, (c + 2) * s)
+        crops = []
+        for d in range(1, pipe.depth + 1):
+            im = render.upscale(pipe.to_uint8(pipe.decode(pred, d))[0][y0:y1, x0:x1], 8)
+            yy, xx = (r * s - y0) * 8, (c * s - x0) * 8
+            render.outline(im, yy, yy + s * 8, xx, xx + s * 8)
+            crops.append(im)
+        return md, life_strip(v), render.strip(crops)
+
+    def select_cell(arrays, step, sample, depth, evt: gr.SelectData):
+        """A click on the token grid selects the position under it (a click between cells keeps the last)."""
+        if not arrays or evt.index is None:
+            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+        pipe = load(arrays["meta"]["_backend_choice"])
+        x, y = evt.index[:2]
+        i = position_at_grid(int(x), int(y), (pipe.grid, pipe.grid), pipe.depth)
+        if i is None:
+            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+        md, life, patches = inspect(arrays, step, sample, i)
+        return i, show(arrays, step, sample, depth, i)[0], md, life, patches
 
     def export_gif(arrays):
         _need(arrays)
@@ -177,6 +218,16 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         with gr.Row():
             grid_img = gr.Image(label="Tokens: positions x depth", elem_id="image-grid")
             preview = gr.Image(label="Preview at this step: revealed | full guess", elem_id="image-preview")
+        with gr.Accordion("Position inspector: click a cell of the token grid", open=True):
+            selected = gr.State(0)
+            insp_md = gr.Markdown("Generate images, then click a cell of the token grid.", elem_id="image-inspector")
+            with gr.Row():
+                insp_life = gr.Image(label="Life of this position", elem_id="image-life")
+                insp_patch = gr.Image(label="Its patch from depths 1..d", elem_id="image-patches")
+            gr.Markdown("Life of this position: one row per depth (depth 1 on top), one column per step; grey = "
+                        "guessed and re-masked, orange = revealed (kept), blue = known; the framed column is this "
+                        "step. Patch: this step's full guess around the position (outlined), decoded from its first "
+                        "d depths, d = 1 .. D from left to right.")
         with gr.Row():
             ladder = gr.Image(label="Depth ladder", elem_id="image-ladder")
             schedule = gr.Image(label="Masking schedule (dashed: this step)", elem_id="image-schedule")
@@ -186,12 +237,20 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
             exported = gr.File(label="Download", elem_id="image-export")
 
         views = [grid_img, preview, ladder, schedule, caption]
+        insp_views = [insp_md, insp_life, insp_patch]
         ev = go.click(generate, [names, n, steps, cfg, temperature, top_p, seed, randomize, backend],
                       [gallery, info, arrays, step, live, sample], api_name="generate_image", concurrency_limit=2)
-        ev.then(show, [arrays, step, sample, depth], views, api_name=False)
+        ev.then(show, [arrays, step, sample, depth, selected], views, api_name=False).then(
+            inspect, [arrays, step, sample, selected], insp_views, api_name=False)
         stop.click(None, None, None, cancels=[ev])
         for ctl in (step, sample, depth):
-            ctl.change(show, [arrays, step, sample, depth], views, api_name=False)
+            ctl.change(show, [arrays, step, sample, depth, selected], views, api_name=False)
+        for ctl in (step, sample):
+            ctl.change(inspect, [arrays, step, sample, selected], insp_views, api_name=False)
+        grid_img.select(select_cell, [arrays, step, sample, depth], [selected, grid_img, *insp_views],
+                        api_name=False)
+        gr.Button(visible=False).click(inspect, [arrays, step, sample, gr.Number(0, visible=False)], insp_views,
+                                       api_name="image_inspect")
         # The same view as an API call (state lives in the client's session).
         gr.Button(visible=False).click(show, [arrays, step, sample, depth], views, api_name="image_step")
         play.click(lambda: gr.Timer(active=True), None, timer, api_name=False)

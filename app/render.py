@@ -26,8 +26,17 @@ def slot_states(arrays: dict, step: int, sample: int) -> tuple[np.ndarray, np.nd
     return mask, now, np.where(when >= 0, conf, np.nan)
 
 
-def token_matrix(arrays: dict, step: int, sample: int = 0, cell: int = 10) -> np.ndarray:
-    """D rows (depth 1 at the top) x N columns (positions): masked / revealed now / earlier."""
+def outline(img: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> None:
+    """A white 2-pixel frame around rows y0..y1-1, columns x0..x1-1 (clipped to the image), in place."""
+    H, W = img.shape[:2]
+    y0, y1, x0, x1 = max(0, y0), min(H, y1), max(0, x0), min(W, x1)
+    img[y0:y0 + 2, x0:x1] = img[y1 - 2:y1, x0:x1] = 255
+    img[y0:y1, x0:x0 + 2] = img[y0:y1, x1 - 2:x1] = 255
+
+
+def token_matrix(arrays: dict, step: int, sample: int = 0, cell: int = 10, selected: int | None = None) -> np.ndarray:
+    """D rows (depth 1 at the top) x N columns (positions): masked / revealed now / earlier; the selected
+    position's column outlined."""
     mask, now, conf = slot_states(arrays, step, sample)
     rgb = _confidence_colour(conf)                                               # (N, D, 3)
     rgb[mask] = MASKED
@@ -36,11 +45,15 @@ def token_matrix(arrays: dict, step: int, sample: int = 0, cell: int = 10) -> np
     img = np.kron(img, np.ones((cell, cell, 1), np.uint8))
     img[::cell] = 20
     img[:, ::cell] = 20
+    if selected is not None:
+        outline(img, 0, img.shape[0], selected * cell - 1, (selected + 1) * cell + 2)
     return img
 
 
-def token_grid_2d(arrays: dict, step: int, grid: tuple[int, int], sample: int = 0, cell: int = 48) -> np.ndarray:
-    """Spatial view for images: each latent cell is a stack of D bars (depth 1 at the top)."""
+def token_grid_2d(arrays: dict, step: int, grid: tuple[int, int], sample: int = 0, cell: int = 48,
+                  selected: int | None = None) -> np.ndarray:
+    """Spatial view for images: each latent cell is a stack of D bars (depth 1 at the top); the selected
+    position outlined."""
     mask, now, conf = slot_states(arrays, step, sample)
     N, D = mask.shape
     rgb = _confidence_colour(conf)
@@ -54,6 +67,10 @@ def token_grid_2d(arrays: dict, step: int, grid: tuple[int, int], sample: int = 
         y0, x0 = 4 + r * (bar * D + 4), 4 + c * (cell + 4)
         for j in range(D):
             out[y0 + j * bar: y0 + (j + 1) * bar - (1 if bar > 2 else 0), x0: x0 + cell] = rgb[i, j]
+    if selected is not None:
+        r, c = divmod(selected, w)
+        y0, x0 = 4 + r * (bar * D + 4), 4 + c * (cell + 4)
+        outline(out, y0 - 2, y0 + bar * D + 2, x0 - 2, x0 + cell + 2)
     return out
 
 

@@ -85,6 +85,13 @@ def test_step_view_gif_and_trace_endpoints(served):
     ladder_all, ladder_2 = np.asarray(Image.open(first[2])), np.asarray(Image.open(last[2]))
     assert ladder_all.shape != ladder_2.shape                          # all depths side by side vs depth 2
 
+    md, life, patches = client.predict(2, 1, 5, api_name="/image_inspect")       # step, image, position
+    assert md.startswith("**Image 1, position 5 (row ") and "after step 2/4" in md and md.count("\n| ") == 5
+    assert "Mixture head: heaviest components" in md
+    D = 4                                                                     # the tiny model's depth
+    assert np.asarray(Image.open(life)).shape[:2] == (D * 14, 4 * 14)         # depth x step
+    assert np.asarray(Image.open(patches)).shape[1] > D * 8                    # one patch a depth
+
     gif = client.predict(api_name="/image_gif")
     with Image.open(gif) as im:
         assert im.format == "GIF" and im.n_frames == 4

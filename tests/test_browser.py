@@ -113,6 +113,20 @@ def test_generate_scrub_steps_and_depths(page):
     assert "tokens revealed at" in page.locator("#image-caption").inner_text()
     _shot(page, "03-step-3.png")
 
+    # the position inspector: click the cell at row 1, column 2 of the token grid
+    img = page.locator("#image-grid img")
+    nat_w, nat_h = img.evaluate("i => [i.naturalWidth, i.naturalHeight]")
+    box = img.bounding_box()
+    x, y = 4 + 2 * 52 + 24, 4 + 1 * 52 + 20       # natural pixels of render.token_grid_2d (pitch 52 for D = 4, 8, 16)
+    before = _src(page, "image-grid")
+    img.click(position={"x": x * box["width"] / nat_w, "y": y * box["height"] / nat_h})
+    page.wait_for_function("document.querySelector('#image-inspector')?.innerText.includes('(row 1, column 2)')")
+    text = page.locator("#image-inspector").inner_text()
+    assert "after step 3/" in text and "Mixture head" in text
+    page.wait_for_function(f"document.querySelector('#image-grid img')?.src !== {before!r}")   # outlined
+    assert page.locator("#image-life img").count() == 1 and page.locator("#image-patches img").count() == 1
+    _shot(page, "03b-inspector.png")
+
     ladder_all = _src(page, "image-ladder")
     _set_slider(page, "image-depth", 2)
     page.wait_for_function(f"document.querySelector('#image-ladder img')?.src !== {ladder_all!r}")

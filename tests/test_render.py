@@ -62,3 +62,46 @@ def test_step_caption_counts_what_the_step_did():
     assert "4 positions complete, 0 untouched" in last
     prompt_left_out = step_caption(arrays, 0, start=1)               # a speech prompt: positions before start
     assert "2 tokens revealed at 2 of 3 positions" in prompt_left_out and "of 6 still masked" in prompt_left_out
+
+
+def test_a_click_on_the_grid_finds_its_position_and_the_selection_is_outlined():
+    from app.inspector import position_at_grid, position_at_matrix, row_height
+    grid, D, cell = (3, 4), 8, 48
+    arrays = {"mask": np.ones((1, 1, 12, D), bool), "revealed": np.zeros((1, 1, 12, D), bool),
+              "confidence": np.full((1, 1, 12, D), np.nan)}
+    plain = render.token_grid_2d(arrays, 0, grid, 0, cell)
+    pitch = row_height(D, cell)
+    for i in range(12):
+        r, c = divmod(i, 4)
+        assert position_at_grid(4 + c * (cell + 4) + cell // 2, 4 + r * pitch + 10, grid, D, cell) == i
+    assert position_at_grid(2, 2, grid, D, cell) is None and position_at_grid(4 + cell + 1, 10, grid, D, cell) is None
+    assert position_at_grid(10, 4 + 3 * pitch + 1, grid, D, cell) is None                   # below the last row
+    outlined = render.token_grid_2d(arrays, 0, grid, 0, cell, selected=5)
+    changed = np.argwhere((outlined != plain).any(-1))
+    r, c = divmod(5, 4)
+    assert changed[:, 0].min() >= 4 + r * pitch - 2 and changed[:, 1].min() >= 4 + c * (cell + 4) - 2
+    assert (outlined[changed[:, 0], changed[:, 1]] == 255).all()
+    assert position_at_matrix(13, 12, 6) == 2 and position_at_matrix(6 * 12, 12, 6) is None
+    m = render.token_matrix(arrays, 0, 0, cell=6, selected=2)
+    assert (m[:, 11:13] == 255).all() and not (render.token_matrix(arrays, 0, 0, cell=6)[:, 11:13] == 255).all()
+
+
+def test_inspector_table_and_life_strip():
+    import torch
+
+    from app.inspector import inspector_markdown, life_strip
+    from resgen.core.inspect import inspect_position
+    from resgen.core.sampler import init_state, make_plan, run
+    from resgen.core.trace import trace_arrays
+    from test_sampler import _setup
+    rvq, net, N = _setup(4)
+    plan = make_plan(5, N, 4, cfg=1.0, temperature=1.0, top_p=1.0, sigma=0.5)
+    traces = [tr for _, tr in run(net, plan, rvq, init_state(1, N, 4), torch.arange(1), torch.full((1,), 99),
+                                  rvq.cfg.codebook_size, torch.Generator().manual_seed(0))]
+    v = inspect_position(trace_arrays(traces), 2, 0, 3, rvq.codebooks.numpy())
+    md = inspector_markdown(v, 5, "Position 3 (row 0, column 3)")
+    assert md.startswith("**Position 3 (row 0, column 3), after step 3/5**")
+    assert md.count("\n| ") == 4 + 1 and "Mixture head: heaviest components #" in md
+    strip = life_strip(v, cell=10)
+    assert strip.shape == (4 * 10, 5 * 10, 3)
+    assert (strip[:, 2 * 10] == 255).all()                         # the current step's column is framed

@@ -26,7 +26,7 @@ class PositionView:
     position: int
     states: tuple[str, ...]            # (D,) MASKED / NOW / KNOWN after the step
     codes: tuple[int, ...]             # (D,) the code held (known) or guessed at this step
-    confidence: tuple[float, ...]      # (D,) probability of the guess (component x codes up to the depth); NaN: known
+    confidence: tuple[float, ...]      # (D,) log-probability of the guess (component + codes up to the depth); NaN: known
     revealed_at: tuple[int | None, ...]  # (D,) 1-based step of the reveal; None: never in the run (a prompt)
     residual_norms: tuple[float, ...] | None   # norms before the first masked depth and after each masked depth
     first_masked: int                  # first depth (0-based) masked before the step; D: none
@@ -49,7 +49,7 @@ def inspect_position(arrays: dict, step: int, sample: int, position: int,
     states = tuple(NOW if now[j] else (MASKED if mask_after[j] else KNOWN) for j in range(D))
     guess = arrays["pred_codes"][t, b, i].astype(np.int64)
     codes = tuple(int(c) for c in np.where(mask_before, guess, arrays["codes"][t, b, i]))
-    conf = np.exp(arrays["confidence"][t, b, i].astype(np.float64))
+    conf = arrays["confidence"][t, b, i].astype(np.float64)
     revealed = arrays["revealed"][:, b, i]                                        # (T, D)
     revealed_at = tuple(int(revealed[:, j].argmax()) + 1 if revealed[:, j].any() else None for j in range(D))
     first = int(np.argmax(mask_before)) if mask_before.any() else D

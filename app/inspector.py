@@ -1,0 +1,78 @@
+"""The position inspector's views: which cell a click hit, a table of one position, its life strip. No gradio."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from resgen.core.inspect import LIFE_KEPT, LIFE_KNOWN, PositionView
+
+from .render import MASKED, NOW
+
+KNOWN_RGB = np.array([80, 150, 220], np.uint8)
+LIFE_RGB = {0: MASKED, LIFE_KEPT: NOW, LIFE_KNOWN: KNOWN_RGB}
+
+
+def row_height(depth: int, cell: int = 48) -> int:
+    """The pixel pitch of one grid row in render.token_grid_2d for this depth (bar * D + 4)."""
+    return max(1, cell // depth) * depth + 4
+
+
+def position_at_grid(x: int, y: int, grid: tuple[int, int], depth: int, cell: int = 48) -> int | None:
+    """A click at pixel (x, y) of render.token_grid_2d(..., grid, cell) for a model of this depth -> position."""
+    h, w = grid
+    pitch = row_height(depth, cell)
+    if x < 4 or y < 4:
+        return None
+    c, rx = divmod(x - 4, cell + 4)
+    r, ry = divmod(y - 4, pitch)
+    if rx >= cell or ry >= pitch - 4 or not (0 <= c < w and 0 <= r < h):
+        return None
+    return r * w + c
+
+
+def position_at_matrix(x: int, positions: int, cell: int) -> int | None:
+    """A click at pixel column x of render.token_matrix(..., cell) (one column per position) -> position."""
+    p = x // cell
+    return p if 0 <= p < positions else None
+
+
+def inspector_markdown(v: PositionView, steps: int, label: str) -> str:
+    """One position at one step as a Markdown table, one row per depth, with a line on the mixture."""
+    D = len(v.states)
+    lines = [f"**{label}, after step {v.step + 1}/{steps}**", "",
+             "| depth | state | code | confidence (log-prob) | revealed at step | residual norm after |",
+             "|---|---|---|---|---|---|"]
+    for j in range(D):
+        conf = "" if math.isnan(v.confidence[j]) else f"{v.confidence[j]:.2f}"
+        at = "prompt" if v.revealed_at[j] is None else str(v.revealed_at[j])
+        res = ""
+        if v.residual_norms is not None and j >= v.first_masked:
+            res = f"{v.residual_norms[j - v.first_masked + 1]:.3f}"
+        lines.append(f"| {j + 1} | {v.states[j]} | {v.codes[j]} | {conf} | {at} | {res} |")
+    if v.residual_norms is not None:
+        lines += ["", f"The drawn vector (the predicted sum of the {D - v.first_masked} masked depths' embeddings) "
+                      f"has norm {v.residual_norms[0]:.3f}; re-quantising it depth by depth leaves the residual "
+                      "norms in the last column."]
+    elif v.first_masked == D:
+        lines += ["", "Every depth was known before this step: nothing was predicted here."]
+    if v.top_components is not None:
+        tops = ", ".join(f"#{c} {w:.2f}" for c, w in v.top_components)
+        lines += ["", f"Mixture head: heaviest components {tops}; drawn: #{v.component}."]
+    return "\n".join(lines)
+
+
+def life_strip(v: PositionView, cell: int = 14) -> np.ndarray:
+    """The life of one position: depth rows (depth 1 on top) x step columns; grey = guessed and re-masked,
+    orange = revealed (kept) at that step, blue = known before it. -> uint8 RGB."""
+    life = v.life                                                                  # (T, D)
+    T, D = life.shape
+    rgb = np.zeros((D, T, 3), np.uint8)
+    for state, colour in LIFE_RGB.items():
+        rgb[(life == state).T] = colour
+    img = np.kron(rgb, np.ones((cell, cell, 1), np.uint8))
+    img[::cell] = 20
+    img[:, ::cell] = 20
+    img[:, v.step * cell: (v.step + 1) * cell][[0, -1]] = 255                      # the current step's column
+    img[:, [v.step * cell, (v.step + 1) * cell - 1]] = 255
+    return img

@@ -20,6 +20,7 @@ from resgen.speech.corpus import ACCENTS
 
 from . import render
 from .captions import step_caption
+from .inspector import inspector_markdown, life_strip, position_at_matrix
 
 SAMPLE_TEXTS = [
     "The quick brown fox jumps over the lazy dog.",
@@ -28,6 +29,7 @@ SAMPLE_TEXTS = [
     "An apple every eight hours will keep three doctors away.",
 ]
 VOCODERS = ["hifigan", "griffin-lim"]
+GRID_CELL = 6                       # pixels per token position in the grid (render.token_matrix)
 
 
 def prompt_examples(folder: Path) -> dict[str, Path]:
@@ -124,8 +126,9 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         Np = arrays["meta"]["prompt_positions"]
         return arrays[key][t, 0, Np:]
 
-    def show_step(arrays, step):
-        """The views that depend on the step: grid, mel and audio of the revealed tokens, schedule, caption."""
+    def show_step(arrays, step, selected=None):
+        """The views that depend on the step: grid (the selected target position outlined), mel and audio of the
+        revealed tokens, schedule, caption."""
         if not arrays:
             return None, None, None, None, ""
         import torch
@@ -135,7 +138,8 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         target = {k: v[:, :, Np:] for k, v in arrays.items() if k in ("mask", "revealed", "confidence")}
         codes = torch.from_numpy(_target(arrays, "codes", t).astype(np.int64))
         mel_t = pipe.decode_partial(codes, torch.from_numpy(_target(arrays, "mask", t)))
-        return (render.token_matrix(target, t, 0, cell=6), render.mel_image(mel_t.cpu().numpy()),
+        return (render.token_matrix(target, t, 0, cell=GRID_CELL, selected=selected),
+                render.mel_image(mel_t.cpu().numpy()),
                 (22050, pipe.vocode(mel_t, "griffin-lim")), render.schedule_plot(target["mask"][:, 0], t),
                 step_caption(arrays, t, 0, start=Np))
 
@@ -149,9 +153,45 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         mel_d = pipe.decode(final, min(max(int(depth), 1), pipe.tok_cfg.rvq.depth))
         return (22050, pipe.vocode(mel_d, arrays["meta"]["vocoder"]))
 
-    def show(arrays, step, depth):
-        grid, mel, audio, schedule, caption = show_step(arrays, step)
+    def show(arrays, step, depth, selected=None):
+        grid, mel, audio, schedule, caption = show_step(arrays, step, selected)
         return grid, mel, audio, show_ladder(arrays, depth), schedule, caption
+
+    def inspect(arrays, step, position):
+        """The position inspector for target position `position`: its table at this step, its life strip, and the
+        mel around it from this step's full guess at depths 1..d."""
+        if not arrays:
+            return "Generate speech, then click a column of the token grid.", None, None
+        import torch
+
+        from resgen.core.inspect import inspect_position
+        pipe = load(arrays["meta"]["_backend_choice"])
+        T, _, N, D = arrays["codes"].shape
+        Np = arrays["meta"]["prompt_positions"]
+        t, p = min(max(int(step), 1), T) - 1, min(max(int(position), 0), N - Np - 1)
+        v = inspect_position(arrays, t, 0, Np + p, pipe.tokenizer.rvq.codebooks.cpu().numpy())
+        s = pipe.cfg.frames_per_position
+        sec = s * 256 / 22050
+        md = inspector_markdown(v, T, f"Target position {p} (mel frames {s * p}-{s * p + s - 1}, "
+                                      f"{p * sec:.2f}-{(p + 1) * sec:.2f} s)")
+        pred = torch.from_numpy(_target(arrays, "pred_codes", t).astype(np.int64))
+        f0, f1 = max(0, s * (p - 6)), min(s * (N - Np), s * (p + 7))          # the position and 6 either side
+        mels = []
+        for d in range(1, D + 1):
+            im = render.mel_image(pipe.decode(pred, d)[:, f0:f1].cpu().numpy(), 1, 3)
+            render.outline(im, 0, im.shape[0], (s * p - f0) * 3, (s * p + s - f0) * 3)
+            mels.append(im)
+        return md, life_strip(v), render.strip(mels)
+
+    def select_cell(arrays, step, evt: gr.SelectData):
+        """A click on the token grid selects the target position (column) under it."""
+        if not arrays or evt.index is None:
+            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+        Np, N = arrays["meta"]["prompt_positions"], arrays["codes"].shape[2]
+        p = position_at_matrix(int(evt.index[0]), N - Np, GRID_CELL)
+        if p is None:
+            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+        return (p, show_step(arrays, step, p)[0], *inspect(arrays, step, p))
 
     def export_steps(arrays):
         if not arrays:
@@ -225,6 +265,17 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         with gr.Row():
             grid = gr.Image(label="Tokens: depth x positions", elem_id="speech-grid")
             step_mel = gr.Image(label="Mel from the revealed tokens", elem_id="speech-step-mel")
+        with gr.Accordion("Position inspector: click a column of the token grid", open=True):
+            selected = gr.State(0)
+            insp_md = gr.Markdown("Generate speech, then click a column of the token grid.",
+                                  elem_id="speech-inspector")
+            with gr.Row():
+                insp_life = gr.Image(label="Life of this position", elem_id="speech-life")
+                insp_mel = gr.Image(label="Its mel from depths 1..d", elem_id="speech-pos-mels")
+            gr.Markdown("Life of this position: one row per depth (depth 1 on top), one column per step; grey = "
+                        "guessed and re-masked, orange = revealed (kept), blue = known; the framed column is this "
+                        "step. Mel: this step's full guess around the position (outlined, 6 positions either "
+                        "side), decoded from its first d depths, d = 1 .. D from left to right.")
         with gr.Row():
             step_audio = gr.Audio(label="Audio at this step", type="numpy", elem_id="speech-step-audio",
                                   interactive=False)
@@ -241,11 +292,19 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         ev = go.click(generate, [text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend],
                       [out_audio, out_mel, info, arrays, step, chunk, all_arrays], api_name="generate_speech",
                       concurrency_limit=2)
-        ev.then(show, [arrays, step, depth], views, api_name=False)
+        insp_views = [insp_md, insp_life, insp_mel]
+        ev.then(show, [arrays, step, depth, selected], views, api_name=False).then(
+            inspect, [arrays, step, selected], insp_views, api_name=False)
         stop.click(None, None, None, cancels=[ev])
         chunk.input(pick_chunk, [all_arrays, chunk], arrays, api_name="speech_chunk").then(
-            show, [arrays, step, depth], views, api_name=False)
-        step.change(show_step, [arrays, step], [grid, step_mel, step_audio, schedule, caption], api_name=False)
+            show, [arrays, step, depth, selected], views, api_name=False).then(
+            inspect, [arrays, step, selected], insp_views, api_name=False)
+        step.change(show_step, [arrays, step, selected], [grid, step_mel, step_audio, schedule, caption],
+                    api_name=False)
+        step.change(inspect, [arrays, step, selected], insp_views, api_name=False)
+        grid.select(select_cell, [arrays, step], [selected, grid, *insp_views], api_name=False)
+        gr.Button(visible=False).click(inspect, [arrays, step, gr.Number(0, visible=False)], insp_views,
+                                       api_name="speech_inspect")
         depth.change(show_ladder, [arrays, depth], ladder_audio, api_name=False)
         gr.Button(visible=False).click(show, [arrays, step, depth], views, api_name="speech_step")
         play.click(lambda: gr.Timer(active=True), None, timer, api_name=False)

@@ -161,6 +161,9 @@ def test_speech_endpoints(served, tmp_path):
     grid, step_mel, step_audio, ladder_audio, schedule, caption = client.predict(1, 2, api_name="/speech_step")
     assert all((grid, step_mel, step_audio, ladder_audio, schedule))
     assert caption.startswith("Step 1/3: ") and "tokens revealed at" in caption
+    md, life, mels = client.predict(2, 3, api_name="/speech_inspect")        # step, target position
+    assert md.startswith("**Target position 3 (mel frames 12-15, ") and "after step 2/3" in md
+    assert np.asarray(Image.open(life)).ndim == 3 and np.asarray(Image.open(mels)).shape[0] == 80
     assert sf.read(step_audio)[1] == 22050
     arrays, meta = load_traces(client.predict(api_name="/speech_trace"))
     assert meta["task"] == "speech" and meta["prompt_positions"] > 0 and arrays["codes"].shape[0] == 3

@@ -181,6 +181,15 @@ def test_speech_tab_speaks_and_scrubs(page):
     page.wait_for_function(f"document.querySelector('#speech-grid img')?.src !== {grid!r}")
     _playable(page, "speech-step-audio")
     _shot(page, "07-speech-step-1.png")
+    img = page.locator("#speech-grid img")                          # inspect target position 5: click its column
+    nat_w = img.evaluate("i => i.naturalWidth")
+    box = img.bounding_box()
+    before = _src(page, "speech-grid")
+    img.click(position={"x": (5 * 6 + 3) * box["width"] / nat_w, "y": box["height"] / 2})
+    page.wait_for_function("document.querySelector('#speech-inspector')?.innerText.includes('Target position 5 ')")
+    assert "after step 1/" in page.locator("#speech-inspector").inner_text()
+    page.wait_for_function(f"document.querySelector('#speech-grid img')?.src !== {before!r}")     # outlined
+    _shot(page, "07b-speech-inspector.png")
     page.click("#speech-play")                                       # the scrubber advances by itself
     page.wait_for_function("document.querySelector('#speech-step input[type=number]')?.value !== '1'")
     page.click("#speech-pause")

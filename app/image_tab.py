@@ -12,7 +12,7 @@ import numpy as np
 
 from . import render
 from .captions import step_caption
-from .inspector import inspector_markdown, life_strip, position_at_grid
+from .inspector import inspector_markdown, inspector_panel, life_strip, position_at_grid
 
 MAX_IMAGES = 64
 BACKENDS = ["auto", "onnx", "torch"]
@@ -113,7 +113,7 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         """The position inspector: a table of the position at this step, its life strip, and the patch of the
         step's full guess decoded from its first d depths, d = 1..D."""
         if not arrays:
-            return "Generate images, then click a cell of the token grid.", None, None
+            return "Generate, then click a cell of the token grid.", None, None
         import torch
 
         from resgen.core.inspect import inspect_position
@@ -218,16 +218,10 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         with gr.Row():
             grid_img = gr.Image(label="Tokens: positions x depth", elem_id="image-grid")
             preview = gr.Image(label="Preview at this step: revealed | full guess", elem_id="image-preview")
-        with gr.Accordion("Position inspector: click a cell of the token grid", open=True):
-            selected = gr.State(0)
-            insp_md = gr.Markdown("Generate images, then click a cell of the token grid.", elem_id="image-inspector")
-            with gr.Row():
-                insp_life = gr.Image(label="Life of this position", elem_id="image-life")
-                insp_patch = gr.Image(label="Its patch from depths 1..d", elem_id="image-patches")
-            gr.Markdown("Life of this position: one row per depth (depth 1 on top), one column per step; grey = "
-                        "guessed and re-masked, orange = revealed (kept), blue = known; the framed column is this "
-                        "step. Patch: this step's full guess around the position (outlined), decoded from its first "
-                        "d depths, d = 1 .. D from left to right.")
+        selected, insp_md, insp_life, insp_patch = inspector_panel(
+            "image", "a cell", "Its patch from depths 1..d",
+            "Patch: this step's full guess around the position (outlined), decoded from its first d depths, "
+            "d = 1 .. D from left to right.")
         with gr.Row():
             ladder = gr.Image(label="Depth ladder", elem_id="image-ladder")
             schedule = gr.Image(label="Masking schedule (dashed: this step)", elem_id="image-schedule")

@@ -1,4 +1,5 @@
-"""The position inspector's views: which cell a click hit, a table of one position, its life strip. No gradio."""
+"""The position inspector's views: which cell a click hit, a table of one position, its life strip (numpy), and
+the panel that shows them (gradio, built inside a tab's Blocks)."""
 from __future__ import annotations
 
 import math
@@ -76,3 +77,22 @@ def life_strip(v: PositionView, cell: int = 14) -> np.ndarray:
     img[:, v.step * cell: (v.step + 1) * cell][[0, -1]] = 255                      # the current step's column
     img[:, [v.step * cell, (v.step + 1) * cell - 1]] = 255
     return img
+
+
+LIFE_LEGEND = ("Life of this position: one row per depth (depth 1 on top), one column per step; grey = guessed and "
+               "re-masked, orange = revealed (kept), blue = known; the framed column is this step. ")
+
+
+def inspector_panel(prefix: str, click: str, view_label: str, view_legend: str):
+    """The inspector's components inside the current gr.Blocks: -> (selected state, table, life strip, view).
+    prefix names the element ids (prefix-inspector, prefix-life, `view_label`'s image: prefix-pos-view)."""
+    import gradio as gr
+    hint = f"Generate, then click {click} of the token grid."
+    with gr.Accordion(f"Position inspector: click {click} of the token grid", open=True):
+        selected = gr.State(0)
+        md = gr.Markdown(hint, elem_id=f"{prefix}-inspector")
+        with gr.Row():
+            life = gr.Image(label="Life of this position", elem_id=f"{prefix}-life")
+            view = gr.Image(label=view_label, elem_id=f"{prefix}-pos-view")
+        gr.Markdown(LIFE_LEGEND + view_legend)
+    return selected, md, life, view

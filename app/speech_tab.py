@@ -20,7 +20,7 @@ from resgen.speech.corpus import ACCENTS
 
 from . import render
 from .captions import step_caption
-from .inspector import inspector_markdown, life_strip, position_at_matrix
+from .inspector import inspector_markdown, inspector_panel, life_strip, position_at_matrix
 
 SAMPLE_TEXTS = [
     "The quick brown fox jumps over the lazy dog.",
@@ -161,7 +161,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         """The position inspector for target position `position`: its table at this step, its life strip, and the
         mel around it from this step's full guess at depths 1..d."""
         if not arrays:
-            return "Generate speech, then click a column of the token grid.", None, None
+            return "Generate, then click a column of the token grid.", None, None
         import torch
 
         from resgen.core.inspect import inspect_position
@@ -265,17 +265,10 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         with gr.Row():
             grid = gr.Image(label="Tokens: depth x positions", elem_id="speech-grid")
             step_mel = gr.Image(label="Mel from the revealed tokens", elem_id="speech-step-mel")
-        with gr.Accordion("Position inspector: click a column of the token grid", open=True):
-            selected = gr.State(0)
-            insp_md = gr.Markdown("Generate speech, then click a column of the token grid.",
-                                  elem_id="speech-inspector")
-            with gr.Row():
-                insp_life = gr.Image(label="Life of this position", elem_id="speech-life")
-                insp_mel = gr.Image(label="Its mel from depths 1..d", elem_id="speech-pos-mels")
-            gr.Markdown("Life of this position: one row per depth (depth 1 on top), one column per step; grey = "
-                        "guessed and re-masked, orange = revealed (kept), blue = known; the framed column is this "
-                        "step. Mel: this step's full guess around the position (outlined, 6 positions either "
-                        "side), decoded from its first d depths, d = 1 .. D from left to right.")
+        selected, insp_md, insp_life, insp_mel = inspector_panel(
+            "speech", "a column", "Its mel from depths 1..d",
+            "Mel: this step's full guess around the position (outlined, 6 positions either side), decoded from its "
+            "first d depths, d = 1 .. D from left to right.")
         with gr.Row():
             step_audio = gr.Audio(label="Audio at this step", type="numpy", elem_id="speech-step-audio",
                                   interactive=False)

@@ -124,7 +124,7 @@ def test_generate_scrub_steps_and_depths(page):
     text = page.locator("#image-inspector").inner_text()
     assert "after step 3/" in text and "Mixture head" in text
     page.wait_for_function(f"document.querySelector('#image-grid img')?.src !== {before!r}")   # outlined
-    assert page.locator("#image-life img").count() == 1 and page.locator("#image-patches img").count() == 1
+    assert page.locator("#image-life img").count() == 1 and page.locator("#image-pos-view img").count() == 1
     _shot(page, "03b-inspector.png")
 
     ladder_all = _src(page, "image-ladder")

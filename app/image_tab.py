@@ -93,7 +93,8 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         T, B = arrays["codes"].shape[:2]
         t = min(max(int(step), 1), T) - 1
         b = min(max(int(sample), 0), B - 1)
-        grid = render.token_grid_2d(arrays, t, (pipe.grid, pipe.grid), b, selected=selected)
+        grid = render.annotate_grid(render.token_grid_2d(arrays, t, (pipe.grid, pipe.grid), b, selected=selected),
+                                    (pipe.grid, pipe.grid), pipe.depth)
         codes = torch.from_numpy(arrays["codes"][t, b:b + 1].astype(np.int64))
         mask = torch.from_numpy(arrays["mask"][t, b:b + 1])
         pred = torch.from_numpy(arrays["pred_codes"][t, b:b + 1].astype(np.int64))

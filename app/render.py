@@ -34,16 +34,18 @@ def outline(img: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> None:
     img[y0:y1, x0:x0 + 2] = img[y0:y1, x1 - 2:x1] = 255
 
 
-def token_matrix(arrays: dict, step: int, sample: int = 0, cell: int = 10, selected: int | None = None) -> np.ndarray:
-    """D rows (depth 1 at the top) x N columns (positions): masked / revealed now / earlier; the selected
-    position's column outlined."""
+def token_matrix(arrays: dict, step: int, sample: int = 0, cell: int = 10, selected: int | None = None,
+                 cell_h: int | None = None) -> np.ndarray:
+    """D rows (depth 1 at the top, cell_h pixels each; default cell) x N columns (positions, cell pixels each):
+    masked / revealed now / earlier; the selected position's column outlined."""
     mask, now, conf = slot_states(arrays, step, sample)
     rgb = _confidence_colour(conf)                                               # (N, D, 3)
     rgb[mask] = MASKED
     rgb[now] = NOW
     img = rgb.transpose(1, 0, 2)                                                  # (D, N, 3)
-    img = np.kron(img, np.ones((cell, cell, 1), np.uint8))
-    img[::cell] = 20
+    ch = cell_h or cell
+    img = np.kron(img, np.ones((ch, cell, 1), np.uint8))
+    img[::ch] = 20
     img[:, ::cell] = 20
     if selected is not None:
         outline(img, 0, img.shape[0], selected * cell - 1, (selected + 1) * cell + 2)
@@ -181,3 +183,75 @@ def progress_plot(curves: list[tuple[str, np.ndarray, np.ndarray]], marks: list[
     ax.set_ylabel("share of tokens known")
     ax.legend(loc="lower right", fontsize=7, frameon=False)
     return _to_rgb(fig)
+
+
+def _font(size: int = 11):
+    from PIL import ImageFont
+    return ImageFont.load_default(size=size)
+
+
+def legend_bar(width: int) -> np.ndarray:
+    """The token grids' colour key as an RGB strip `width` wide: masked, revealed at this step, and revealed
+    earlier as a colour bar from unsure (log-prob -8 or lower) to sure (0)."""
+    from PIL import Image, ImageDraw
+    width = max(width, 430)
+    im = Image.new("RGB", (width, 40), (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    f = _font()
+    d.rectangle([4, 6, 18, 20], fill=tuple(int(v) for v in MASKED))
+    d.text((22, 6), "masked", fill=(0, 0, 0), font=f)
+    d.rectangle([80, 6, 94, 20], fill=tuple(int(v) for v in NOW))
+    d.text((98, 6), "revealed at this step", fill=(0, 0, 0), font=f)
+    x0 = 230
+    bar = _confidence_colour(np.linspace(-8, 0, 120)[:, None])[:, 0]            # (120, 3)
+    for k, c in enumerate(bar):
+        d.line([x0 + k, 6, x0 + k, 20], fill=tuple(int(v) for v in c))
+    d.text((x0, 23), "earlier: confidence -8", fill=(0, 0, 0), font=f)
+    d.text((x0 + 124, 6), "0 (log-prob)", fill=(0, 0, 0), font=f)
+    return np.asarray(im)
+
+
+def annotate_grid(img: np.ndarray, grid: tuple[int, int], depth: int, cell: int = 48) -> np.ndarray:
+    """token_grid_2d's image with column numbers below, row numbers on the right and the colour key under it.
+    The grid keeps its top-left origin, so a click maps to the same pixel of the bare grid."""
+    from PIL import Image, ImageDraw
+    h, w = grid
+    pitch = max(1, cell // depth) * depth + 4
+    H, W = img.shape[:2]
+    im = Image.new("RGB", (W + 36, H + 18), (255, 255, 255))
+    im.paste(Image.fromarray(img), (0, 0))
+    d = ImageDraw.Draw(im)
+    f = _font()
+    for c in range(w):
+        d.text((4 + c * (cell + 4) + cell // 2 - 4, H + 2), str(c), fill=(0, 0, 0), font=f)
+    for r in range(h):
+        d.text((W + 4, 4 + r * pitch + pitch // 2 - 8), f"r{r}", fill=(0, 0, 0), font=f)
+    d.text((W + 2, H + 2), "col", fill=(90, 90, 90), font=f)
+    top = np.asarray(im)
+    key = legend_bar(top.shape[1])
+    return _stack(top, key)
+
+
+def annotate_matrix(img: np.ndarray, positions: int, depth: int, cell: int, seconds_per_position: float) -> np.ndarray:
+    """token_matrix's image with depth labels on the right, time ticks (s) below every 10 positions and the key."""
+    from PIL import Image, ImageDraw
+    H, W = img.shape[:2]
+    row = H // depth
+    im = Image.new("RGB", (W + 40, H + 18), (255, 255, 255))
+    im.paste(Image.fromarray(img), (0, 0))
+    d = ImageDraw.Draw(im)
+    f = _font(10)
+    for j in range(depth):
+        if row >= 9 or j in (0, depth - 1):
+            d.text((W + 3, j * row + max(0, row // 2 - 6)), f"d{j + 1}", fill=(0, 0, 0), font=f)
+    for p in range(0, positions, 10):
+        d.line([p * cell, H, p * cell, H + 4], fill=(0, 0, 0))
+        d.text((p * cell + 2, H + 3), f"{p * seconds_per_position:.1f}s", fill=(0, 0, 0), font=f)
+    return _stack(np.asarray(im), legend_bar(W + 40))
+
+
+def _stack(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """Two RGB images one above the other, left-aligned, padded white to the wider."""
+    W = max(top.shape[1], bottom.shape[1])
+    pad = lambda a: np.concatenate([a, np.full((a.shape[0], W - a.shape[1], 3), 255, np.uint8)], 1)  # noqa: E731
+    return np.concatenate([pad(top), pad(bottom)], 0)

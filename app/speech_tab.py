@@ -29,7 +29,7 @@ SAMPLE_TEXTS = [
     "An apple every eight hours will keep three doctors away.",
 ]
 VOCODERS = ["hifigan", "griffin-lim"]
-GRID_CELL = 6                       # pixels per token position in the grid (render.token_matrix)
+GRID_CELL, GRID_ROW = 6, 10         # pixels per token position (width) and per depth (height) in the grid
 
 
 def prompt_examples(folder: Path) -> dict[str, Path]:
@@ -138,7 +138,10 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         target = {k: v[:, :, Np:] for k, v in arrays.items() if k in ("mask", "revealed", "confidence")}
         codes = torch.from_numpy(_target(arrays, "codes", t).astype(np.int64))
         mel_t = pipe.decode_partial(codes, torch.from_numpy(_target(arrays, "mask", t)))
-        return (render.token_matrix(target, t, 0, cell=GRID_CELL, selected=selected),
+        grid = render.token_matrix(target, t, 0, cell=GRID_CELL, selected=selected, cell_h=GRID_ROW)
+        grid = render.annotate_matrix(grid, target["mask"].shape[2], target["mask"].shape[3], GRID_CELL,
+                                      pipe.cfg.frames_per_position * 256 / 22050)
+        return (grid,
                 render.mel_image(mel_t.cpu().numpy()),
                 (22050, pipe.vocode(mel_t, "griffin-lim")), render.schedule_plot(target["mask"][:, 0], t),
                 step_caption(arrays, t, 0, start=Np))

@@ -105,3 +105,19 @@ def test_inspector_table_and_life_strip():
     strip = life_strip(v, cell=10)
     assert strip.shape == (4 * 10, 5 * 10, 3)
     assert (strip[:, 2 * 10] == 255).all()                         # the current step's column is framed
+
+
+def test_grids_get_axes_and_a_colour_key_without_moving_the_cells():
+    grid, D = (3, 4), 8
+    arrays = {"mask": np.ones((1, 1, 12, D), bool), "revealed": np.zeros((1, 1, 12, D), bool),
+              "confidence": np.full((1, 1, 12, D), np.nan)}
+    bare = render.token_grid_2d(arrays, 0, grid, 0)
+    annotated = render.annotate_grid(bare, grid, D)
+    H, W = bare.shape[:2]
+    assert np.array_equal(annotated[:H, :W], bare)                         # clicks map to the same pixels
+    assert annotated.shape[0] > H + 30 and annotated.shape[1] > W          # labels and the key around it
+    assert (annotated[H:, :W] < 128).any()                                 # text was drawn
+    m = render.token_matrix(arrays, 0, 0, cell=6, cell_h=10)
+    assert m.shape[:2] == (D * 10, 12 * 6)
+    am = render.annotate_matrix(m, 12, D, 6, 0.046)
+    assert np.array_equal(am[:D * 10, :12 * 6], m) and am.shape[0] > D * 10 + 30

@@ -11,7 +11,7 @@ import gradio as gr
 import numpy as np
 
 from . import render
-from .captions import step_caption
+from .captions import method_panel, step_caption
 from .inspector import inspector_markdown, inspector_panel, life_strip, position_at_grid
 
 MAX_IMAGES = 64
@@ -215,6 +215,9 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
             with gr.Column(min_width=120):
                 play = gr.Button("Play", elem_id="image-play", size="sm")
                 pause = gr.Button("Pause", elem_id="image-pause", size="sm")
+        with gr.Accordion("How ResGEN samples", open=False):
+            method = gr.Markdown("Generate first: the panel explains the method with the run's own numbers.",
+                                 elem_id="image-method")
         caption = gr.Markdown("", elem_id="image-caption")
         with gr.Row():
             grid_img = gr.Image(label="Tokens: positions x depth", elem_id="image-grid")
@@ -237,6 +240,8 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
                       [gallery, info, arrays, step, live, sample], api_name="generate_image", concurrency_limit=2)
         ev.then(show, [arrays, step, sample, depth, selected], views, api_name=False).then(
             inspect, [arrays, step, sample, selected], insp_views, api_name=False)
+        ev.then(lambda a: method_panel(a, 0, float(a["meta"].get("cfg", 1)) != 1) if a else gr.update(),
+                arrays, method, api_name=False)
         stop.click(None, None, None, cancels=[ev])
         for ctl in (step, sample, depth):
             ctl.change(show, [arrays, step, sample, depth, selected], views, api_name=False)

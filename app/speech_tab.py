@@ -19,7 +19,7 @@ import numpy as np
 from resgen.speech.corpus import ACCENTS
 
 from . import render
-from .captions import step_caption
+from .captions import method_panel, step_caption
 from .inspector import inspector_markdown, inspector_panel, life_strip, position_at_matrix
 
 SAMPLE_TEXTS = [
@@ -264,6 +264,9 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
             with gr.Column(min_width=120):
                 play = gr.Button("Play", elem_id="speech-play", size="sm")
                 pause = gr.Button("Pause", elem_id="speech-pause", size="sm")
+        with gr.Accordion("How ResGEN samples", open=False):
+            method = gr.Markdown("Generate first: the panel explains the method with the run's own numbers.",
+                                 elem_id="speech-method")
         caption = gr.Markdown("", elem_id="speech-caption")
         with gr.Row():
             grid = gr.Image(label="Tokens: depth x positions", elem_id="speech-grid")
@@ -291,6 +294,8 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         insp_views = [insp_md, insp_life, insp_mel]
         ev.then(show, [arrays, step, depth, selected], views, api_name=False).then(
             inspect, [arrays, step, selected], insp_views, api_name=False)
+        ev.then(lambda a: method_panel(a, a["meta"]["prompt_positions"], float(a["meta"].get("cfg", 1)) != 1)
+                if a else gr.update(), arrays, method, api_name=False)
         stop.click(None, None, None, cancels=[ev])
         chunk.input(pick_chunk, [all_arrays, chunk], arrays, api_name="speech_chunk").then(
             show, [arrays, step, depth, selected], views, api_name=False).then(

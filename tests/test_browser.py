@@ -126,6 +126,10 @@ def test_generate_scrub_steps_and_depths(page):
     page.wait_for_function(f"document.querySelector('#image-grid img')?.src !== {before!r}")   # outlined
     assert page.locator("#image-life img").count() == 1 and page.locator("#image-pos-view img").count() == 1
     _shot(page, "03b-inspector.png")
+    page.get_by_text("How ResGEN samples").first.click()                     # the method panel, collapsed at first
+    page.wait_for_function("document.querySelector('#image-method')?.innerText.includes('network calls')")
+    method = page.locator("#image-method").inner_text()
+    assert "N·D = 512 tokens" in method and "took 24 network calls" in method
 
     ladder_all = _src(page, "image-ladder")
     _set_slider(page, "image-depth", 2)

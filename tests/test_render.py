@@ -121,3 +121,21 @@ def test_grids_get_axes_and_a_colour_key_without_moving_the_cells():
     assert m.shape[:2] == (D * 10, 12 * 6)
     am = render.annotate_matrix(m, 12, D, 6, 0.046)
     assert np.array_equal(am[:D * 10, :12 * 6], m) and am.shape[0] > D * 10 + 30
+
+
+def test_method_panel_uses_the_runs_numbers():
+    from app.captions import method_panel
+    T, N, D = 2, 4, 2
+    mask = np.ones((T, 1, N, D), bool)
+    revealed = np.zeros((T, 1, N, D), bool)
+    revealed[0, 0, :3, 0] = True
+    mask[0, 0, :3, 0] = False
+    revealed[1] = mask[0]
+    mask[1] = False
+    text = method_panel({"codes": np.zeros((T, 1, N, D)), "mask": mask, "revealed": revealed})
+    assert "the N = 4 positions holds D = 2 RVQ tokens" in text and "N·D = 8 tokens" in text
+    assert "kept 3, 5 tokens at steps 1..2" in text and "depth 1 was complete after step 2 (3, 1 depth-1" in text
+    assert "8 tokens took 2 network calls (each one batch of 2" in text
+    speech = method_panel({"codes": np.zeros((T, 1, N, D)), "mask": mask, "revealed": revealed}, start=1,
+                          guided=False)
+    assert "N = 3" in speech and "The 1 prompt positions are given" in speech and "batch of 2" not in speech

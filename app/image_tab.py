@@ -13,6 +13,7 @@ import numpy as np
 from . import render
 from .captions import method_panel, step_caption
 from .inspector import inspector_markdown, inspector_panel, life_strip, position_at_grid
+from .token_map import ORDERS, token_map_component, token_map_html, token_map_svg
 
 MAX_IMAGES = 64
 BACKENDS = ["auto", "onnx", "torch"]
@@ -110,6 +111,18 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         preview = render.strip([render.upscale(revealed, 8), render.upscale(guess, 8)])
         return grid, preview, ladder, render.schedule_plot(arrays["mask"][:, b], t), step_caption(arrays, t, b)
 
+    def show_map(arrays, step, sample, selected, order):
+        """The unrolled token map (positions x depth, hover text per cell) of one image at one step."""
+        if not arrays:
+            return ""
+        T, B = arrays["codes"].shape[:2]
+        t, b = min(max(int(step), 1), T) - 1, min(max(int(sample), 0), B - 1)
+        w = arrays["meta"]["grid"][1]
+        svg = token_map_svg(arrays, t, b, selected=selected, order=order,
+                            name=lambda i: f"position {i} (row {i // w}, column {i % w})")
+        return token_map_html(svg, "One column per position (row-major), depth 1 on top, colours as in the grid; "
+                                   "the white line is the waterline: known depths above it, masked below.")
+
     def inspect(arrays, step, sample, position):
         """The position inspector: a table of the position at this step, its life strip, and the patch of the
         step's full guess decoded from its first d depths, d = 1..D."""
@@ -138,17 +151,26 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
             crops.append(im)
         return md, life_strip(v), render.strip(crops)
 
-    def select_cell(arrays, step, sample, depth, evt: gr.SelectData):
+    def select_cell(arrays, step, sample, depth, order, evt: gr.SelectData):
         """A click on the token grid selects the position under it (a click between cells keeps the last)."""
         if not arrays or evt.index is None:
-            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+            return (gr.update(),) * 6
         pipe = load(arrays["meta"]["_backend_choice"])
         x, y = evt.index[:2]
         i = position_at_grid(int(x), int(y), (pipe.grid, pipe.grid), pipe.depth)
         if i is None:
-            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+            return (gr.update(),) * 6
         md, life, patches = inspect(arrays, step, sample, i)
-        return i, show(arrays, step, sample, depth, i)[0], md, life, patches
+        return i, show(arrays, step, sample, depth, i)[0], show_map(arrays, step, sample, i, order), md, life, patches
+
+    def pick_on_map(arrays, step, sample, depth, order, evt: gr.EventData):
+        """A click on the token map selects the position of the cell under it."""
+        i = getattr(evt, "pos", None)
+        if not arrays or i is None:
+            return (gr.update(),) * 6
+        md, life, patches = inspect(arrays, step, sample, int(i))
+        return (int(i), show(arrays, step, sample, depth, int(i))[0], show_map(arrays, step, sample, int(i), order),
+                md, life, patches)
 
     def export_gif(arrays):
         _need(arrays)
@@ -222,6 +244,11 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         with gr.Row():
             grid_img = gr.Image(label="Tokens: positions x depth", elem_id="image-grid")
             preview = gr.Image(label="Preview at this step: revealed | full guess", elem_id="image-preview")
+        with gr.Row():
+            tmap = token_map_component("image-map")
+            order = gr.Radio(list(ORDERS), value="position", label="Token map: columns in order of",
+                             info="known depth: the most known depths first, so the waterline falls like a staircase",
+                             elem_id="image-map-order", scale=0, min_width=220)
         selected, insp_md, insp_life, insp_patch = inspector_panel(
             "image", "a cell", "Its patch from depths 1..d",
             "Patch: this step's full guess around the position (outlined), decoded from its first d depths, "
@@ -239,7 +266,8 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         ev = go.click(generate, [names, n, steps, cfg, temperature, top_p, seed, randomize, backend],
                       [gallery, info, arrays, step, live, sample], api_name="generate_image", concurrency_limit=2)
         ev.then(show, [arrays, step, sample, depth, selected], views, api_name=False).then(
-            inspect, [arrays, step, sample, selected], insp_views, api_name=False)
+            inspect, [arrays, step, sample, selected], insp_views, api_name=False).then(
+            show_map, [arrays, step, sample, selected, order], tmap, api_name=False)
         ev.then(lambda a: method_panel(a, 0, float(a["meta"].get("cfg", 1)) != 1) if a else gr.update(),
                 arrays, method, api_name=False)
         stop.click(None, None, None, cancels=[ev])
@@ -247,8 +275,12 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
             ctl.change(show, [arrays, step, sample, depth, selected], views, api_name=False)
         for ctl in (step, sample):
             ctl.change(inspect, [arrays, step, sample, selected], insp_views, api_name=False)
-        grid_img.select(select_cell, [arrays, step, sample, depth], [selected, grid_img, *insp_views],
+        for ctl in (step, sample, order):
+            ctl.change(show_map, [arrays, step, sample, selected, order], tmap, api_name=False)
+        grid_img.select(select_cell, [arrays, step, sample, depth, order], [selected, grid_img, tmap, *insp_views],
                         api_name=False)
+        tmap.click(pick_on_map, [arrays, step, sample, depth, order], [selected, grid_img, tmap, *insp_views],
+                   api_name=False)
         gr.Button(visible=False).click(inspect, [arrays, step, sample, gr.Number(0, visible=False)], insp_views,
                                        api_name="image_inspect")
         # The same view as an API call (state lives in the client's session).

@@ -126,6 +126,22 @@ def test_generate_scrub_steps_and_depths(page):
     page.wait_for_function(f"document.querySelector('#image-grid img')?.src !== {before!r}")   # outlined
     assert page.locator("#image-life img").count() == 1 and page.locator("#image-pos-view img").count() == 1
     _shot(page, "03b-inspector.png")
+
+    # the unrolled token map: every cell has a hover text, and a click selects its position
+    cell = page.locator("#image-map rect[data-pos='19']").nth(2)                  # position 19, depth 3
+    title = cell.locator("title").text_content()
+    assert title.startswith("position 19 (row 2, column 3) · depth 3/") and "code" in title, title
+    cell.hover()
+    page.wait_for_function("document.querySelector('#image-map .tm-read')?.innerText.includes('position 19 (')")
+    cell.click()
+    page.wait_for_function("document.querySelector('#image-inspector')?.innerText.includes('(row 2, column 3)')")
+    code = title.split("code ")[1].split(",")[0].split(" ")[0]
+    row = [r for r in page.locator("#image-inspector tr").all_inner_texts() if r.split("\t")[0].strip() == "3"][0]
+    assert code in row.split("\t"), (code, row)            # the map and the inspector read the same trace slot
+    assert page.locator("#image-map rect.selected").count() == 1
+    page.get_by_label("known depth").check()                                     # the waterline, sorted
+    page.wait_for_function("document.querySelector('#image-map svg')?.textContent.includes('most known depths first')")
+    _shot(page, "03c-token-map.png")
     page.get_by_text("How ResGEN samples").first.click()                     # the method panel, collapsed at first
     page.wait_for_function("document.querySelector('#image-method')?.innerText.includes('network calls')")
     method = page.locator("#image-method").inner_text()

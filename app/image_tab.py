@@ -12,6 +12,7 @@ import numpy as np
 
 from . import render
 from .captions import method_panel, step_caption
+from .exports import trace_file
 from .inspector import inspector_markdown, inspector_panel, life_strip, position_at_grid
 from .token_map import ORDERS, token_map_component, token_map_html, token_map_svg
 
@@ -188,11 +189,7 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
 
     def export_trace(arrays):
         _need(arrays)
-        from resgen.core.trace import save_trace_arrays
-        meta = {k: v for k, v in arrays["meta"].items() if not k.startswith("_")}
-        path = Path(tempfile.mkdtemp(prefix="resgen-")) / f"resgen-image-seed{meta['seed']}.npz"
-        save_trace_arrays(path, arrays, meta)
-        return str(path)
+        return trace_file(arrays, "image")
 
     def advance(arrays, step):
         if not arrays:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import random
-import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import gradio as gr
@@ -20,7 +18,10 @@ from resgen.speech.corpus import ACCENTS
 
 from . import render
 from .captions import method_panel, step_caption
+from .exports import speech_steps_zip, trace_file
 from .inspector import inspector_markdown, inspector_panel, life_strip, position_at_matrix
+from .speech_span import position_words, seconds_tick, span_audio, span_frames
+from .token_map import ORDERS, token_map_component, token_map_html, token_map_svg
 
 SAMPLE_TEXTS = [
     "The quick brown fox jumps over the lazy dog.",
@@ -178,7 +179,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         md = inspector_markdown(v, T, f"Target position {p} (mel frames {s * p}-{s * p + s - 1}, "
                                       f"{p * sec:.2f}-{(p + 1) * sec:.2f} s)")
         pred = torch.from_numpy(_target(arrays, "pred_codes", t).astype(np.int64))
-        f0, f1 = max(0, s * (p - 6)), min(s * (N - Np), s * (p + 7))          # the position and 6 either side
+        f0, f1 = span_frames(p, N - Np, s)
         mels = []
         for d in range(1, D + 1):
             im = render.mel_image(pipe.decode(pred, d)[:, f0:f1].cpu().numpy(), 1, 3)
@@ -186,41 +187,54 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
             mels.append(im)
         return md, life_strip(v), render.strip(mels)
 
-    def select_cell(arrays, step, evt: gr.SelectData):
+    def show_map(arrays, step, selected, order):
+        """The unrolled token map of the target positions, with a hover text per cell."""
+        if not arrays:
+            return ""
+        t = min(max(int(step), 1), len(arrays["codes"])) - 1
+        sec = load(arrays["meta"]["_backend_choice"]).cfg.frames_per_position * 256 / 22050
+        svg = token_map_svg(arrays, t, 0, start=arrays["meta"]["prompt_positions"], selected=selected, order=order,
+                            name=lambda p: position_words(p, sec), ticks=lambda p: seconds_tick(p, sec), cell=6, row=10)
+        return token_map_html(svg, "The grid's slots with a hover text per cell; the white line is the waterline: "
+                                   "known depths above it, masked below.")
+
+    def select_cell(arrays, step, order, evt: gr.SelectData):
         """A click on the token grid selects the target position (column) under it."""
         if not arrays or evt.index is None:
-            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+            return (gr.update(),) * 6
         Np, N = arrays["meta"]["prompt_positions"], arrays["codes"].shape[2]
         p = position_at_matrix(int(evt.index[0]), N - Np, GRID_CELL)
-        if p is None:
-            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
-        return (p, show_step(arrays, step, p)[0], *inspect(arrays, step, p))
+        return (gr.update(),) * 6 if p is None else select_at(arrays, step, order, p)
+
+    def pick_on_map(arrays, step, order, evt: gr.EventData):
+        """A click on the token map selects the target position of the cell under it."""
+        p = getattr(evt, "pos", None)
+        return (gr.update(),) * 6 if not arrays or p is None else select_at(arrays, step, order, int(p))
+
+    def select_at(arrays, step, order, p):
+        return (p, show_step(arrays, step, p)[0], show_map(arrays, step, p, order), *inspect(arrays, step, p))
+
+    def listen_span(arrays, step, position):
+        """The selected span heard from depth 1, 1-2, ... 1-D (on demand: it runs the vocoder D times)."""
+        if not arrays:
+            raise gr.Error("Generate, then pick a position.")
+        import torch
+        T, _, N, _ = arrays["codes"].shape
+        Np = arrays["meta"]["prompt_positions"]
+        t, p = min(max(int(step), 1), T) - 1, min(max(int(position), 0), N - Np - 1)
+        pred = torch.from_numpy(_target(arrays, "pred_codes", t).astype(np.int64))
+        rate, audio, note = span_audio(load(arrays["meta"]["_backend_choice"]), pred, p, arrays["meta"]["vocoder"])
+        return (rate, audio), f"Step {t + 1}/{T}. {note}"
 
     def export_steps(arrays):
         if not arrays:
             raise gr.Error("Generate speech first.")
-        import soundfile as sf
-        import torch
-        pipe = load(arrays["meta"]["_backend_choice"])
-        folder = Path(tempfile.mkdtemp(prefix="resgen-"))
-        path = folder / f"resgen-speech-seed{arrays['meta']['seed']}-steps.zip"
-        with zipfile.ZipFile(path, "w") as z:
-            for t in range(len(arrays["codes"])):
-                codes = torch.from_numpy(_target(arrays, "codes", t).astype(np.int64))
-                mel = pipe.decode_partial(codes, torch.from_numpy(_target(arrays, "mask", t)))
-                wav = folder / f"step_{t + 1:02d}.wav"
-                sf.write(wav, pipe.vocode(mel, "griffin-lim"), 22050, subtype="PCM_16")
-                z.write(wav, wav.name)
-        return str(path)
+        return speech_steps_zip(load(arrays["meta"]["_backend_choice"]), arrays)
 
     def export_trace(arrays):
         if not arrays:
             raise gr.Error("Generate speech first.")
-        from resgen.core.trace import save_trace_arrays
-        meta = {k: v for k, v in arrays["meta"].items() if not k.startswith("_")}
-        path = Path(tempfile.mkdtemp(prefix="resgen-")) / f"resgen-speech-seed{meta['seed']}.npz"
-        save_trace_arrays(path, arrays, meta)
-        return str(path)
+        return trace_file(arrays, "speech")
 
     with gr.Blocks() as tab:
         with gr.Row():
@@ -276,6 +290,17 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
             "Mel: this step's full guess around the position (outlined, 6 positions either side), decoded from its "
             "first d depths, d = 1 .. D from left to right.")
         with gr.Row():
+            with gr.Column(scale=3):
+                tmap = token_map_component("speech-map")
+            order = gr.Radio(list(ORDERS), value="position", label="Token map: columns in order of", scale=1,
+                             info="known depth: the most known depths first, so the waterline falls like a staircase")
+        with gr.Row():
+            span_btn = gr.Button("Listen to the selected span at depth 1, 1-2, ... 1-D", elem_id="speech-span-btn",
+                                 scale=1)
+            span_audio_out = gr.Audio(label="The span, depth by depth", type="numpy", elem_id="speech-span-audio",
+                                      interactive=False, scale=2)
+            span_note = gr.Markdown("", elem_id="speech-span-note")
+        with gr.Row():
             step_audio = gr.Audio(label="Audio at this step", type="numpy", elem_id="speech-step-audio",
                                   interactive=False)
             ladder_audio = gr.Audio(label="Final speech from the first d depths", type="numpy",
@@ -293,17 +318,25 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                       concurrency_limit=2)
         insp_views = [insp_md, insp_life, insp_mel]
         ev.then(show, [arrays, step, depth, selected], views, api_name=False).then(
-            inspect, [arrays, step, selected], insp_views, api_name=False)
+            inspect, [arrays, step, selected], insp_views, api_name=False).then(
+            show_map, [arrays, step, selected, order], tmap, api_name=False)
         ev.then(lambda a: method_panel(a, a["meta"]["prompt_positions"], float(a["meta"].get("cfg", 1)) != 1)
                 if a else gr.update(), arrays, method, api_name=False)
         stop.click(None, None, None, cancels=[ev])
         chunk.input(pick_chunk, [all_arrays, chunk], arrays, api_name="speech_chunk").then(
             show, [arrays, step, depth, selected], views, api_name=False).then(
-            inspect, [arrays, step, selected], insp_views, api_name=False)
+            inspect, [arrays, step, selected], insp_views, api_name=False).then(
+            show_map, [arrays, step, selected, order], tmap, api_name=False)
         step.change(show_step, [arrays, step, selected], [grid, step_mel, step_audio, schedule, caption],
                     api_name=False)
         step.change(inspect, [arrays, step, selected], insp_views, api_name=False)
-        grid.select(select_cell, [arrays, step], [selected, grid, *insp_views], api_name=False)
+        for ctl in (step, order):
+            ctl.change(show_map, [arrays, step, selected, order], tmap, api_name=False)
+        grid.select(select_cell, [arrays, step, order], [selected, grid, tmap, *insp_views], api_name=False)
+        tmap.click(pick_on_map, [arrays, step, order], [selected, grid, tmap, *insp_views], api_name=False)
+        span_btn.click(listen_span, [arrays, step, selected], [span_audio_out, span_note], api_name=False)
+        gr.Button(visible=False).click(listen_span, [arrays, step, gr.Number(0, visible=False)],
+                                       [span_audio_out, span_note], api_name="speech_span_audio")
         gr.Button(visible=False).click(inspect, [arrays, step, gr.Number(0, visible=False)], insp_views,
                                        api_name="speech_inspect")
         depth.change(show_ladder, [arrays, depth], ladder_audio, api_name=False)

@@ -165,6 +165,11 @@ def test_speech_endpoints(served, tmp_path):
     assert md.startswith("**Target position 3 (mel frames 12-15, ") and "after step 2/3" in md
     assert np.asarray(Image.open(life)).ndim == 3 and np.asarray(Image.open(mels)).shape[0] == 80
     assert sf.read(step_audio)[1] == 22050
+    span, note = client.predict(2, 3, api_name="/speech_span_audio")          # step, target position
+    wav, rate = sf.read(span)
+    assert rate == 22050 and "around target position 3" in note and "up to 1-" in note
+    D = int(note.split("up to 1-")[1].split(" ")[0])
+    assert len(wav) > (D - 1) * 0.25 * 22050                                  # D spans with a gap between
     arrays, meta = load_traces(client.predict(api_name="/speech_trace"))
     assert meta["task"] == "speech" and meta["prompt_positions"] > 0 and arrays["codes"].shape[0] == 3
     import zipfile

@@ -210,6 +210,13 @@ def test_speech_tab_speaks_and_scrubs(page):
     assert "after step 1/" in page.locator("#speech-inspector").inner_text()
     page.wait_for_function(f"document.querySelector('#speech-grid img')?.src !== {before!r}")     # outlined
     _shot(page, "07b-speech-inspector.png")
+    cell = page.locator("#speech-map rect[data-pos='3']").first                  # the token map: target position 3
+    assert cell.locator("title").text_content().startswith("target position 3 (")
+    cell.click()
+    page.wait_for_function("document.querySelector('#speech-inspector')?.innerText.includes('Target position 3 ')")
+    page.click("#speech-span-btn")                                   # the span around it, heard depth by depth
+    _playable(page, "speech-span-audio")
+    assert "decoded from depth 1 only" in page.locator("#speech-span-note").inner_text()
     page.click("#speech-play")                                       # the scrubber advances by itself
     page.wait_for_function("document.querySelector('#speech-step input[type=number]')?.value !== '1'")
     page.click("#speech-pause")

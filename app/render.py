@@ -107,7 +107,8 @@ def schedule_plot(mask: np.ndarray, step: int, width: int = 520, height: int = 2
     """The masking schedule of one sample: mask bool (T, N, D) after each step -> RGB image.
 
     Thick line: share of all N*D slots still masked after each step. Thin lines: share of each
-    depth's slots revealed so far (depth 1 is revealed first). The dashed line marks `step` (0-based).
+    depth's slots revealed so far (depth 1 is revealed first). The dashed line and the dot mark `step`
+    (0-based), with the count of slots revealed by then.
     """
     import matplotlib
     matplotlib.use("Agg")
@@ -124,6 +125,10 @@ def schedule_plot(mask: np.ndarray, step: int, width: int = 520, height: int = 2
                 label=f"depth {j + 1} revealed" if j in (0, D - 1) else None)
     ax.plot(t, masked, lw=2.5, color="black", label="masked (all slots)")
     ax.axvline(step + 1, color="tab:orange", ls="--", lw=1.5)
+    known = int(N * D - mask[step].sum())
+    ax.plot([step + 1], [masked[step + 1]], "o", color="tab:orange", ms=6)
+    ax.set_title(f"after step {step + 1}/{T}: {known} of {N * D} slots revealed ({known / (N * D):.0%})",
+                 fontsize=9, color="tab:orange")
     ax.set_xlim(0, T)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("step")

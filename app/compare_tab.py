@@ -10,6 +10,7 @@ import gradio as gr
 import numpy as np
 
 from . import render
+from .help import INFO
 
 MODES = ["ResGEN vs autoregressive", "Two ResGEN runs"]
 MAX_IMAGES = 8
@@ -142,32 +143,39 @@ def build_compare_tab(models, get_pipe, get_ar, classes: list[str], defaults: di
                     ("" if has_ar else "\n\n*The autoregressive baseline is not installed here "
                      "(`assets/image-ar/`); the README says how to train it. Two ResGEN runs work.*"))
         with gr.Row():
-            mode = gr.Radio(MODES, value=MODES[0] if has_ar else MODES[1], label="Mode", elem_id="cmp-mode")
-            cls = gr.Dropdown(classes, value=classes[7], label="Class", elem_id="cmp-class")
-            n = gr.Slider(1, MAX_IMAGES, value=1, step=1, label="Images per side", elem_id="cmp-n")
-            steps = gr.Slider(1, 64, value=defaults["steps"], step=1, label="ResGEN steps T", elem_id="cmp-steps")
+            mode = gr.Radio(MODES, value=MODES[0] if has_ar else MODES[1], label="Mode", info=INFO["cmp_mode"],
+                            elem_id="cmp-mode")
+            cls = gr.Dropdown(classes, value=classes[7], label="Class", info=INFO["cmp_class"],
+                              elem_id="cmp-class")
+            n = gr.Slider(1, MAX_IMAGES, value=1, step=1, label="Images per side", info=INFO["cmp_n"],
+                          elem_id="cmp-n")
+            steps = gr.Slider(1, 64, value=defaults["steps"], step=1, label="ResGEN steps T",
+                              info=INFO["cmp_steps"], elem_id="cmp-steps")
+            go = gr.Button("Compare", variant="primary", elem_id="cmp-run", scale=0, min_width=140)
         with gr.Row():
             with gr.Column():
                 a_model = gr.Dropdown(resgen_names, value=resgen_names[0] if resgen_names else None,
-                                      label="Left: model", elem_id="cmp-a-model")
+                                      label="Left: model", info=INFO["cmp_model"], elem_id="cmp-a-model")
                 with gr.Row():
-                    a_seed = gr.Number(value=0, precision=0, label="Seed", elem_id="cmp-a-seed")
-                    a_cfg = gr.Number(value=defaults["cfg"], label="CFG (1 = off)", elem_id="cmp-a-cfg")
+                    a_seed = gr.Number(value=0, precision=0, label="Seed", info=INFO["cmp_seed"], elem_id="cmp-a-seed")
+                    a_cfg = gr.Number(value=defaults["cfg"], label="CFG (1 = off)", info=INFO["cmp_cfg"],
+                                      elem_id="cmp-a-cfg")
                 a_images = gr.Image(label="Left: samples", elem_id="cmp-a-images", height=240)
                 a_info = gr.Textbox(label="Left: run", elem_id="cmp-a-info")
             with gr.Column():
                 b_model = gr.Dropdown(resgen_names + ar_names, value=right_default(mode.value),
-                                      label="Right: model", elem_id="cmp-b-model")
+                                      label="Right: model", info=INFO["cmp_model"], elem_id="cmp-b-model")
                 with gr.Row():
-                    b_seed = gr.Number(value=0 if has_ar else 1, precision=0, label="Seed", elem_id="cmp-b-seed")
-                    b_cfg = gr.Number(value=defaults["cfg"], label="CFG (1 = off)", elem_id="cmp-b-cfg")
+                    b_seed = gr.Number(value=0 if has_ar else 1, precision=0, label="Seed",
+                                       info=INFO["cmp_seed"], elem_id="cmp-b-seed")
+                    b_cfg = gr.Number(value=defaults["cfg"], label="CFG (1 = off)", info=INFO["cmp_cfg"],
+                                      elem_id="cmp-b-cfg")
                 b_images = gr.Image(label="Right: samples", elem_id="cmp-b-images", height=240)
                 b_info = gr.Textbox(label="Right: run", elem_id="cmp-b-info")
-        go = gr.Button("Compare", variant="primary", elem_id="cmp-run")
         summary = gr.Textbox(label="Timing", elem_id="cmp-summary")
         state = gr.State(None)
         progress = gr.Slider(1, 100, value=100, step=1, label="Progress: share of each run's network calls (%)",
-                             elem_id="cmp-progress")
+                             info=INFO["cmp_progress"], elem_id="cmp-progress")
         where = gr.Textbox(label="Shown", elem_id="cmp-where")
         with gr.Row():
             a_grid = gr.Image(label="Left: tokens (first image)", elem_id="cmp-a-grid")

@@ -13,6 +13,7 @@ import numpy as np
 from . import render
 from .captions import method_panel, step_caption
 from .exports import trace_file
+from .help import IMAGE_GUIDE, INFO
 from .inspector import inspector_markdown, inspector_panel, life_strip, position_at_grid
 from .token_map import ORDERS, token_map_component, token_map_html, token_map_svg
 
@@ -197,39 +198,42 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         return int(step) % len(arrays["codes"]) + 1
 
     with gr.Blocks() as tab:
-        with gr.Row():
-            with gr.Column(scale=1):
-                names = gr.CheckboxGroup(classes, value=[classes[7]], label="Classes (cycled over the images)",
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=320):
+                names = gr.CheckboxGroup(classes, value=[classes[7]], label="Classes", info=INFO["classes"],
                                          elem_id="image-classes")
-                n = gr.Slider(1, MAX_IMAGES, value=8, step=1, label="Number of images", elem_id="image-n")
-                steps = gr.Slider(1, 64, value=defaults["steps"], step=1, label="Sampling steps T")
-                cfg = gr.Slider(0, 10, value=defaults["cfg"], step=0.25, label="CFG scale (1 = off)")
-                temperature = gr.Slider(0, 5, value=defaults["temperature"], step=0.1,
-                                        label="Confidence noise temperature")
-                top_p = gr.Slider(0.05, 1.0, value=defaults["top_p"], step=0.05,
-                                  label="Top-p over mixture components")
-                with gr.Row():
-                    seed = gr.Number(value=0, precision=0, label="Seed", elem_id="image-seed")
-                    randomize = gr.Checkbox(value=False, label="Random seed")
-                backend = gr.Dropdown(BACKENDS, value=backend_default, label="Backend (auto: torch on a GPU; on a CPU "
-                                      "the faster of the two here, measured once)", elem_id="image-backend")
+                n = gr.Slider(1, MAX_IMAGES, value=8, step=1, label="Number of images", info=INFO["n"],
+                              elem_id="image-n")
+                steps = gr.Slider(1, 64, value=defaults["steps"], step=1, label="Sampling steps T", info=INFO["steps"])
                 with gr.Row():
                     go = gr.Button("Generate", variant="primary", elem_id="image-generate")
                     stop = gr.Button("Stop", elem_id="image-stop")
+                with gr.Accordion("More settings: CFG, temperature, top-p, seed, backend", open=False,
+                                  elem_id="image-settings"):
+                    cfg = gr.Slider(0, 10, value=defaults["cfg"], step=0.25, label="CFG scale (1 = off)",
+                                    info=INFO["cfg"])
+                    temperature = gr.Slider(0, 5, value=defaults["temperature"], step=0.1,
+                                            label="Confidence noise temperature", info=INFO["temperature"])
+                    top_p = gr.Slider(0.05, 1.0, value=defaults["top_p"], step=0.05,
+                                      label="Top-p over mixture components", info=INFO["top_p"])
+                    with gr.Row():
+                        seed = gr.Number(value=0, precision=0, label="Seed", info=INFO["seed"], elem_id="image-seed")
+                        randomize = gr.Checkbox(value=False, label="Random seed", info=INFO["randomize"])
+                    backend = gr.Dropdown(BACKENDS, value=backend_default, label="Backend", info=INFO["backend"],
+                                          elem_id="image-backend")
             with gr.Column(scale=2):
-                live = gr.Image(label="Current guess (first image)", elem_id="image-live", height=224)
-                gallery = gr.Gallery(label="Samples", columns=8, elem_id="image-gallery")
-                info = gr.Textbox(label="Run", elem_id="image-info")
-        gr.Markdown("### Step by step\nThe 8x8 grid shows each latent cell as a stack of its RVQ depths "
-                    "(depth 1 on top): grey = masked, orange = revealed at this step, blue = revealed "
-                    "earlier (lighter = more confident). Preview: revealed tokens only | the model's full "
-                    "guess at this step. Depth ladder: the final image decoded from its first d depths.")
+                with gr.Row():
+                    live = gr.Image(label="Current guess (first image)", elem_id="image-live", height=200, scale=1)
+                    info = gr.Textbox(label="Run", elem_id="image-info", lines=5, scale=2)
+                gallery = gr.Gallery(label="Samples", columns=8, height=250, elem_id="image-gallery")
+        gr.Markdown(IMAGE_GUIDE)
         arrays = gr.State(None)
         timer = gr.Timer(0.7, active=False)
         with gr.Row():
-            step = gr.Slider(1, 16, value=16, step=1, label="Step", elem_id="image-step")
-            sample = gr.Slider(0, 7, value=0, step=1, label="Image index (of the images made)", elem_id="image-sample")
-            depth = gr.Slider(0, 16, value=0, step=1, label="Depth ladder: first d depths (0 = all side by side)",
+            step = gr.Slider(1, 16, value=16, step=1, label="Step", info=INFO["step"], elem_id="image-step")
+            sample = gr.Slider(0, 7, value=0, step=1, label="Image index (of the images made)", info=INFO["sample"],
+                               elem_id="image-sample")
+            depth = gr.Slider(0, 16, value=0, step=1, label="Depth ladder: first d depths", info=INFO["depth"],
                               elem_id="image-depth")
             with gr.Column(min_width=120):
                 play = gr.Button("Play", elem_id="image-play", size="sm")
@@ -244,8 +248,7 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         with gr.Row():
             tmap = token_map_component("image-map")
             order = gr.Radio(list(ORDERS), value="position", label="Token map: columns in order of",
-                             info="known depth: the most known depths first, so the waterline falls like a staircase",
-                             elem_id="image-map-order", scale=0, min_width=220)
+                             info=INFO["order"], elem_id="image-map-order", scale=0, min_width=220)
         selected, insp_md, insp_life, insp_patch = inspector_panel(
             "image", "a cell", "Its patch from depths 1..d",
             "Patch: this step's full guess around the position (outlined), decoded from its first d depths, "

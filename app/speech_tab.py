@@ -19,16 +19,11 @@ from resgen.speech.corpus import ACCENTS
 from . import render
 from .captions import method_panel, step_caption
 from .exports import speech_steps_zip, trace_file
+from .help import INFO, SAMPLE_TEXTS, SPEECH_GUIDE
 from .inspector import inspector_markdown, inspector_panel, life_strip, position_at_matrix
 from .speech_span import position_words, seconds_tick, span_audio, span_frames
 from .token_map import ORDERS, token_map_component, token_map_html, token_map_svg
 
-SAMPLE_TEXTS = [
-    "The quick brown fox jumps over the lazy dog.",
-    "Revenge is a form of nostalgia.",
-    "Nothing cures insomnia like the realization that it's time to get up.",
-    "An apple every eight hours will keep three doctors away.",
-]
 VOCODERS = ["hifigan", "griffin-lim"]
 GRID_CELL, GRID_ROW = 6, 10         # pixels per token position (width) and per depth (height) in the grid
 
@@ -237,44 +232,46 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         return trace_file(arrays, "speech")
 
     with gr.Blocks() as tab:
-        with gr.Row():
-            with gr.Column(scale=1):
-                text = gr.Textbox(SAMPLE_TEXTS[0], lines=2, max_lines=12, elem_id="speech-text",
-                                  label="Text (up to 3,000 characters; a long text is spoken in chunks of about a "
-                                        "sentence)")
-                gr.Examples([[t] for t in SAMPLE_TEXTS], [text], label="Sample texts")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=320):
+                text = gr.Textbox(SAMPLE_TEXTS[0], lines=2, max_lines=12, elem_id="speech-text", info=INFO["text"],
+                                  label="Text (up to 3,000 characters)")
+                example = gr.Dropdown(list(examples), value=None, label="An example voice", info=INFO["example"],
+                                      elem_id="speech-example")
                 prompt = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Voice prompt (1-20 s)",
                                   elem_id="speech-prompt")
-                example = gr.Dropdown(list(examples), value=None, label="...or an example voice (never seen in training)",
-                                      elem_id="speech-example")
-                speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed")
-                steps = gr.Slider(1, 64, value=defaults["steps"], step=1, label="Sampling steps T")
-                cfg = gr.Slider(0, 6, value=defaults["cfg"], step=0.25, label="CFG on the text (1 = off)")
-                with gr.Row():
-                    seed = gr.Number(value=0, precision=0, label="Seed", elem_id="speech-seed")
-                    randomize = gr.Checkbox(value=False, label="Random seed")
-                with gr.Row():
-                    vocoder = gr.Radio(VOCODERS, value="hifigan", label="Vocoder")
-                    accent = gr.Dropdown(list(ACCENTS), value="en-us", label="Accent of the text")
-                backend = gr.Dropdown(["auto", "torch", "onnx"], value=backend_default, label="Backend")
                 with gr.Row():
                     go = gr.Button("Speak", variant="primary", elem_id="speech-generate")
                     stop = gr.Button("Stop", elem_id="speech-stop")
+                with gr.Accordion("Sample texts", open=False):
+                    gr.Examples([[t] for t in SAMPLE_TEXTS], [text], label="Sample texts")
+                with gr.Accordion("More settings: speed, steps, CFG, seed, vocoder, accent, backend", open=False,
+                                  elem_id="speech-settings"):
+                    speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed", info=INFO["speed"])
+                    steps = gr.Slider(1, 64, value=defaults["steps"], step=1, label="Sampling steps T",
+                                      info=INFO["steps"])
+                    cfg = gr.Slider(0, 6, value=defaults["cfg"], step=0.25, label="CFG on the text (1 = off)",
+                                    info=INFO["speech_cfg"])
+                    with gr.Row():
+                        seed = gr.Number(value=0, precision=0, label="Seed", info=INFO["seed"], elem_id="speech-seed")
+                        randomize = gr.Checkbox(value=False, label="Random seed", info=INFO["randomize"])
+                    vocoder = gr.Radio(VOCODERS, value="hifigan", label="Vocoder", info=INFO["vocoder"])
+                    accent = gr.Dropdown(list(ACCENTS), value="en-us", label="Accent of the text", info=INFO["accent"])
+                    backend = gr.Dropdown(["auto", "torch", "onnx"], value=backend_default, label="Backend",
+                                          info=INFO["backend"])
             with gr.Column(scale=2):
                 out_audio = gr.Audio(label="Speech", type="numpy", elem_id="speech-audio", interactive=False)
-                out_mel = gr.Image(label="Mel spectrogram", elem_id="speech-mel")
+                out_mel = gr.Image(label="Mel spectrogram", elem_id="speech-mel", height=220)
                 info = gr.Textbox(label="Run", elem_id="speech-info")
-        gr.Markdown("### Step by step\nToken grid: RVQ depth 1 on top, one column per target position (grey = "
-                    "masked, orange = revealed at this step, blue = earlier, lighter = more confident). The mel "
-                    "and audio at a step use only the tokens revealed so far (Griffin-Lim). Depth ladder: the "
-                    "final speech from its first d depths.")
+        gr.Markdown(SPEECH_GUIDE)
         arrays, all_arrays = gr.State(None), gr.State(None)
         timer = gr.Timer(1.5, active=False)
         with gr.Row():
-            chunk = gr.Slider(1, 2, value=1, step=1, label="Chunk of a long text (its own trace)", visible=False,
+            chunk = gr.Slider(1, 2, value=1, step=1, label="Chunk of a long text", info=INFO["chunk"], visible=False,
                               elem_id="speech-chunk")
-            step = gr.Slider(1, 16, value=16, step=1, label="Step", elem_id="speech-step")
-            depth = gr.Slider(1, 16, value=8, step=1, label="Depth ladder: first d depths", elem_id="speech-depth")
+            step = gr.Slider(1, 16, value=16, step=1, label="Step", info=INFO["step"], elem_id="speech-step")
+            depth = gr.Slider(1, 16, value=8, step=1, label="Depth ladder: first d depths", info=INFO["speech_depth"],
+                              elem_id="speech-depth")
             with gr.Column(min_width=120):
                 play = gr.Button("Play", elem_id="speech-play", size="sm")
                 pause = gr.Button("Pause", elem_id="speech-pause", size="sm")
@@ -293,7 +290,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
             with gr.Column(scale=3):
                 tmap = token_map_component("speech-map")
             order = gr.Radio(list(ORDERS), value="position", label="Token map: columns in order of", scale=1,
-                             info="known depth: the most known depths first, so the waterline falls like a staircase")
+                             info=INFO["order"])
         with gr.Row():
             span_btn = gr.Button("Listen to the selected span at depth 1, 1-2, ... 1-D", elem_id="speech-span-btn",
                                  scale=1)

@@ -249,3 +249,22 @@ def test_compare_view_resgen_vs_ar_then_two_resgen_runs(page):
     assert "seed 0" in page.locator("#cmp-a-info textarea").input_value()
     _shot(page, "10-compare-two-resgen.png")
     assert page.outside == [], f"the page fetched from outside: {page.outside[:3]}"
+
+
+def test_compact_layout_at_1366x768(page):
+    """On a 1366x768 laptop screen each tab's controls, its run button and its main result start above the fold,
+    and nothing makes the page scroll sideways. Screenshots of the first screen go to the artifacts."""
+    page.set_viewport_size({"width": 1366, "height": 768})
+    for tab, button, result in (("Image", "image-generate", "image-gallery"), ("Speech", "speech-generate", "speech-audio"),
+                                ("Compare", "cmp-run", "cmp-a-images")):
+        page.get_by_role("tab", name=tab).click()
+        page.locator(f"#{button}").wait_for(state="visible")
+        page.evaluate("window.scrollTo(0, 0)")
+        page.wait_for_timeout(300)
+        b, r = page.locator(f"#{button}").bounding_box(), page.locator(f"#{result}").bounding_box()
+        assert b["y"] + b["height"] <= 768, f"{tab}: the {button} button ends at y={b['y'] + b['height']:.0f}"
+        assert r["y"] + 100 <= 768, f"{tab}: the result {result} starts at y={r['y']:.0f}"
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 1366, f"{tab}: the page is {width} px wide at 1366"
+        page.screenshot(path=str(ARTIFACTS / f"11-{tab.lower()}-1366x768.png"))
+    page.set_viewport_size({"width": 1280, "height": 1000})

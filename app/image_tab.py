@@ -14,7 +14,7 @@ from . import render
 from .captions import method_panel, step_caption
 from .exports import trace_file
 from .help import IMAGE_GUIDE, INFO
-from .inspector import inspector_markdown, inspector_panel, life_strip, position_at_grid
+from .inspector import inspector_markdown, inspector_panel, life_strip, slow_motion, position_at_grid
 from .token_map import ORDERS, token_map_component, token_map_html, token_map_svg
 
 MAX_IMAGES = 64
@@ -140,6 +140,7 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         v = inspect_position(arrays, t, b, i, pipe.tokenizer.rvq.codebooks.cpu().numpy())
         r, c = divmod(i, pipe.grid)
         md = inspector_markdown(v, T, f"Image {b}, position {i} (row {r}, column {c})")
+        md += "\n\n" + slow_motion(v, arrays, b)
         pred = torch.from_numpy(arrays["pred_codes"][t, b:b + 1].astype(np.int64))
         size = pipe.to_uint8(pipe.decode(pred, 1))[0].shape[0]
         s = size // pipe.grid                                              # pixels per latent cell

@@ -96,3 +96,39 @@ def inspector_panel(prefix: str, click: str, view_label: str, view_legend: str):
             view = gr.Image(label=view_label, elem_id=f"{prefix}-pos-view")
         gr.Markdown(LIFE_LEGEND + view_legend)
     return selected, md, life, view
+
+
+def slow_motion(v: PositionView, arrays: dict, sample: int, start: int = 0) -> str:
+    """One step at one position in numbered phases, from the trace: predict the mixture, pick a component,
+    re-quantise depth by depth, score confidence, keep the most confident and re-mask the rest."""
+    t, D = v.step, len(v.states)
+    T = len(arrays["codes"])
+    before = (arrays["mask"][t - 1, sample, start:] if t else np.ones_like(arrays["mask"][0, sample, start:]))
+    hidden, kept = int(before.sum()), int(arrays["revealed"][t, sample, start:].sum())
+    head = f"**Step {t + 1}/{T} in slow motion, at this position**"
+    if v.first_masked == D:
+        return f"{head}\n\nEvery depth was known before this step: the position only conditioned the others."
+    f = v.first_masked
+    tops = ", ".join(f"#{c} ({w:.2f})" for c, w in v.top_components) if v.top_components else "not in this trace"
+    drawn = dict(v.top_components or ()).get(v.component)
+    weight = f", weight {drawn:.2f}" if drawn is not None else ""
+    norms = v.residual_norms
+    quant = "; ".join(f"depth {j + 1} takes code {v.codes[j]}"
+                      + (f" (residual {norms[j - f]:.3f} -> {norms[j - f + 1]:.3f})" if norms else "") for j in range(f, D))
+    conf = ", ".join(f"{j + 1}: {v.confidence[j]:.2f}" for j in range(f, D) if not math.isnan(v.confidence[j]))
+    now = [j + 1 for j in range(D) if v.states[j] == "revealed now"]
+    again = [j + 1 for j in range(D) if v.states[j] == "masked"]
+    keep = (f"depths {now[0]}-{now[-1]} kept" if len(now) > 1 else f"depth {now[0]} kept") if now else "nothing kept"
+    rest = f"; depths {again[0]}-{again[-1]} hidden again, to be guessed anew next step" if again else ""
+    return "\n".join([
+        head, "",
+        f"1. **Predict the mixture.** The network read the grid with {hidden} tokens hidden and gave this position a "
+        f"mixture over the sum of its {D - f} hidden depths' embeddings (depths {f + 1}-{D}); heaviest components: "
+        f"{tops}.",
+        f"2. **Pick a component.** Drawn: #{v.component}{weight}; its mean is the predicted sum"
+        + (f" (norm {norms[0]:.3f})." if norms else "."),
+        f"3. **Re-quantise depth by depth.** {quant}.",
+        f"4. **Score confidence** (log-prob of the component and the codes up to each depth): {conf}.",
+        f"5. **Keep the most confident, re-mask the rest.** Over the whole {'utterance' if start else 'image'} this "
+        f"step kept {kept} of the {hidden} hidden tokens; here {keep}{rest}.",
+    ])

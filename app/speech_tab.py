@@ -20,7 +20,7 @@ from . import render
 from .captions import method_panel, step_caption
 from .exports import speech_steps_zip, trace_file
 from .help import INFO, SAMPLE_TEXTS, SPEECH_GUIDE
-from .inspector import inspector_markdown, inspector_panel, life_strip, position_at_matrix
+from .inspector import inspector_markdown, inspector_panel, life_strip, slow_motion, position_at_matrix
 from .speech_span import position_words, seconds_tick, span_audio, span_frames
 from .token_map import ORDERS, token_map_component, token_map_html, token_map_svg
 
@@ -172,7 +172,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         s = pipe.cfg.frames_per_position
         sec = s * 256 / 22050
         md = inspector_markdown(v, T, f"Target position {p} (mel frames {s * p}-{s * p + s - 1}, "
-                                      f"{p * sec:.2f}-{(p + 1) * sec:.2f} s)")
+                                      f"{p * sec:.2f}-{(p + 1) * sec:.2f} s)") + "\n\n" + slow_motion(v, arrays, 0, Np)
         pred = torch.from_numpy(_target(arrays, "pred_codes", t).astype(np.int64))
         f0, f1 = span_frames(p, N - Np, s)
         mels = []

@@ -61,3 +61,25 @@ def test_a_position_read_off_the_trace():
     old = {k: v for k, v in arrays.items() if k not in ("pred_sum", "top_components", "top_weights")}
     bare = inspect_position(old, 1, 0, 0, cb)                                   # an older trace file
     assert bare.residual_norms is None and bare.top_components is None
+
+
+def test_slow_motion_tells_the_step_in_five_phases_from_the_trace():
+    from app.inspector import slow_motion
+    rvq, traces = _run()
+    arrays = trace_arrays(traces)
+    T, B, N, D = arrays["codes"].shape
+    cb = rvq.codebooks.numpy()
+    t = 2
+    i = int(np.flatnonzero(arrays["revealed"][t, 0].any(-1))[0])             # a position that kept something
+    v = inspect_position(arrays, t, 0, i, cb)
+    text = slow_motion(v, arrays, 0)
+    assert text.startswith(f"**Step {t + 1}/{T} in slow motion")
+    assert [f"{k}. **" in text for k in range(1, 6)] == [True] * 5
+    hidden, kept = int(arrays["mask"][t - 1, 0].sum()), int(arrays["revealed"][t, 0].sum())
+    assert f"with {hidden} tokens hidden" in text and f"kept {kept} of the {hidden} hidden tokens" in text
+    assert f"Drawn: #{v.component}" in text
+    for j in range(v.first_masked, D):                                         # every re-quantised depth, its code
+        assert f"depth {j + 1} takes code {v.codes[j]}" in text
+    last = inspect_position(arrays, T - 1, 0, i, cb)
+    if last.first_masked == D:
+        assert "Every depth was known before this step" in slow_motion(last, arrays, 0)

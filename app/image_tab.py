@@ -16,6 +16,7 @@ from .exports import trace_file
 from .help import IMAGE_GUIDE, INFO
 from .inspector import inspector_markdown, inspector_panel, life_strip, slow_motion, position_at_grid
 from .token_map import ORDERS, token_map_component, token_map_html, token_map_svg
+from .tour import tour_step
 
 MAX_IMAGES = 64
 BACKENDS = ["auto", "onnx", "torch"]
@@ -193,6 +194,12 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         _need(arrays)
         return trace_file(arrays, "image")
 
+    def tour(k, arrays):
+        k, text, act = tour_step(int(k), arrays)
+        u = lambda key: gr.update(value=act[key]) if key in act else gr.update()        # noqa: E731
+        return (k, text, u("step"), act.get("selected", gr.update()), u("depth"), u("order"),
+                gr.update(open=True) if act.get("method") else gr.update())
+
     def advance(arrays, step):
         if not arrays:
             return gr.update()
@@ -239,7 +246,12 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
             with gr.Column(min_width=120):
                 play = gr.Button("Play", elem_id="image-play", size="sm")
                 pause = gr.Button("Pause", elem_id="image-pause", size="sm")
-        with gr.Accordion("How ResGEN samples", open=False):
+        with gr.Row():
+            tour_btn = gr.Button("Tour: next", elem_id="image-tour-btn", scale=0, min_width=140, size="sm")
+            tour_md = gr.Markdown("New here? **Tour: next** walks you through one run in five steps.",
+                                  elem_id="image-tour")
+        tour_k = gr.State(0)
+        with gr.Accordion("How ResGEN samples", open=False) as method_box:
             method = gr.Markdown("Generate first: the panel explains the method with the run's own numbers.",
                                  elem_id="image-method")
         caption = gr.Markdown("", elem_id="image-caption")
@@ -286,6 +298,10 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
                                        api_name="image_inspect")
         # The same view as an API call (state lives in the client's session).
         gr.Button(visible=False).click(show, [arrays, step, sample, depth], views, api_name="image_step")
+        tour_btn.click(tour, [tour_k, arrays], [tour_k, tour_md, step, selected, depth, order, method_box],
+                       api_name=False).then(inspect, [arrays, step, sample, selected], insp_views, api_name=False).then(
+            show_map, [arrays, step, sample, selected, order], tmap, api_name=False).then(
+            show, [arrays, step, sample, depth, selected], views, api_name=False)
         play.click(lambda: gr.Timer(active=True), None, timer, api_name=False)
         pause.click(lambda: gr.Timer(active=False), None, timer, api_name=False)
         timer.tick(advance, [arrays, step], step, api_name=False)

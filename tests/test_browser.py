@@ -147,6 +147,23 @@ def test_generate_scrub_steps_and_depths(page):
     method = page.locator("#image-method").inner_text()
     assert "N·D = 512 tokens" in method and "took 24 network calls" in method
 
+    # the guided tour acts on the page: the step, a position, the depth ladder, the method panel
+    tour = "document.querySelector('#image-tour')?.innerText"
+    page.click("#image-tour-btn")
+    page.wait_for_function(f"{tour}.includes('Tour 2/5')")
+    page.wait_for_function("document.querySelector('#image-step input[type=number]')?.value === '1'")
+    page.click("#image-tour-btn")
+    page.wait_for_function(f"{tour}.includes('Tour 3/5')")
+    page.wait_for_function("document.querySelector('#image-inspector')?.innerText.includes('position 36 (row 4, column 4)')")
+    assert "in slow motion" in page.locator("#image-inspector").inner_text()
+    page.click("#image-tour-btn")
+    page.wait_for_function(f"{tour}.includes('Tour 4/5')")
+    page.wait_for_function("document.querySelector('#image-depth input[type=number]')?.value === '1'")
+    page.click("#image-tour-btn")
+    page.wait_for_function(f"{tour}.includes('Tour 5/5')")
+    page.wait_for_function("document.querySelector('#image-method')?.checkVisibility()")
+    _shot(page, "03d-tour-end.png")
+
     ladder_all = _src(page, "image-ladder")
     _set_slider(page, "image-depth", 2)
     page.wait_for_function(f"document.querySelector('#image-ladder img')?.src !== {ladder_all!r}")

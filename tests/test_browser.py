@@ -207,8 +207,10 @@ def test_speech_tab_speaks_and_scrubs(page):
     page.get_by_text("Give a voice prompt").first.wait_for(state="visible")
     page.locator("#speech-example input").click()
     page.get_by_role("option", name=page.voice_name).click()
-    page.locator("#speech-prompt audio, #speech-prompt [data-testid='waveform-Voice prompt (1-20 s)']").first.wait_for(
-        state="attached")
+    # the loaded prompt: its player and download link appear only once the value arrived (an empty waveform div is
+    # there from the start, so waiting on it raced the click below on a slow machine)
+    page.wait_for_function("document.querySelector('#speech-prompt audio') !== null && "
+                           "!!document.querySelector('#speech-prompt a[data-testid=download-link]')?.getAttribute('href')")
     page.click("#speech-generate")
     page.wait_for_function("document.querySelector('#speech-info textarea')?.value.includes('real-time factor')")
     _playable(page, "speech-audio")

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import render
 from .captions import method_panel, step_caption
+from .schedule_plot import schedule_plot
 from .exports import trace_file
 from .help import IMAGE_GUIDE, INFO
 from .inspector import inspector_markdown, inspector_panel, life_strip, slow_motion, position_at_grid
@@ -112,7 +113,7 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
             ladder = render.strip([render.upscale(pipe.to_uint8(pipe.decode(final, k))[0], 3)
                                    for k in range(1, pipe.depth + 1)])
         preview = render.strip([render.upscale(revealed, 8), render.upscale(guess, 8)])
-        return grid, preview, ladder, render.schedule_plot(arrays["mask"][:, b], t), step_caption(arrays, t, b)
+        return grid, preview, ladder, schedule_plot(arrays["mask"][:, b], t), step_caption(arrays, t, b)
 
     def show_map(arrays, step, sample, selected, order):
         """The unrolled token map (positions x depth, hover text per cell) of one image at one step."""

@@ -103,40 +103,6 @@ def tile(images: np.ndarray, cols: int = 8, pad: int = 2) -> np.ndarray:
     return out
 
 
-def schedule_plot(mask: np.ndarray, step: int, width: int = 520, height: int = 260) -> np.ndarray:
-    """The masking schedule of one sample: mask bool (T, N, D) after each step -> RGB image.
-
-    Thick line: share of all N*D slots still masked after each step. Thin lines: share of each
-    depth's slots revealed so far (depth 1 is revealed first). The dashed line and the dot mark `step`
-    (0-based), with the count of slots revealed by then.
-    """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    T, N, D = mask.shape
-    t = np.arange(0, T + 1)
-    masked = np.concatenate([[1.0], mask.reshape(T, -1).mean(1)])
-    per_depth = np.concatenate([np.zeros((1, D)), 1 - mask.mean(1)])            # (T+1, D)
-    fig, ax = plt.subplots(figsize=(width / 100, height / 100), dpi=100)
-    cmap = plt.get_cmap("viridis")
-    for j in range(D):
-        ax.plot(t, per_depth[:, j], lw=1, color=cmap(j / max(1, D - 1)),
-                label=f"depth {j + 1} revealed" if j in (0, D - 1) else None)
-    ax.plot(t, masked, lw=2.5, color="black", label="masked (all slots)")
-    ax.axvline(step + 1, color="tab:orange", ls="--", lw=1.5)
-    known = int(N * D - mask[step].sum())
-    ax.plot([step + 1], [masked[step + 1]], "o", color="tab:orange", ms=6)
-    ax.set_title(f"after step {step + 1}/{T}: {known} of {N * D} slots revealed ({known / (N * D):.0%})",
-                 fontsize=9, color="tab:orange")
-    ax.set_xlim(0, T)
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("step")
-    ax.set_ylabel("share of slots")
-    ax.legend(loc="center right", fontsize=7, frameon=False)
-    return _to_rgb(fig)
-
-
 def _to_rgb(fig) -> np.ndarray:
     """A matplotlib figure -> uint8 RGB array; the figure is closed."""
     import matplotlib.pyplot as plt

@@ -18,6 +18,7 @@ from resgen.speech.corpus import ACCENTS
 
 from . import render
 from .captions import method_panel, step_caption
+from .schedule_plot import schedule_plot
 from .exports import speech_steps_zip, trace_file
 from .help import INFO, SAMPLE_TEXTS, SPEECH_GUIDE
 from .inspector import inspector_markdown, inspector_panel, life_strip, slow_motion, position_at_matrix
@@ -26,6 +27,7 @@ from .token_map import ORDERS, token_map_component, token_map_html, token_map_sv
 
 VOCODERS = ["hifigan", "griffin-lim"]
 GRID_CELL, GRID_ROW = 6, 10         # pixels per token position (width) and per depth (height) in the grid
+STEP_GL_ITERS = 16                  # Griffin-Lim iterations of the per-step preview audio (the final audio: HiFi-GAN or 32)
 
 
 def prompt_examples(folder: Path) -> dict[str, Path]:
@@ -139,7 +141,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                                       pipe.cfg.frames_per_position * 256 / 22050)
         return (grid,
                 render.mel_image(mel_t.cpu().numpy()),
-                (22050, pipe.vocode(mel_t, "griffin-lim")), render.schedule_plot(target["mask"][:, 0], t),
+                (22050, pipe.vocode(mel_t, "griffin-lim", STEP_GL_ITERS)), schedule_plot(target["mask"][:, 0], t),
                 step_caption(arrays, t, 0, start=Np))
 
     def show_ladder(arrays, depth):

@@ -321,12 +321,13 @@ class SpeechPipeline:
         return self.tokenizer.decode(codes[None].to(self.device), depth)[0]
 
     @torch.no_grad()
-    def vocode(self, mel: torch.Tensor, vocoder: str = "hifigan") -> np.ndarray:
-        """log-mel (80, F) -> float32 audio (F * 256,)."""
+    def vocode(self, mel: torch.Tensor, vocoder: str = "hifigan", gl_iters: int = 32) -> np.ndarray:
+        """log-mel (80, F) -> float32 audio (F * 256,); gl_iters: Griffin-Lim's iterations (fewer for quick
+        previews)."""
         if vocoder == "hifigan" and self._hifigan is None:
             from resgen.speech.vocoder_backends import load_vocoder
             self._hifigan, self.vocoder_backend = load_vocoder(self._vocoder_path, self._backend_request, self.device)
-        return vocode(mel[None], vocoder, self._hifigan)[0].cpu().numpy().astype(np.float32)
+        return vocode(mel[None], vocoder, self._hifigan, gl_iters)[0].cpu().numpy().astype(np.float32)
 
     @torch.no_grad()
     def decode_partial(self, codes: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,7 @@ Shapes: mel (B, 80, F) -> audio (B, F * 256).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -90,12 +91,17 @@ def fold_weight_norm(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
+@lru_cache(maxsize=4)
+def _mel_pinv(cfg: MelConfig) -> torch.Tensor:
+    """The mel filterbank's pseudo-inverse (n_fft/2+1, 80), float32, computed once per config."""
+    return torch.linalg.pinv(torch.from_numpy(mel_filterbank(cfg)).float())
+
+
 def griffin_lim(mel: torch.Tensor, iters: int = 32, cfg: MelConfig = MelConfig(), seed: int = 0) -> torch.Tensor:
     """log-mel (B, 80, F) -> audio (B, F * hop): pseudo-inverse of the mel filterbank, then fast
     Griffin-Lim (momentum 0.99). Frames are taken as centred here (our mels are offset by half a
     hop from that, 6 ms, which phase recovery does not notice)."""
-    basis = torch.from_numpy(mel_filterbank(cfg)).to(mel)                       # (80, n_fft/2+1)
-    mag = (torch.linalg.pinv(basis) @ torch.exp(mel)).clamp(min=1e-5)          # (B, n_fft/2+1, F)
+    mag = (_mel_pinv(cfg).to(mel) @ torch.exp(mel)).clamp(min=1e-5)            # (B, n_fft/2+1, F)
     window = torch.hann_window(cfg.win, device=mel.device, dtype=mel.dtype)
     length = mel.shape[-1] * cfg.hop
     g = torch.Generator(device="cpu").manual_seed(seed)

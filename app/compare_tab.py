@@ -160,7 +160,7 @@ def build_compare_tab(models, get_pipe, get_ar, classes: list[str], defaults: di
                     a_seed = gr.Number(value=0, precision=0, label="Seed", info=INFO["cmp_seed"], elem_id="cmp-a-seed")
                     a_cfg = gr.Number(value=defaults["cfg"], label="CFG (1 = off)", info=INFO["cmp_cfg"],
                                       elem_id="cmp-a-cfg")
-                a_images = gr.Image(label="Left: samples", elem_id="cmp-a-images", height=240)
+                a_images = gr.Image(format="png", label="Left: samples", elem_id="cmp-a-images", height=240)
                 a_info = gr.Textbox(label="Left: run", elem_id="cmp-a-info")
             with gr.Column():
                 b_model = gr.Dropdown(resgen_names + ar_names, value=right_default(mode.value),
@@ -170,7 +170,7 @@ def build_compare_tab(models, get_pipe, get_ar, classes: list[str], defaults: di
                                        info=INFO["cmp_seed"], elem_id="cmp-b-seed")
                     b_cfg = gr.Number(value=defaults["cfg"], label="CFG (1 = off)", info=INFO["cmp_cfg"],
                                       elem_id="cmp-b-cfg")
-                b_images = gr.Image(label="Right: samples", elem_id="cmp-b-images", height=240)
+                b_images = gr.Image(format="png", label="Right: samples", elem_id="cmp-b-images", height=240)
                 b_info = gr.Textbox(label="Right: run", elem_id="cmp-b-info")
         summary = gr.Textbox(label="Timing", elem_id="cmp-summary")
         state = gr.State(None)
@@ -178,11 +178,11 @@ def build_compare_tab(models, get_pipe, get_ar, classes: list[str], defaults: di
                              info=INFO["cmp_progress"], elem_id="cmp-progress")
         where = gr.Textbox(label="Shown", elem_id="cmp-where")
         with gr.Row():
-            a_grid = gr.Image(label="Left: tokens (first image)", elem_id="cmp-a-grid")
-            a_prev = gr.Image(label="Left: decoded from the known tokens", elem_id="cmp-a-preview")
-            b_grid = gr.Image(label="Right: tokens (first image)", elem_id="cmp-b-grid")
-            b_prev = gr.Image(label="Right: decoded from the known tokens", elem_id="cmp-b-preview")
-        plot = gr.Image(label="Tokens known against network calls", elem_id="cmp-plot")
+            a_grid = gr.Image(format="png", label="Left: tokens (first image)", elem_id="cmp-a-grid")
+            a_prev = gr.Image(format="png", label="Left: decoded from the known tokens", elem_id="cmp-a-preview")
+            b_grid = gr.Image(format="png", label="Right: tokens (first image)", elem_id="cmp-b-grid")
+            b_prev = gr.Image(format="png", label="Right: decoded from the known tokens", elem_id="cmp-b-preview")
+        plot = gr.Image(format="png", label="Tokens known against network calls", elem_id="cmp-plot")
 
         def on_mode(m):                                 # a preset for the right side; any pairing runs
             return gr.update(value=right_default(m)), gr.update(value=0 if m == MODES[0] else 1)

@@ -213,7 +213,8 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
                                          elem_id="image-classes")
                 n = gr.Slider(1, MAX_IMAGES, value=8, step=1, label="Number of images", info=INFO["n"],
                               elem_id="image-n")
-                steps = gr.Slider(1, 64, value=defaults["steps"], step=1, label="Sampling steps T", info=INFO["steps"])
+                steps = gr.Slider(1, 64, value=defaults["steps"], step=1, label="Sampling steps T", info=INFO["steps"],
+                                  elem_id="image-steps")
                 with gr.Row():
                     go = gr.Button("Generate", variant="primary", elem_id="image-generate")
                     stop = gr.Button("Stop", elem_id="image-stop")
@@ -232,7 +233,7 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
                                           elem_id="image-backend")
             with gr.Column(scale=2):
                 with gr.Row():
-                    live = gr.Image(label="Current guess (first image)", elem_id="image-live", height=200, scale=1)
+                    live = gr.Image(format="png", label="Current guess (first image)", elem_id="image-live", height=200, scale=1)
                     info = gr.Textbox(label="Run", elem_id="image-info", lines=5, scale=2)
                 gallery = gr.Gallery(label="Samples", columns=8, height=250, elem_id="image-gallery")
         gr.Markdown(IMAGE_GUIDE)
@@ -257,8 +258,8 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
                                  elem_id="image-method")
         caption = gr.Markdown("", elem_id="image-caption")
         with gr.Row():
-            grid_img = gr.Image(label="Tokens: positions x depth", elem_id="image-grid")
-            preview = gr.Image(label="Preview at this step: revealed | full guess", elem_id="image-preview")
+            grid_img = gr.Image(format="png", label="Tokens: positions x depth", elem_id="image-grid")
+            preview = gr.Image(format="png", label="Preview at this step: revealed | full guess", elem_id="image-preview")
         with gr.Row():
             tmap = token_map_component("image-map")
             order = gr.Radio(list(ORDERS), value="position", label="Token map: columns in order of",
@@ -268,8 +269,8 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
             "Patch: this step's full guess around the position (outlined), decoded from its first d depths, "
             "d = 1 .. D from left to right.")
         with gr.Row():
-            ladder = gr.Image(label="Depth ladder", elem_id="image-ladder")
-            schedule = gr.Image(label="Masking schedule (dashed: this step)", elem_id="image-schedule")
+            ladder = gr.Image(format="png", label="Depth ladder", elem_id="image-ladder")
+            schedule = gr.Image(format="png", label="Masking schedule (dashed: this step)", elem_id="image-schedule")
         with gr.Row():
             gif_btn = gr.Button("Export trajectory as GIF", elem_id="image-gif-btn")
             trace_btn = gr.Button("Export trace file (.npz)", elem_id="image-trace-btn")

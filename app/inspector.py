@@ -92,8 +92,8 @@ def inspector_panel(prefix: str, click: str, view_label: str, view_legend: str):
         selected = gr.State(0)
         md = gr.Markdown(hint, elem_id=f"{prefix}-inspector")
         with gr.Row():
-            life = gr.Image(label="Life of this position", elem_id=f"{prefix}-life")
-            view = gr.Image(label=view_label, elem_id=f"{prefix}-pos-view")
+            life = gr.Image(format="png", label="Life of this position", elem_id=f"{prefix}-life")
+            view = gr.Image(format="png", label=view_label, elem_id=f"{prefix}-pos-view")
         gr.Markdown(LIFE_LEGEND + view_legend)
     return selected, md, life, view
 

@@ -263,7 +263,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                                           info=INFO["backend"])
             with gr.Column(scale=2):
                 out_audio = gr.Audio(label="Speech", type="numpy", elem_id="speech-audio", interactive=False)
-                out_mel = gr.Image(label="Mel spectrogram", elem_id="speech-mel", height=220)
+                out_mel = gr.Image(format="png", label="Mel spectrogram", elem_id="speech-mel", height=220)
                 info = gr.Textbox(label="Run", elem_id="speech-info")
         gr.Markdown(SPEECH_GUIDE)
         arrays, all_arrays = gr.State(None), gr.State(None)
@@ -282,8 +282,8 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                                  elem_id="speech-method")
         caption = gr.Markdown("", elem_id="speech-caption")
         with gr.Row():
-            grid = gr.Image(label="Tokens: depth x positions", elem_id="speech-grid")
-            step_mel = gr.Image(label="Mel from the revealed tokens", elem_id="speech-step-mel")
+            grid = gr.Image(format="png", label="Tokens: depth x positions", elem_id="speech-grid")
+            step_mel = gr.Image(format="png", label="Mel from the revealed tokens", elem_id="speech-step-mel")
         selected, insp_md, insp_life, insp_mel = inspector_panel(
             "speech", "a column", "Its mel from depths 1..d",
             "Mel: this step's full guess around the position (outlined, 6 positions either side), decoded from its "
@@ -304,7 +304,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                                   interactive=False)
             ladder_audio = gr.Audio(label="Final speech from the first d depths", type="numpy",
                                     elem_id="speech-ladder-audio", interactive=False)
-            schedule = gr.Image(label="Masking schedule (dashed: this step)", elem_id="speech-schedule")
+            schedule = gr.Image(format="png", label="Masking schedule (dashed: this step)", elem_id="speech-schedule")
         with gr.Row():
             steps_btn = gr.Button("Export per-step audio (.zip)", elem_id="speech-steps-btn")
             trace_btn = gr.Button("Export trace file (.npz)", elem_id="speech-trace-btn")

@@ -80,6 +80,11 @@ def _data_parsers(sub):
     d = dsub.add_parser("speech", help="synthesise the multi-speaker espeak-ng corpus (text, phonemes, durations)")
     speech_corpus.add_args(d)
     d.set_defaults(func=speech_corpus.run)
+    from resgen.image import emoji_data
+    d = dsub.add_parser("emoji", help="64x64 colour emoji (Noto and Twemoji styles) from the installed npm packages, "
+                                      "split by emoji")
+    emoji_data.add_args(d)
+    d.set_defaults(func=emoji_data.run)
     d = dsub.add_parser("speech-prompts", help="example prompt WAVs from the held-out voices (for assets/speech/prompts)")
     d.add_argument("--data", default="runs/speech-data")
     d.add_argument("--out", default="assets/speech/prompts")

@@ -15,6 +15,7 @@ import numpy as np
 
 ORANGE = (255, 127, 14)          # matplotlib's tab:orange
 TITLE_PT = 9
+LABEL_BAND = 28                  # white rows on top: the app's image label sits there, not over the title
 _CACHE: OrderedDict[tuple, "_Base"] = OrderedDict()
 _CACHE_SIZE = 8                  # a few runs (tabs, images of one run); each entry is one ~0.4 MB RGB image
 
@@ -83,7 +84,8 @@ def _cached_base(mask: np.ndarray, width: int, height: int) -> _Base:
 
 
 def schedule_plot(mask: np.ndarray, step: int, width: int = 520, height: int = 260) -> np.ndarray:
-    """The masking schedule of one sample: mask bool (T, N, D) after each step -> uint8 RGB (height, width, 3).
+    """The masking schedule of one sample: mask bool (T, N, D) after each step -> uint8 RGB
+    (LABEL_BAND + height, width, 3).
 
     Thick line: share of all N*D slots still masked after each step. Thin lines: share of each depth's slots
     revealed so far (depth 1 is revealed first). The dashed line and the dot mark `step` (0-based), and the title
@@ -108,4 +110,4 @@ def schedule_plot(mask: np.ndarray, step: int, width: int = 520, height: int = 2
     draw.ellipse([x - 4, yd - 4, x + 4, yd + 4], fill=ORANGE)
     font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), round(TITLE_PT * 100 / 72))
     draw.text(b.title_xy, _title(step + 1, T, int(b.known[step]), b.total), fill=ORANGE, font=font, anchor="mm")
-    return np.asarray(im)
+    return np.pad(np.asarray(im), ((LABEL_BAND, 0), (0, 0), (0, 0)), constant_values=255)

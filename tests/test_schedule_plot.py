@@ -21,9 +21,9 @@ def _orange(img):
 def test_marker_moves_with_the_step_and_curves_stay():
     m = _mask()
     a, b = sp.schedule_plot(m, 1), sp.schedule_plot(m, 6)
-    assert a.shape == b.shape == (260, 520, 3) and a.dtype == np.uint8
-    cols_a = np.flatnonzero(_orange(a)[100:200].sum(0) > 20)    # the dashed line's columns, below the title
-    cols_b = np.flatnonzero(_orange(b)[100:200].sum(0) > 20)
+    assert a.shape == b.shape == (sp.LABEL_BAND + 260, 520, 3) and a.dtype == np.uint8
+    cols_a = np.flatnonzero(_orange(a)[130:230].sum(0) > 20)    # the dashed line's columns, below the title
+    cols_b = np.flatnonzero(_orange(b)[130:230].sum(0) > 20)
     assert cols_a.size and cols_b.size and cols_b.min() > cols_a.max() + 100      # step 7 far right of step 2
     same = (a == b).all(-1)
     assert same.mean() > 0.9                                      # only the marker and title differ

@@ -14,13 +14,13 @@ import torch
 def augment(x: torch.Tensor, flip_ok: torch.Tensor, generator: torch.Generator, shift: int = 3,
             jitter: float = 0.1) -> torch.Tensor:
     """x float (B, 3, H, W) in [0, 1] on a white background; flip_ok bool (B,) -> augmented copy, same shape.
-    Randomness only from `generator` (a CPU generator; the result is moved to x's device)."""
+    Randomness only from `generator` (on x's device)."""
     B, _, H, W = x.shape
-    u = torch.rand(B, 5, generator=generator).to(x.device)
+    u = torch.rand(B, 3, generator=generator, device=generator.device).to(x.device)
     flip = (u[:, 0] < 0.5) & flip_ok.to(x.device)
     out = torch.where(flip[:, None, None, None], x.flip(-1), x)
     if shift:
-        d = torch.randint(-shift, shift + 1, (B, 2), generator=generator).tolist()
+        d = torch.randint(-shift, shift + 1, (B, 2), generator=generator, device=generator.device).tolist()
         padded = torch.nn.functional.pad(out, (shift, shift, shift, shift), value=1.0)        # white border
         out = torch.stack([padded[i, :, shift - dy: shift - dy + H, shift - dx: shift - dx + W]
                            for i, (dy, dx) in enumerate(d)])

@@ -1,4 +1,5 @@
-"""Train the image RQ-VAE on Fashion-MNIST: `resgen train image-tokenizer --out runs/tok`."""
+"""Train the image RQ-VAE: `resgen train image-tokenizer --out runs/tok` (grey Fashion-MNIST, 32x32 -> 8x8 cells) or
+`resgen train image-tokenizer --data emoji --out runs/emoji-tok` (64x64 colour emoji -> 8x8 cells, augmented)."""
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,12 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--depth", type=int, default=8, help="RVQ depth D")
     p.add_argument("--codebook-size", type=int, default=256)
     p.add_argument("--code-dim", type=int, default=16)
-    p.add_argument("--channels", default="16,48,96", help="widths at 32x32,16x16,8x8")
+    p.add_argument("--data", default="fashion", choices=("fashion", "emoji"),
+                   help="fashion: Fashion-MNIST (Debian package); emoji: the set `resgen data emoji` built")
+    p.add_argument("--emoji-data", default="runs/emoji-data", help="folder of `resgen data emoji` (--data emoji)")
+    p.add_argument("--channels", default=None,
+                   help="widths at each resolution down to the 8x8 grid (default 16,48,96 for fashion: 32,16,8; "
+                        "32,64,128,128 for emoji: 64,32,16,8)")
     p.add_argument("--dropout-p", type=float, default=0.5, help="share of samples decoded from a random depth")
     p.add_argument("--limit", type=int, default=0, help="use only the first N training images (0 = all)")
     p.add_argument("--seed", type=int, default=0)
@@ -44,15 +50,38 @@ def images_tensor(split: str, limit: int = 0, synthetic: bool = False) -> tuple[
     return F.pad(x, (2, 2, 2, 2)), torch.from_numpy(y)
 
 
+def emoji_tensor(folder: str, split: str = "train", limit: int = 0, synthetic: bool = False):
+    """-> images float (M, 3, 64, 64) in [0, 1], labels (M,), flip_ok bool (M,)."""
+    if synthetic:
+        g = torch.Generator().manual_seed(1)
+        m = limit or 32
+        return (torch.rand(m, 3, 64, 64, generator=g), torch.randint(0, 9, (m,), generator=g),
+                torch.rand(m, generator=g) < 0.5)
+    from resgen.image.emoji_data import load_emoji
+    d = load_emoji(folder, split)
+    sl = slice(0, limit or None)
+    x = torch.from_numpy(d["images"][sl].copy()).permute(0, 3, 1, 2).float().div(255)
+    return x, torch.from_numpy(d["label"][sl]), torch.from_numpy(d["flip_ok"][sl])
+
+
 def run(args) -> Path:
+    emoji = args.data == "emoji"
+    channels = args.channels or ("32,64,128,128" if emoji else "16,48,96")
     cfg = ImageTokenizerConfig(
-        channels=tuple(int(c) for c in args.channels.split(",")),
+        in_channels=3 if emoji else 1, image_size=64 if emoji else 32,
+        channels=tuple(int(c) for c in channels.split(",")),
         rvq=RVQConfig(depth=args.depth, codebook_size=args.codebook_size, dim=args.code_dim))
-    x, _ = images_tensor("train", args.limit, args.synthetic)
+    if emoji:
+        from resgen.image.emoji_augment import augment
+        x, _, flip_ok = emoji_tensor(args.emoji_data, "train", args.limit, args.synthetic)
+    else:
+        x, _ = images_tensor("train", args.limit, args.synthetic)
     D = cfg.rvq.depth
 
     def loss_fn(net, idx, gen):
         xb = x[idx].to(gen.device)
+        if emoji:
+            xb = augment(xb, flip_ok[idx], gen)
         b = xb.shape[0]
         drop = torch.rand(b, generator=gen, device=gen.device) < args.dropout_p
         keep = torch.where(drop, torch.randint(1, D + 1, (b,), generator=gen, device=gen.device), D)

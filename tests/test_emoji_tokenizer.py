@@ -60,3 +60,29 @@ def test_trainer_on_the_emoji_set_writes_a_colour_tokenizer_and_resumes(tmp_path
     img = ed.load_emoji(tmp_path / "emoji", "heldout")["images"]
     x = torch.from_numpy(np.ascontiguousarray(img)).permute(0, 3, 1, 2).float() / 255
     assert a.decode(a.encode(x)).shape == x.shape
+
+
+def test_denoiser_trains_on_augmented_emoji_tokens_with_category_classes(tmp_path):
+    src = _fake_packages(tmp_path / "src", per_cat=4)
+    ed.build(src, tmp_path / "emoji", val=0.25, heldout=0.25)
+    tok = tmp_path / "tok"
+    assert main(["train", "image-tokenizer", "--data", "emoji", "--emoji-data", str(tmp_path / "emoji"), "--steps", "2",
+                 "--batch-size", "4", "--depth", "3", "--codebook-size", "8", "--code-dim", "4", "--channels",
+                 "8,8,8,8", "--threads", "1", "--out", str(tok)]) == 0
+    out = tmp_path / "model"
+    assert main(["train", "image", "--data", "emoji", "--emoji-data", str(tmp_path / "emoji"), "--augment-copies", "2",
+                 "--tokenizer", str(tok), "--out", str(out), "--steps", "3", "--batch-size", "4", "--width", "16",
+                 "--layers", "1", "--heads", "2", "--components", "4", "--rank", "2", "--threads", "1"]) == 0
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["classes"] == list(ed.CATEGORIES) and meta["denoiser"]["num_classes"] == 9 and meta["data"] == "emoji"
+    n_train = len(ed.load_emoji(tmp_path / "emoji", "train")["label"])
+    with np.load(out / "codes_train.npz") as z:
+        assert z["codes"].shape == (3 * n_train, 64, 3)                       # each image and 2 augmented copies
+        assert (z["labels"][:n_train] == z["labels"][n_train:2 * n_train]).all()
+        assert not (z["codes"][:n_train] == z["codes"][n_train:2 * n_train]).all()
+
+
+def test_a_grey_tokenizer_does_not_fit_the_emoji(tmp_path, tiny_model_dir, capsys):
+    assert main(["train", "image", "--data", "emoji", "--tokenizer", str(tiny_model_dir), "--out",
+                 str(tmp_path / "m"), "--steps", "1"]) == 2
+    assert "does not fit --data emoji" in capsys.readouterr().err

@@ -1,7 +1,9 @@
-"""Train the class-conditional ResGEN denoiser on RVQ tokens of Fashion-MNIST.
+"""Train the class-conditional ResGEN denoiser on RVQ tokens of Fashion-MNIST or of the colour emoji.
 
 `resgen train image --tokenizer runs/image-tokenizer --out runs/image` writes, in --out, a model
 folder with the layout of assets/image/ (config.json, tokenizer.safetensors, denoiser.safetensors).
+`--data emoji --tokenizer runs/emoji-tokenizer` trains on the emoji set's training split (9 category classes),
+tokenized once with `--augment-copies` augmented copies of every image (flip where allowed, shift, jitter).
 `--init assets/image` continues training a model folder's denoiser (its architecture, on the same
 tokenizer) with a fresh optimizer and learning-rate schedule.
 """
@@ -60,12 +62,17 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--init", default=None,
                    help="start from the denoiser of this model folder (config.json + denoiser.safetensors, "
                         "trained on the same tokenizer); its architecture replaces the options above")
+    p.add_argument("--data", default="fashion", choices=("fashion", "emoji"),
+                   help="fashion: Fashion-MNIST (Debian package); emoji: the set `resgen data emoji` built")
+    p.add_argument("--emoji-data", default="runs/emoji-data", help="folder of `resgen data emoji` (--data emoji)")
+    p.add_argument("--augment-copies", type=int, default=8,
+                   help="--data emoji: augmented copies of each training image tokenized beside the original")
     add_loop_args(p)
 
 
 @torch.no_grad()
 def tokenize(tokenizer: ImageTokenizer, images: torch.Tensor, batch: int = 1000) -> torch.Tensor:
-    """images (M, 1, 32, 32) -> codes (M, N, D) int64."""
+    """images (M, C, S, S) -> codes (M, N, D) int64."""
     return torch.cat([tokenizer.encode(images[i:i + batch]) for i in range(0, len(images), batch)])
 
 
@@ -75,8 +82,25 @@ def tokenizer_config(tok_dir: Path) -> ImageTokenizerConfig:
     return from_dict(ImageTokenizerConfig, read_json(tok_json if tok_json.exists() else tok_dir / "config.json")["tokenizer"])
 
 
+def training_images(data: str = "fashion", limit: int = 0, synthetic: bool = False, emoji_data: str = "runs/emoji-data",
+                    augment_copies: int = 0, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """The training split -> images (M, C, S, S) in [0, 1], labels (M,), class names. For the emoji, each image
+    is followed by `augment_copies` augmented copies (seeded)."""
+    if data == "fashion":
+        x, labels = images_tensor("train", limit, synthetic)
+        return x, labels, list(CLASSES)
+    from resgen.image.emoji_augment import augment
+    from resgen.image.emoji_data import CATEGORIES
+    from resgen.train.image_tokenizer import emoji_tensor
+    x, labels, flip_ok = emoji_tensor(emoji_data, "train", limit, synthetic)
+    g = torch.Generator().manual_seed(seed)
+    xs = [x] + [augment(x, flip_ok, g) for _ in range(augment_copies)]
+    return torch.cat(xs), labels.repeat(1 + augment_copies), list(CATEGORIES)
+
+
 def training_codes(tok_dir: Path, out: Path, limit: int = 0, synthetic: bool = False,
-                   device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                   device: torch.device | None = None, data: str = "fashion", emoji_data: str = "runs/emoji-data",
+                   augment_copies: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Tokens of the training images -> codes (M, N, D) int64, labels (M,), cached in
     <out>/codes_train.npz (every image trainer reads the same file)."""
     cache = out / "codes_train.npz"
@@ -86,7 +110,7 @@ def training_codes(tok_dir: Path, out: Path, limit: int = 0, synthetic: bool = F
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     tokenizer = load_module(ImageTokenizer(tokenizer_config(tok_dir)), tok_dir / "tokenizer.safetensors")
     tokenizer = tokenizer.eval().to(device)
-    x, labels = images_tensor("train", limit, synthetic)
+    x, labels, _ = training_images(data, limit, synthetic, emoji_data, augment_copies)
     codes = tokenize(tokenizer, x.to(device)).cpu()
     np.savez(cache, codes=codes.numpy().astype(np.int16), labels=labels.numpy())
     return codes, labels
@@ -122,7 +146,16 @@ def run(args) -> Path:
         torch.backends.cudnn.allow_tf32 = True
 
     # 1. Tokens of the training set (cached beside the checkpoint) and the latent scale.
-    codes, labels = training_codes(tok_dir, out, args.limit, args.synthetic, device)
+    data = getattr(args, "data", "fashion")
+    if data == "emoji":
+        from resgen.image.emoji_data import CATEGORIES as classes
+    else:
+        classes = CLASSES
+    if (tok_cfg.in_channels == 3) != (data == "emoji"):
+        from resgen.core.errors import UsageError
+        raise UsageError(f"the tokenizer at {tok_dir} has {tok_cfg.in_channels} channel(s): it does not fit --data {data}")
+    codes, labels = training_codes(tok_dir, out, args.limit, args.synthetic, device, data,
+                                   getattr(args, "emoji_data", ""), getattr(args, "augment_copies", 0))
     rvq = load_module(ImageTokenizer(tok_cfg), tok_dir / "tokenizer.safetensors").rvq
     with torch.no_grad():
         latent_scale = float(rvq.decode(codes[:5000]).std())
@@ -130,7 +163,7 @@ def run(args) -> Path:
 
     cfg = init.cfg if init is not None else DenoiserConfig(
         positions=N, depth=D, codebook_size=V, code_dim=E, width=args.width, layers=args.layers,
-        heads=args.heads, num_classes=len(CLASSES),
+        heads=args.heads, num_classes=len(classes),
         mog=MoGConfig(components=args.components, rank=args.rank, sigma=args.sigma))
     codebooks = rvq.codebooks.clone()                                    # (D, V, E), frozen
 
@@ -158,7 +191,8 @@ def run(args) -> Path:
         sha = save_module(model, out / "denoiser.safetensors")
         (out / "config.json").write_text(dumps({
             "task": "image",
-            "classes": list(CLASSES),
+            "classes": list(classes),
+            **({"data": "emoji"} if data == "emoji" else {}),
             "latent_scale": latent_scale,
             "tokenizer": to_dict(tok_cfg),
             "denoiser": to_dict(cfg),

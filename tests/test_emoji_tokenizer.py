@@ -86,3 +86,32 @@ def test_a_grey_tokenizer_does_not_fit_the_emoji(tmp_path, tiny_model_dir, capsy
     assert main(["train", "image", "--data", "emoji", "--tokenizer", str(tiny_model_dir), "--out",
                  str(tmp_path / "m"), "--steps", "1"]) == 2
     assert "does not fit --data emoji" in capsys.readouterr().err
+
+
+def test_the_pipeline_draws_colour_images_from_a_colour_model(tmp_path):
+    src = _fake_packages(tmp_path / "src", per_cat=4)
+    ed.build(src, tmp_path / "emoji", val=0.25, heldout=0.25)
+    tok, out = tmp_path / "tok", tmp_path / "model"
+    common = ["--data", "emoji", "--emoji-data", str(tmp_path / "emoji"), "--threads", "1", "--batch-size", "4"]
+    assert main(["train", "image-tokenizer", *common, "--steps", "2", "--depth", "3", "--codebook-size", "8",
+                 "--code-dim", "4", "--channels", "8,8,8,8", "--out", str(tok)]) == 0
+    assert main(["train", "image", *common, "--augment-copies", "0", "--tokenizer", str(tok), "--out", str(out),
+                 "--steps", "2", "--width", "16", "--layers", "1", "--heads", "2", "--components", "4",
+                 "--rank", "2"]) == 0
+    from resgen.image.io import save_images
+    from resgen.image.pipeline import ImagePipeline
+    pipe = ImagePipeline(out, backend="torch")
+    assert pipe.colour and pipe.grid == 8 and pipe.classes == list(ed.CATEGORIES)
+    res = pipe.generate(labels=["animals & nature", 8], steps=4, cfg=2.0, seed=0)
+    assert res.images.shape == (2, 64, 64, 3) and res.images.dtype == np.uint8
+    assert res.labels == [2, 8] and len(res.traces) == 4
+    for d in (1, 3):
+        assert pipe.decode(res.codes, d).shape == (2, 64, 64, 3)
+    mask = torch.zeros(res.codes.shape, dtype=torch.bool)
+    assert torch.allclose(pipe.decode_partial(res.codes, mask), pipe.decode(res.codes), atol=1e-5)
+    paths = save_images(tmp_path / "png", res.images, res.labels, pipe.classes)
+    from PIL import Image
+    assert Image.open(paths[0]).mode == "RGB" and Image.open(tmp_path / "png" / "grid.png").size == ((2 * 66 + 2) * 4, 68 * 4)
+    import pytest
+    with pytest.raises(ValueError, match="Smileys & Emotion"):             # a bad name lists the valid ones
+        pipe.generate(labels=["Dogs"], steps=2)

@@ -7,15 +7,15 @@ import numpy as np
 
 
 def make_grid(images: np.ndarray, cols: int | None = None, pad: int = 2, scale: int = 1) -> np.ndarray:
-    """uint8 (B, H, W) -> uint8 grid (rows*(H+pad)+pad, cols*(W+pad)+pad), nearest upscaled."""
-    B, H, W = images.shape
+    """uint8 (B, H, W) or (B, H, W, 3) -> uint8 grid (rows*(H+pad)+pad, cols*(W+pad)+pad[, 3]), nearest upscaled."""
+    B, H, W = images.shape[:3]
     cols = cols or int(np.ceil(np.sqrt(B)))
     rows = int(np.ceil(B / cols))
-    grid = np.full((rows * (H + pad) + pad, cols * (W + pad) + pad), 64, np.uint8)
+    grid = np.full((rows * (H + pad) + pad, cols * (W + pad) + pad) + images.shape[3:], 64, np.uint8)
     for i, im in enumerate(images):
         r, c = divmod(i, cols)
         grid[pad + r * (H + pad): pad + r * (H + pad) + H, pad + c * (W + pad): pad + c * (W + pad) + W] = im
-    return np.kron(grid, np.ones((scale, scale), np.uint8)) if scale > 1 else grid
+    return grid.repeat(scale, 0).repeat(scale, 1) if scale > 1 else grid
 
 
 def save_images(out_dir: Path, images: np.ndarray, labels: list[int], classes: list[str]) -> list[Path]:

@@ -2,7 +2,7 @@
 
     pipe = resgen.load("image")
     result = pipe.generate(labels=[7, 7, 3], steps=16, cfg=3.0, seed=0)
-    result.images            # uint8 (B, 28, 28)
+    result.images            # uint8 (B, 28, 28); a colour model's (B, 64, 64, 3)
     for trace in pipe.generate_steps(labels=[7], seed=0): ...   # one StepTrace per step
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ MAX_BATCH = 256
 
 @dataclass
 class ImageResult:
-    images: np.ndarray                 # uint8 (B, 28, 28)
+    images: np.ndarray                 # uint8 (B, 28, 28) grey or (B, 64, 64, 3) colour
     codes: torch.Tensor                # (B, N, D)
     labels: list[int]
     traces: list[StepTrace]
@@ -142,17 +142,27 @@ class ImagePipeline:
         images = self.to_uint8(self.decode(codes))
         return ImageResult(images, codes, ids, traces, time.perf_counter() - t0, self.backend, settings)
 
+    @property
+    def colour(self) -> bool:
+        return self.tok_cfg.in_channels == 3
+
+    @staticmethod
+    def _pixels(x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> grey (B, H, W) or colour (B, H, W, 3), on the CPU."""
+        return (x[:, 0] if x.shape[1] == 1 else x.permute(0, 2, 3, 1)).cpu()
+
     @torch.no_grad()
     def decode(self, codes: torch.Tensor, depth: int | None = None) -> torch.Tensor:
-        """codes (B, N, D) -> images float (B, 28, 28) in [0, 1], from the first `depth` depths."""
-        return self.tokenizer.decode(codes.to(self.device), depth)[:, 0].cpu()
+        """codes (B, N, D) -> images float in [0, 1] from the first `depth` depths: grey (B, 28, 28) or colour
+        (B, 64, 64, 3)."""
+        return self._pixels(self.tokenizer.decode(codes.to(self.device), depth))
 
     @torch.no_grad()
     def decode_partial(self, codes: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Decode only the revealed tokens: codes, mask (B, N, D) -> images (B, 28, 28)."""
+        """Decode only the revealed tokens: codes, mask (B, N, D) -> images as `decode`."""
         rvq = self.tokenizer.rvq
         z = (rvq.embed_per_depth(codes.to(self.device)) * (~mask.to(self.device))[..., None]).sum(2)
-        return self.tokenizer.crop(self.tokenizer.decode_latent(z)).clamp(0, 1)[:, 0].cpu()
+        return self._pixels(self.tokenizer.crop(self.tokenizer.decode_latent(z)).clamp(0, 1))
 
     @staticmethod
     def to_uint8(images: torch.Tensor) -> np.ndarray:

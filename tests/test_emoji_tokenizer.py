@@ -115,3 +115,42 @@ def test_the_pipeline_draws_colour_images_from_a_colour_model(tmp_path):
     import pytest
     with pytest.raises(ValueError, match="Smileys & Emotion"):             # a bad name lists the valid ones
         pipe.generate(labels=["Dogs"], steps=2)
+
+
+def test_nearest_training_psnr_sees_copies():
+    from resgen.eval.emoji import COPY_PSNR, copy_stats
+    g = torch.Generator().manual_seed(0)
+    train = torch.rand(20, 3, 8, 8, generator=g)
+    copies = (train[:5] + 0.005 * torch.randn(5, 3, 8, 8, generator=g)).clamp(0, 1)     # PSNR ~46 dB
+    new = torch.rand(5, 3, 8, 8, generator=g)                                          # PSNR ~8 dB
+    assert copy_stats(copies, train)["copy_rate"] == 1.0
+    s = copy_stats(new, train)
+    assert s["copy_rate"] == 0.0 and s["nearest_psnr_median"] < COPY_PSNR
+    assert copy_stats(torch.cat([copies, new]), train)["copy_rate"] == 0.5
+
+
+def test_eval_emoji_reports_every_row(tmp_path, capsys):
+    src = _fake_packages(tmp_path / "src", per_cat=4)
+    ed.build(src, tmp_path / "emoji", val=0.25, heldout=0.25)
+    tok, out, clf = tmp_path / "tok", tmp_path / "model", tmp_path / "clf"
+    common = ["--data", "emoji", "--emoji-data", str(tmp_path / "emoji"), "--threads", "1", "--batch-size", "4"]
+    assert main(["train", "image-tokenizer", *common, "--steps", "2", "--depth", "2", "--codebook-size", "8",
+                 "--code-dim", "4", "--channels", "8,8,8,8", "--out", str(tok)]) == 0
+    assert main(["train", "image", *common, "--augment-copies", "0", "--tokenizer", str(tok), "--out", str(out),
+                 "--steps", "2", "--width", "16", "--layers", "1", "--heads", "2", "--components", "4",
+                 "--rank", "2"]) == 0
+    assert main(["train", "classifier", *common, "--steps", "2", "--out", str(clf)]) == 0
+    assert "held-out" in capsys.readouterr().out
+    assert main(["eval", "emoji", "--model", str(out), "--data", str(tmp_path / "emoji"), "--classifier", str(clf),
+                 "--no-fid", "--n-per-class", "2", "--steps", "2", "--json", str(tmp_path / "r.json"),
+                 "--save-grid", str(tmp_path / "g.png"), "--threads", "1"]) == 0
+    r = json.loads((tmp_path / "r.json").read_text())
+    assert [t["depth"] for t in r["tokenizer"]] == [1, 2]
+    names = [w["images"] for w in r["rows"]]
+    assert names[0] == "real heldout" and "floor" in names[1] and names[2].startswith("ResGEN, CFG")
+    assert names[3] == "ResGEN, no CFG" and r["rows"][2]["n"] == 18
+    assert all(0 <= w["copy_rate"] <= 1 and 0 <= w["classifier_accuracy"] <= 1 for w in r["rows"])
+    assert "| tokenizer depth |" in capsys.readouterr().out
+    assert main(["eval", "emoji", "--model", str(out), "--data", str(tmp_path / "emoji"), "--classifier",
+                 str(tmp_path / "none"), "--no-fid"]) == 2
+    assert "resgen train classifier --data emoji" in capsys.readouterr().err

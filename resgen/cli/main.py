@@ -67,6 +67,11 @@ def _eval_parsers(sub):
     e = esub.add_parser("image", help="PSNR per depth, FID and classifier accuracy on Fashion-MNIST")
     eval_image.add_args(e)
     e.set_defaults(func=eval_image.run)
+    from resgen.eval import emoji as eval_emoji
+    e = esub.add_parser("emoji", help="the colour emoji model on held-out emoji: tokenizer PSNR per depth, FID, "
+                                      "classifier accuracy and copies of training images, next to real emoji")
+    eval_emoji.add_args(e)
+    e.set_defaults(func=eval_emoji.run)
     from resgen.eval import speech as eval_speech
     e = esub.add_parser("speech", help="speaker similarity, speaker identification, WER and RTF on held-out voices")
     eval_speech.add_args(e)

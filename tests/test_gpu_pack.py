@@ -1,6 +1,7 @@
 """benchmarks/gpu/pack.py: what comes back from a device call fits its limits (8 files, 16 MiB
 each, 64 MiB in all), and nothing is silently dropped."""
 import importlib.util
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -97,3 +98,32 @@ def test_gpu_run_refuses_an_unknown_job():
     r = subprocess.run(["bash", str(Path(__file__).parent.parent / "benchmarks" / "gpu" / "run.sh"), "nope"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "usage:" in r.stderr and "speed|image|claims|speech" in r.stderr
+
+
+def test_emoji_job_runs_on_a_cpu_with_tiny_settings_and_comes_back_as_a_model(tmp_path):
+    """benchmarks/gpu/run.sh emoji end to end (tiny models, CPU), then receive.py emoji: a model folder that loads."""
+    import os
+    import sys
+
+    from test_emoji_data import _fake_packages
+
+    from resgen.image import emoji_data as ed
+    from resgen.image.pipeline import ImagePipeline
+    src = _fake_packages(tmp_path / "src", per_cat=4)
+    ed.build(src, tmp_path / "data", val=0.25, heldout=0.25)
+    root = Path(__file__).parent.parent
+    env = dict(os.environ, PY=sys.executable, OUT=str(tmp_path / "out"), DATA=str(tmp_path / "data"),
+               RUN=str(tmp_path / "run"), TRAIN_S="1", CAL="100",
+               TOK_ARGS="--steps 2 --batch-size 4 --depth 2 --codebook-size 8 --code-dim 4 --channels 8,8,8,8 --threads 1",
+               CLF_ARGS="--steps 2 --batch-size 4 --threads 1",
+               ARGS="--width 16 --layers 1 --heads 2 --components 4 --rank 2 --batch-size 4 --augment-copies 1 --threads 1")
+    r = subprocess.run(["bash", str(root / "benchmarks" / "gpu" / "run.sh"), "emoji"], env=env, cwd=root,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert len(files) <= 8 and "emoji_meta.tar.gz" in files, files            # what a device call brings back
+    from benchmarks.gpu.receive import main as receive
+    [folder] = receive(["emoji", str(tmp_path / "out"), str(tmp_path / "model")])
+    assert (folder / "classifier.safetensors").exists() and (folder / "logs" / "model" / "log.jsonl").exists()
+    pipe = ImagePipeline(folder, backend="torch")
+    assert pipe.colour and pipe.generate(labels=[0], steps=2).images.shape == (1, 64, 64, 3)

@@ -3,6 +3,7 @@
     python benchmarks/gpu/receive.py image  <files_at> runs/gpu      # candidates A, B (two shards each) + the shipped tokenizer
     python benchmarks/gpu/receive.py claims <files_at> runs/claims   # R4 R8 R16 AR PT (float16 -> float32) + FID sets
     python benchmarks/gpu/receive.py speech <files_at> runs/gpu-speech --tokenizer .data/speech/tokenizer
+    python benchmarks/gpu/receive.py emoji  <files_at> runs/gpu-emoji   # tokenizer, denoiser, classifier: a model folder
 
 Then, for instance, `resgen eval image --model runs/gpu/A`, or
 `python benchmarks/claims/paper_claims.py --no-shipped --depth 8=runs/claims/R8 ... --codes runs/claims/codes/<set>`
@@ -89,6 +90,38 @@ def receive_speech(src: Path, dest: Path, tokenizer: Path) -> list[Path]:
     return [dest]
 
 
+def receive_emoji(src: Path, dest: Path) -> list[Path]:
+    """The emoji job: a model folder dest/ (config.json, tokenizer, denoiser merged from its shards; the tokenizer
+    checked against the config's hash) with the evaluation classifier beside it, and the run's logs in dest/logs."""
+    parts = sorted(src.glob("emoji_denoiser.part*.safetensors"))
+    tok = src / "emoji_tokenizer.safetensors"
+    if not parts or not tok.exists() or not (src / "emoji_meta.tar.gz").exists():
+        print("emoji: not returned, skipped")
+        return []
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(src / "emoji_meta.tar.gz") as tar:
+            tar.extractall(tmp, filter="data")
+        meta = json.loads((Path(tmp) / "model" / "config.json").read_text())
+        if meta["files"]["tokenizer.safetensors"] != file_sha256(tok):
+            raise SystemExit(f"{tok}: not the tokenizer the model was trained with")
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy(tok, dest / "tokenizer.safetensors")
+        shutil.copy(Path(tmp) / "tokenizer" / "tokenizer.json", dest / "tokenizer.json")
+        for f in (Path(tmp) / "classifier" / "classifier.json", src / "emoji_classifier.safetensors"):
+            if f.exists():
+                shutil.copy(f, dest / f.name.replace("emoji_", ""))
+        logs = dest / "logs"
+        for f in Path(tmp).rglob("*"):
+            if f.is_file() and f.suffix in (".jsonl", ".txt"):
+                target = logs / f.relative_to(tmp)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(f, target)
+    meta["files"]["denoiser.safetensors"] = merge_shards(parts, dest / "denoiser.safetensors")   # same tensors
+    (dest / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"emoji: {dest} ({meta.get('trained_steps')} steps)")
+    return [dest]
+
+
 MODELS = {"R4": ("denoiser", "config.json", "tok4"), "R8": ("denoiser", "config.json", None),
           "R16": ("denoiser", "config.json", "tok16"), "AR": ("ar", "ar.json", None),
           "PT": ("per_token", "per_token.json", None)}
@@ -155,7 +188,7 @@ def receive_claims(src: Path, dest: Path) -> list[Path]:
 
 def main(argv=None) -> list[Path]:
     p = argparse.ArgumentParser(description="Put back together what benchmarks/gpu/run.sh JOB returned.")
-    p.add_argument("job", choices=("image", "claims", "speech"))
+    p.add_argument("job", choices=("image", "claims", "speech", "emoji"))
     p.add_argument("src", type=Path, help="the folder with the returned files (the device call's files_at)")
     p.add_argument("dest", type=Path, help="where the model folders go")
     p.add_argument("--tokenizer", type=Path, default=Path(".data/speech/tokenizer"),
@@ -167,6 +200,8 @@ def main(argv=None) -> list[Path]:
         return receive_image(a.src, a.dest)
     if a.job == "speech":
         return receive_speech(a.src, a.dest, a.tokenizer)
+    if a.job == "emoji":
+        return receive_emoji(a.src, a.dest)
     return receive_claims(a.src, a.dest)
 
 

@@ -6,7 +6,8 @@
 #   benchmarks/gpu/run.sh image                 # image denoiser candidates A, B in TRAIN_S seconds, sweep, speed
 #   benchmarks/gpu/run.sh claims                # the paper-claims models (R4 R8 R16 AR PT) and their FID sets
 #   benchmarks/gpu/run.sh speech                # the TTS model in TRAIN_S seconds from compact token data
-#   back here: python benchmarks/gpu/receive.py image|claims|speech <files_at> <dest>
+#   benchmarks/gpu/run.sh emoji                 # the colour emoji tokenizer, classifier and denoiser (TRAIN_S seconds)
+#   back here: python benchmarks/gpu/receive.py image|claims|speech|emoji <files_at> <dest>
 #
 # Results go to $OUT (what a device call brings back: at most 8 files, 16 MiB each, 64 MiB in all; weights
 # are sharded or stored in float16 to fit, and put back together by receive.py). Each training job first
@@ -199,9 +200,38 @@ job_speech() {  # TRAIN_S, DATA (tokens_train.npz + tokenizer/), ARGS, RUN
     shard "$RUN/model.safetensors" "$OUT/model" 4
 }
 
+job_emoji() {  # TRAIN_S, DATA (emoji.npz + manifest.json of `resgen data emoji`), TOK_ARGS, CLF_ARGS, ARGS, RUN
+    local TRAIN_S=${TRAIN_S:-360} DATA=${DATA:-.data/emoji} RUN=${RUN:-runs/gpu-emoji}
+    local TOK_ARGS=${TOK_ARGS:-"--steps 4000 --batch-size 128 --lr 1e-3 --depth 8 --codebook-size 256 --code-dim 16 --seed 0"}
+    local CLF_ARGS=${CLF_ARGS:-"--steps 2000 --batch-size 128 --seed 0"}
+    local ARGS=${ARGS:-"--width 256 --layers 8 --heads 8 --batch-size 256 --lr 1e-3 --ema 0.9995 --seed 0 --augment-copies 16"}
+    mkdir -p "$RUN"
+    say "1. the colour tokenizer and the evaluation classifier, at once"
+    $PY -m resgen train image-tokenizer --data emoji --emoji-data "$DATA" --out "$RUN/tokenizer" $TOK_ARGS \
+        > "$RUN/tokenizer.txt" 2>&1 & local p1=$!
+    $PY -m resgen train classifier --data emoji --emoji-data "$DATA" --out "$RUN/classifier" $CLF_ARGS \
+        > "$RUN/classifier.txt" 2>&1 & local p2=$!
+    wait $p1 || { tail -5 "$RUN/tokenizer.txt"; exit 1; }
+    wait $p2 || tail -5 "$RUN/classifier.txt"
+    train() { $PY -m resgen train image --data emoji --emoji-data "$DATA" --tokenizer "$RUN/tokenizer" --out "$RUN/model" $ARGS "$@"; }
+    say "2. calibration: $CAL steps of the denoiser"
+    train --steps 1000000 --stop-at "$CAL" > "$RUN/cal.txt" 2>&1 || { tail -5 "$RUN/cal.txt"; exit 1; }
+    local S; S=$(steps_for "$RUN/model/log.jsonl" "$TRAIN_S" "$CAL") || exit 1
+    say "3. training to $S steps"
+    export -f train; export PY DATA RUN ARGS
+    timeout $(( TRAIN_S * 3 / 2 + 60 )) bash -c "train --steps $S" > "$RUN/train.txt" 2>&1
+    tail -n 3 "$RUN/model/log.jsonl"
+    say "4. returning 7 files (8 with this log): weights, the denoiser in 4 shards, one archive of configs and logs"
+    cp "$RUN/tokenizer/tokenizer.safetensors" "$OUT/emoji_tokenizer.safetensors"
+    cp "$RUN/classifier/classifier.safetensors" "$OUT/emoji_classifier.safetensors" 2>/dev/null || true
+    shard "$RUN/model/denoiser.safetensors" "$OUT/emoji_denoiser" 4
+    tar czf "$OUT/emoji_meta.tar.gz" -C "$RUN" model/config.json tokenizer/tokenizer.json \
+        $(cd "$RUN" && ls classifier/classifier.json */log.jsonl *.txt 2>/dev/null)
+}
+
 case "$JOB" in
-    speed|image|claims|speech) ;;
-    *) echo "usage: $0 speed|image|claims|speech (variables: docs/gpu-runs.md)" >&2; exit 2 ;;
+    speed|image|claims|speech|emoji) ;;
+    *) echo "usage: $0 speed|image|claims|speech|emoji (variables: docs/gpu-runs.md)" >&2; exit 2 ;;
 esac
 mkdir -p "$OUT"
 exec > >(tee -a "$OUT/gpu_${JOB}_log.txt") 2>&1

@@ -1,0 +1,78 @@
+"""Listen and look: a few pairs of a speech split as the evaluation makes them, side by side as mel pictures (one PNG
+a pair) and WAVs, each panel with its phoneme error from the project's recogniser.
+
+    python benchmarks/quality/speech_examples.py --data runs/speech-data-270v --split heldout --pairs 0,1 \
+        --models "before=out/speech-before,after=assets/speech" --img docs/img --audio docs/audio
+
+Panels: the recording, its tokenizer resynthesis at full depth, then each model's generation of the same text from
+the same prompt with the same seed as `resgen eval speech` (pair n is sampled with seed + n, torch backend,
+HiFi-GAN, the model's sampler defaults), so each panel is the very sample the evaluation scored.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="runs/speech-data-270v")
+    ap.add_argument("--split", default="heldout", choices=("heldout", "val"))
+    ap.add_argument("--pairs", default="0,1", help="indices into the split's evaluation pairs")
+    ap.add_argument("--models", default="ResGEN=assets/speech", help="name=folder,name=folder,...")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--img", default="docs/img")
+    ap.add_argument("--audio", default="docs/audio")
+    ap.add_argument("--prefix", default="speech")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import resgen
+    from resgen.eval.recogniser import load_recogniser, per
+    from resgen.eval.speech_data import CorpusSplit
+    from resgen.speech.audio import log_mel, save_audio
+    rec = load_recogniser(resgen.assets_dir() / "speech-recogniser")
+    split = CorpusSplit(Path(args.data), args.split)
+    triples = split.triples()
+    models = dict(m.split("=", 1) for m in args.models.split(","))
+    pipes = {name: resgen.load("speech", backend="torch", model_dir=folder) for name, folder in models.items()}
+    first = next(iter(pipes.values()))
+    Path(args.img).mkdir(parents=True, exist_ok=True)
+    Path(args.audio).mkdir(parents=True, exist_ok=True)
+    for n in (int(x) for x in args.pairs.split(",")):
+        i, j, _ = triples[n]
+        ref = rec.reference(split.phonemes[i])
+        mel = log_mel(torch.from_numpy(split.audio[i]))
+        with torch.no_grad():
+            codes = first.tokenizer.encode(mel)[0]
+        panels = [("recording", split.audio[i]),
+                  (f"resynthesis d={codes.shape[-1]}", first.vocode(first.decode(codes, codes.shape[-1]), "hifigan"))]
+        for name, pipe in pipes.items():
+            r = pipe.generate(split.texts[i], split.audio[j], split.sample_rate, accent=split.accent(i),
+                              seed=args.seed + n, vocoder="hifigan")
+            panels.append((name, r.audio))
+        fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.9 * len(panels) + 0.4), dpi=80)
+        for ax, (name, audio) in zip(axes, panels):
+            e = per([ref], [rec.transcribe(audio, split.sample_rate)])
+            ax.imshow(log_mel(torch.from_numpy(np.asarray(audio, np.float32)))[0].numpy(), origin="lower",
+                      aspect="auto", cmap="magma", vmin=-11.5, vmax=2.0)
+            ax.set_title(f"{name}: phoneme error {e:.2f}", fontsize=9)
+            ax.set_xticks([]), ax.set_yticks([])
+            save_audio(Path(args.audio) / f"{args.prefix}_pair{n}_{name.split()[0].replace('=', '')}.wav",
+                       np.asarray(audio, np.float32))
+        fig.suptitle(f"{args.split} pair {n}: \"{split.texts[i]}\" ({split.voice_name(i)})", fontsize=9)
+        fig.tight_layout()
+        fig.savefig(Path(args.img) / f"{args.prefix}_pair{n}.png")
+        plt.close(fig)
+        print(f"pair {n}: {Path(args.img) / f'{args.prefix}_pair{n}.png'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -2,7 +2,8 @@
 
 INFO = {
     # image generation
-    "classes": "Fashion-MNIST classes; the images cycle through the ones you tick.",
+    "model": "Which image model draws: grey Fashion-MNIST items, or colour emoji by category.",
+    "classes": "The model's classes; the images cycle through the ones you tick.",
     "n": "How many images one run makes (one batch).",
     "steps": "Network calls of the sampler. Each step predicts every masked token and keeps the most confident; "
              "T does not grow with the RVQ depth.",

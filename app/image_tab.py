@@ -21,26 +21,55 @@ from .tour import tour_step
 
 MAX_IMAGES = 64
 BACKENDS = ["auto", "onnx", "torch"]
+DEFAULT_CLASSES = ("Sneaker", "Animals & Nature")      # ticked when a model is picked (else its first class)
 
 
-def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_default: str = "auto"):
-    """get_pipeline(backend) -> ImagePipeline (loaded lazily, cached by the caller);
-    defaults: the model's sampler defaults (steps, cfg, temperature, top_p)."""
+def zoom(size: int) -> int:
+    """Screen pixels per image pixel of the previews: 8 for 28x28 Fashion-MNIST, 4 for 64x64 emoji."""
+    return 8 if size <= 32 else 4
 
-    def load(backend):
+
+def default_class(classes: list[str]) -> str:
+    return next((c for c in classes if c in DEFAULT_CLASSES), classes[0])
+
+
+def build_image_tab(get_pipeline, models: dict, backend_default: str = "auto"):
+    """get_pipeline(model, backend) -> ImagePipeline (loaded lazily, cached by the caller); models: {label:
+    {"classes": [...], "defaults": the model's sampler defaults (steps, cfg, temperature, top_p)}}, the first is
+    shown first (a model picker appears when there are several)."""
+    first = next(iter(models))
+    classes, defaults = models[first]["classes"], models[first]["defaults"]
+
+    def load(backend, model=None):
         if backend not in BACKENDS:
             raise gr.Error(f"Unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                pipe = get_pipeline(backend)
+                pipe = get_pipeline(model or first, backend)
             except Exception as e:                      # missing or stale model files: a message
                 raise gr.Error(f"Could not load the image model: {e}") from None
         for w in caught:
             gr.Warning(str(w.message))
         return pipe
 
-    def generate(names, n, steps, cfg, temperature, top_p, seed, randomize, backend):
+    def run_pipe(arrays):
+        """The pipeline that made a run (its model and backend)."""
+        return load(arrays["meta"]["_backend_choice"], arrays["meta"].get("model"))
+
+    def pick_model(model):
+        if model not in models:
+            raise gr.Error(f"Unknown model {model!r}; choose one of: {', '.join(models)}.")
+        m = models[model]
+        d = m["defaults"]
+        return (gr.update(choices=m["classes"], value=[default_class(m["classes"])]), gr.update(value=d["steps"]),
+                gr.update(value=d["cfg"]), gr.update(value=d["temperature"]), gr.update(value=d["top_p"]))
+
+    def generate(names, n, steps, cfg, temperature, top_p, seed, randomize, backend, model=None):
+        model = model or first
+        if model not in models:
+            raise gr.Error(f"Unknown model {model!r}; choose one of: {', '.join(models)}.")
+        classes = models[model]["classes"]
         if not names:
             raise gr.Error("Pick at least one class.")
         unknown = [x for x in names if x not in classes]
@@ -56,7 +85,7 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
             raise gr.Error("Seed must be between 0 and 2147483647.")
         seed = random.randrange(2**31) if randomize else seed
         labels = [classes.index(names[i % len(names)]) for i in range(n)]
-        pipe = load(backend)
+        pipe = load(backend, model)
         try:                                            # bad settings raise here, before any work
             it = pipe.generate_steps(labels, steps=steps, cfg=cfg, temperature=temperature, top_p=top_p, seed=seed)
         except ValueError as e:
@@ -67,18 +96,19 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
             traces.append(tr)
             guess = pipe.to_uint8(pipe.decode(tr.pred_codes[:1]))
             yield (None, f"step {tr.step + 1}/{steps}: {tr.masked} of {tr.mask[0].numel()} slots still masked",
-                   None, gr.update(), render.upscale(guess[0], 8), gr.update())
+                   None, gr.update(), render.upscale(guess[0], zoom(guess.shape[1])), gr.update())
         secs = time.perf_counter() - t0
         images = pipe.to_uint8(pipe.decode(traces[-1].codes))
-        gallery = [(render.upscale(im, 4), classes[y]) for im, y in zip(images, labels)]
+        gallery = [(render.upscale(im, zoom(im.shape[0]) // 2), classes[y]) for im, y in zip(images, labels)]
         pair = f" (each a batch of 2 x {n}: with and without the class)" if cfg != 1 else ""
         info = (f"{n} images in {secs:.2f} s on {pipe.backend}; seed {seed}; {steps} steps, "
                 f"{steps} denoiser calls{pair}; CFG {cfg:g}, temperature {temperature:g}, top-p {top_p:g}, "
                 f"mixture temperature {pipe.defaults.pi_temperature:g} (model default); "
-                f"RVQ depth {pipe.depth}")
+                f"RVQ depth {pipe.depth}; model {model}")
         from resgen.core.trace import trace_arrays
         arrays = trace_arrays(traces)
-        arrays["meta"] = {"task": "image", "labels": labels, "classes": classes, "seed": seed, "steps": steps,
+        arrays["meta"] = {"task": "image", "model": model, "labels": labels, "classes": classes, "seed": seed,
+                          "steps": steps,
                           "cfg": cfg, "temperature": temperature, "top_p": top_p,
                           "pi_temperature": pipe.defaults.pi_temperature, "backend": pipe.backend,
                           "grid": [pipe.grid, pipe.grid], "depth": pipe.depth,
@@ -94,7 +124,7 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         if not arrays:
             return None, None, None, None, ""
         import torch
-        pipe = load(arrays["meta"]["_backend_choice"])
+        pipe = run_pipe(arrays)
         T, B = arrays["codes"].shape[:2]
         t = min(max(int(step), 1), T) - 1
         b = min(max(int(sample), 0), B - 1)
@@ -106,13 +136,13 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         revealed = pipe.to_uint8(pipe.decode_partial(codes, mask))[0]
         guess = pipe.to_uint8(pipe.decode(pred))[0]
         final = torch.from_numpy(arrays["codes"][-1, b:b + 1].astype(np.int64))
-        d = int(depth)
+        d, z = int(depth), zoom(revealed.shape[0])
         if d:
-            ladder = render.upscale(pipe.to_uint8(pipe.decode(final, min(d, pipe.depth)))[0], 8)
+            ladder = render.upscale(pipe.to_uint8(pipe.decode(final, min(d, pipe.depth)))[0], z)
         else:
-            ladder = render.strip([render.upscale(pipe.to_uint8(pipe.decode(final, k))[0], 3)
+            ladder = render.strip([render.upscale(pipe.to_uint8(pipe.decode(final, k))[0], max(1, round(3 * z / 8)))
                                    for k in range(1, pipe.depth + 1)])
-        preview = render.strip([render.upscale(revealed, 8), render.upscale(guess, 8)])
+        preview = render.strip([render.upscale(revealed, z), render.upscale(guess, z)])
         return grid, preview, ladder, schedule_plot(arrays["mask"][:, b], t), step_caption(arrays, t, b)
 
     def show_map(arrays, step, sample, selected, order):
@@ -135,7 +165,7 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         import torch
 
         from resgen.core.inspect import inspect_position
-        pipe = load(arrays["meta"]["_backend_choice"])
+        pipe = run_pipe(arrays)
         T, B, N = arrays["codes"].shape[:3]
         t, b = min(max(int(step), 1), T) - 1, min(max(int(sample), 0), B - 1)
         i = min(max(int(position), 0), N - 1)
@@ -148,11 +178,11 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         s = size // pipe.grid                                              # pixels per latent cell
         y0, y1 = max(0, (r - 1) * s), min(size, (r + 2) * s)              # the cell with one cell around it
         x0, x1 = max(0, (c - 1) * s), min(size, (c + 2) * s)
-        crops = []
+        crops, z = [], max(1, 24 // s)                                     # 8 for Fashion-MNIST's 3-pixel cells
         for d in range(1, pipe.depth + 1):
-            im = render.upscale(pipe.to_uint8(pipe.decode(pred, d))[0][y0:y1, x0:x1], 8)
-            yy, xx = (r * s - y0) * 8, (c * s - x0) * 8
-            render.outline(im, yy, yy + s * 8, xx, xx + s * 8)
+            im = render.upscale(pipe.to_uint8(pipe.decode(pred, d))[0][y0:y1, x0:x1], z)
+            yy, xx = (r * s - y0) * z, (c * s - x0) * z
+            render.outline(im, yy, yy + s * z, xx, xx + s * z)
             crops.append(im)
         return md, life_strip(v), render.strip(crops)
 
@@ -160,7 +190,7 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
         """A click on the token grid selects the position under it (a click between cells keeps the last)."""
         if not arrays or evt.index is None:
             return (gr.update(),) * 6
-        pipe = load(arrays["meta"]["_backend_choice"])
+        pipe = run_pipe(arrays)
         x, y = evt.index[:2]
         i = position_at_grid(int(x), int(y), (pipe.grid, pipe.grid), pipe.depth)
         if i is None:
@@ -180,13 +210,14 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
     def export_gif(arrays):
         _need(arrays)
         import torch
-        pipe = load(arrays["meta"]["_backend_choice"])
+        pipe = run_pipe(arrays)
         T, B = arrays["codes"].shape[:2]
         frames = []
         for t in range(T):
             codes = torch.from_numpy(arrays["codes"][t].astype(np.int64))
             imgs = pipe.to_uint8(pipe.decode_partial(codes, torch.from_numpy(arrays["mask"][t])))
-            frames.append(np.kron(render.tile(imgs), np.ones((3, 3), np.uint8)))
+            k = 3 if imgs.shape[1] <= 32 else 1
+            frames.append(render.tile(imgs).repeat(k, 0).repeat(k, 1))
         path = Path(tempfile.mkdtemp(prefix="resgen-")) / f"resgen-image-seed{arrays['meta']['seed']}.gif"
         render.save_gif(frames, path)
         return str(path)
@@ -209,8 +240,10 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
     with gr.Blocks() as tab:
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=320):
-                names = gr.CheckboxGroup(classes, value=[classes[7]], label="Classes", info=INFO["classes"],
-                                         elem_id="image-classes")
+                model = gr.Radio(list(models), value=first, label="Model", info=INFO["model"],
+                                 visible=len(models) > 1, elem_id="image-model")
+                names = gr.CheckboxGroup(classes, value=[default_class(classes)], label="Classes",
+                                         info=INFO["classes"], elem_id="image-classes")
                 n = gr.Slider(1, MAX_IMAGES, value=8, step=1, label="Number of images", info=INFO["n"],
                               elem_id="image-n")
                 steps = gr.Slider(1, 64, value=defaults["steps"], step=1, label="Sampling steps T", info=INFO["steps"],
@@ -278,8 +311,15 @@ def build_image_tab(get_pipeline, classes: list[str], defaults: dict, backend_de
 
         views = [grid_img, preview, ladder, schedule, caption]
         insp_views = [insp_md, insp_life, insp_patch]
-        ev = go.click(generate, [names, n, steps, cfg, temperature, top_p, seed, randomize, backend],
-                      [gallery, info, arrays, step, live, sample], api_name="generate_image", concurrency_limit=2)
+        model.change(pick_model, model, [names, steps, cfg, temperature, top_p], api_name=False)
+        settings = [n, steps, cfg, temperature, top_p, seed, randomize, backend, model]
+        ev = go.click(generate, [names, *settings], [gallery, info, arrays, step, live, sample], api_name=False,
+                      concurrency_limit=2)
+        # The API's /generate_image takes the class names as a list (any model's: the checkbox group only holds
+        # the shown model's classes, and gradio checks a value against the choices it was built with).
+        gr.Button(visible=False).click(generate, [gr.JSON(visible=False), *settings],
+                                       [gallery, info, arrays, step, live, sample], api_name="generate_image",
+                                       concurrency_limit=2)
         ev.then(show, [arrays, step, sample, depth, selected], views, api_name=False).then(
             inspect, [arrays, step, sample, selected], insp_views, api_name=False).then(
             show_map, [arrays, step, sample, selected, order], tmap, api_name=False)

@@ -26,11 +26,36 @@ def sampler_defaults(model_dir=None) -> dict:
     return out
 
 
+IMAGE_MODELS = (("image", "Fashion-MNIST (grey, 28x28)"), ("image-emoji", "Emoji (colour, 64x64)"))
+
+
+def model_classes(folder) -> list[str]:
+    """The class names in a model's config.json (read without loading weights); Fashion-MNIST's if unreadable."""
+    try:
+        return list(json.loads((folder / "config.json").read_text())["classes"])
+    except (OSError, ValueError, KeyError):
+        return list(CLASSES)
+
+
+def image_models(root=None) -> dict:
+    """The image models the Image tab offers: {label: folder} for each of IMAGE_MODELS under `root` (assets/) that
+    is installed; the Fashion-MNIST model is always listed (a missing one is reported when it is first used)."""
+    from pathlib import Path
+
+    from resgen import assets_dir
+    root = Path(root) if root is not None else assets_dir()
+    return {label: root / name for name, label in IMAGE_MODELS
+            if name == "image" or (root / name / "config.json").exists()}
+
+
 def build_app(load_image=None, backend: str = "auto", image_defaults: dict | None = None, load_speech=None,
-              speech_defaults: dict | None = None, speech_examples: dict | None = None, compare_root=None):
+              speech_defaults: dict | None = None, speech_examples: dict | None = None, compare_root=None,
+              image_folders: dict | None = None):
     """load_image(backend) -> ImagePipeline and load_speech(backend) -> SpeechPipeline; default to
-    the shipped models, loaded on first use (one cached pipeline per backend). compare_root: the
-    folder whose image models (image/, image-d<D>/, image-ar/) the Compare tab offers (assets/)."""
+    the shipped models, loaded on first use (one cached pipeline per backend). image_folders: {label: model
+    folder} of the Image tab's models (default: the installed ones, `image_models`); load_image, when given,
+    loads the first of them. compare_root: the folder whose image models (image/, image-d<D>/, image-ar/) the
+    Compare tab offers (assets/)."""
     import gradio as gr
 
     from resgen import assets_dir
@@ -43,15 +68,20 @@ def build_app(load_image=None, backend: str = "auto", image_defaults: dict | Non
     from .image_tab import build_image_tab
     from .speech_tab import build_speech_tab, prompt_examples
 
-    if load_image is None:
-        def load_image(backend):
-            import resgen
-            return resgen.load("image", backend=backend)
+    image_folders = dict(image_folders or image_models())
+    first_image = next(iter(image_folders))
+
+    def load_image_model(label, backend):
+        if load_image is not None and label == first_image:
+            return load_image(backend)
+        if label not in image_folders:
+            raise ValueError(f"unknown image model {label!r}; choose one of: {', '.join(image_folders)}")
+        return resgen_load("image", backend=backend, model_dir=image_folders[label])
     if load_speech is None:
         def load_speech(backend):
             import resgen
             return resgen.load("speech", backend=backend)
-    get_image = functools.lru_cache(maxsize=3)(load_image)
+    get_image = functools.lru_cache(maxsize=4)(load_image_model)
     get_speech = functools.lru_cache(maxsize=3)(load_speech)
     compare_models = installed_image_models(assets_dir() if compare_root is None else compare_root)
     get_compare_pipe = functools.lru_cache(maxsize=4)(
@@ -64,7 +94,11 @@ def build_app(load_image=None, backend: str = "auto", image_defaults: dict | Non
         gr.Markdown("# ResGEN\nMasked generation over residual-vector-quantised tokens: every step, "
                     "every depth.")
         with gr.Tab("Image"):
-            build_image_tab(get_image, CLASSES, image_defaults or sampler_defaults(), backend)
+            models = {label: {"classes": model_classes(folder),
+                              "defaults": (image_defaults if label == first_image and image_defaults
+                                           else sampler_defaults(folder))}
+                      for label, folder in image_folders.items()}
+            build_image_tab(get_image, models, backend)
         with gr.Tab("Speech"):
             build_speech_tab(get_speech, speech_examples,
                              speech_defaults or sampler_defaults(assets_dir() / "speech"), backend)

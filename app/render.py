@@ -76,10 +76,10 @@ def token_grid_2d(arrays: dict, step: int, grid: tuple[int, int], sample: int = 
     return out
 
 
-def upscale(gray: np.ndarray, factor: int = 8) -> np.ndarray:
-    """uint8 (H, W) -> uint8 (H*f, W*f, 3), nearest."""
-    g = np.kron(gray, np.ones((factor, factor), np.uint8))
-    return np.repeat(g[..., None], 3, -1)
+def upscale(img: np.ndarray, factor: int = 8) -> np.ndarray:
+    """uint8 grey (H, W) or colour (H, W, 3) -> uint8 (H*f, W*f, 3), nearest."""
+    g = img.repeat(factor, 0).repeat(factor, 1)
+    return g if g.ndim == 3 else np.repeat(g[..., None], 3, -1)
 
 
 def strip(images: list[np.ndarray], pad: int = 4) -> np.ndarray:
@@ -92,11 +92,11 @@ def strip(images: list[np.ndarray], pad: int = 4) -> np.ndarray:
 
 
 def tile(images: np.ndarray, cols: int = 8, pad: int = 2) -> np.ndarray:
-    """uint8 (B, H, W) greys -> one uint8 (rows*(H+pad)+pad, cols*(W+pad)+pad) grey mosaic."""
-    B, H, W = images.shape
+    """uint8 (B, H, W) greys or (B, H, W, 3) colours -> one uint8 (rows*(H+pad)+pad, cols*(W+pad)+pad[, 3]) mosaic."""
+    B, H, W = images.shape[:3]
     cols = max(1, min(cols, B))
     rows = -(-B // cols)
-    out = np.full((rows * (H + pad) + pad, cols * (W + pad) + pad), 255, np.uint8)
+    out = np.full((rows * (H + pad) + pad, cols * (W + pad) + pad) + images.shape[3:], 255, np.uint8)
     for i, im in enumerate(images):
         r, c = divmod(i, cols)
         out[pad + r * (H + pad): pad + r * (H + pad) + H, pad + c * (W + pad): pad + c * (W + pad) + W] = im

@@ -139,3 +139,13 @@ def test_method_panel_uses_the_runs_numbers():
     speech = method_panel({"codes": np.zeros((T, 1, N, D)), "mask": mask, "revealed": revealed}, start=1,
                           guided=False)
     assert "N = 3" in speech and "The 1 prompt positions are given" in speech and "batch of 2" not in speech
+
+
+def test_upscale_and_tile_take_grey_and_colour():
+    grey, colour = np.arange(6, dtype=np.uint8).reshape(2, 3), np.zeros((2, 3, 3), np.uint8)
+    colour[0, 0] = (255, 0, 0)
+    g, c = render.upscale(grey, 2), render.upscale(colour, 2)
+    assert g.shape == c.shape == (4, 6, 3) and (g[1, 1] == 0).all() and tuple(c[1, 1]) == (255, 0, 0)
+    assert tuple(g[3, 5]) == (5, 5, 5)
+    assert render.tile(np.zeros((3, 4, 4), np.uint8), cols=2).shape == (2 * 6 + 2, 2 * 6 + 2)
+    assert render.tile(np.zeros((3, 4, 4, 3), np.uint8), cols=2).shape == (14, 14, 3)

@@ -54,3 +54,21 @@ def tiny_ar(folder: Path, model_dir: Path, seed: int = 0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     save_ar(model, folder, cfg["tokenizer"], file_sha256(model_dir / "tokenizer.safetensors"), cfg["classes"], 0)
     return folder
+
+
+def tiny_emoji_model(root: Path, steps: int = 2) -> Path:
+    """A tiny colour model (64x64 RGB, 9 emoji categories) trained on a synthetic copy of the emoji packages;
+    returns the model folder (layout of assets/image)."""
+    from test_emoji_data import _fake_packages
+
+    from resgen.image import emoji_data as ed
+    ed.build(_fake_packages(root / "src", per_cat=4), root / "emoji", val=0.25, heldout=0.25)
+    common = ["--data", "emoji", "--emoji-data", str(root / "emoji"), "--threads", "1", "--batch-size", "4"]
+    r = resgen("train", "image-tokenizer", *common, "--steps", str(steps), "--depth", "3", "--codebook-size", "8",
+               "--code-dim", "4", "--channels", "8,8,8,8", "--out", str(root / "tok"))
+    assert r.returncode == 0, r.stderr
+    r = resgen("train", "image", *common, "--augment-copies", "0", "--tokenizer", str(root / "tok"), "--out",
+               str(root / "model"), "--steps", str(steps), "--width", "16", "--layers", "1", "--heads", "2",
+               "--components", "4", "--rank", "2")
+    assert r.returncode == 0, r.stderr
+    return root / "model"

@@ -17,21 +17,11 @@ from .exports import trace_file
 from .help import IMAGE_GUIDE, INFO
 from .inspector import inspector_markdown, inspector_panel, life_strip, slow_motion, position_at_grid
 from .token_map import ORDERS, token_map_component, token_map_html, token_map_svg
+from .image_models import default_class, zoom
 from .tour import tour_step
 
 MAX_IMAGES = 64
 BACKENDS = ["auto", "onnx", "torch"]
-DEFAULT_CLASSES = ("Sneaker", "Animals & Nature")      # ticked when a model is picked (else its first class)
-
-
-def zoom(size: int) -> int:
-    """Screen pixels per image pixel of the previews: 8 for 28x28 Fashion-MNIST, 4 for 64x64 emoji."""
-    return 8 if size <= 32 else 4
-
-
-def default_class(classes: list[str]) -> str:
-    return next((c for c in classes if c in DEFAULT_CLASSES), classes[0])
-
 
 def build_image_tab(get_pipeline, models: dict, backend_default: str = "auto"):
     """get_pipeline(model, backend) -> ImagePipeline (loaded lazily, cached by the caller); models: {label:

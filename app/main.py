@@ -9,7 +9,8 @@ import time
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+from .image_models import CLASSES  # noqa: E402  (light: no gradio, no torch)
+
 SAMPLER_KEYS = ("steps", "cfg", "temperature", "top_p")
 
 
@@ -24,28 +25,6 @@ def sampler_defaults(model_dir=None) -> dict:
     except (OSError, ValueError):
         pass                       # a missing model is reported when it is first used
     return out
-
-
-IMAGE_MODELS = (("image", "Fashion-MNIST (grey, 28x28)"), ("image-emoji", "Emoji (colour, 64x64)"))
-
-
-def model_classes(folder) -> list[str]:
-    """The class names in a model's config.json (read without loading weights); Fashion-MNIST's if unreadable."""
-    try:
-        return list(json.loads((folder / "config.json").read_text())["classes"])
-    except (OSError, ValueError, KeyError):
-        return list(CLASSES)
-
-
-def image_models(root=None) -> dict:
-    """The image models the Image tab offers: {label: folder} for each of IMAGE_MODELS under `root` (assets/) that
-    is installed; the Fashion-MNIST model is always listed (a missing one is reported when it is first used)."""
-    from pathlib import Path
-
-    from resgen import assets_dir
-    root = Path(root) if root is not None else assets_dir()
-    return {label: root / name for name, label in IMAGE_MODELS
-            if name == "image" or (root / name / "config.json").exists()}
 
 
 def build_app(load_image=None, backend: str = "auto", image_defaults: dict | None = None, load_speech=None,
@@ -65,6 +44,7 @@ def build_app(load_image=None, backend: str = "auto", image_defaults: dict | Non
     from resgen.baselines.compare import installed_image_models
 
     from .compare_tab import build_compare_tab
+    from .image_models import image_models, model_classes  # noqa: F811
     from .image_tab import build_image_tab
     from .speech_tab import build_speech_tab, prompt_examples
 

@@ -7,7 +7,8 @@ pytest.importorskip("gradio")
 from gradio_client import Client  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from app.main import build_app, image_models  # noqa: E402
+from app.image_models import image_models  # noqa: E402
+from app.main import build_app  # noqa: E402
 from resgen.core.trace import load_traces  # noqa: E402
 from resgen.image.emoji_data import CATEGORIES  # noqa: E402
 from test_app import DEFAULTS, _pixels, _serve  # noqa: E402

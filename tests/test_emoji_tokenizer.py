@@ -3,6 +3,7 @@ on the emoji set with augmentation and resumes."""
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from resgen.cli.main import main
@@ -35,7 +36,6 @@ def test_shapes_and_per_depth_decoding():
 
 
 def test_channels_must_fit_the_image_size():
-    import pytest
     with pytest.raises(ValueError, match="divisible"):
         ImageTokenizer(ImageTokenizerConfig(in_channels=3, image_size=60, channels=(8, 8, 16, 16)))
 
@@ -88,16 +88,15 @@ def test_a_grey_tokenizer_does_not_fit_the_emoji(tmp_path, tiny_model_dir, capsy
     assert "does not fit --data emoji" in capsys.readouterr().err
 
 
-def test_the_pipeline_draws_colour_images_from_a_colour_model(tmp_path):
-    src = _fake_packages(tmp_path / "src", per_cat=4)
-    ed.build(src, tmp_path / "emoji", val=0.25, heldout=0.25)
-    tok, out = tmp_path / "tok", tmp_path / "model"
-    common = ["--data", "emoji", "--emoji-data", str(tmp_path / "emoji"), "--threads", "1", "--batch-size", "4"]
-    assert main(["train", "image-tokenizer", *common, "--steps", "2", "--depth", "3", "--codebook-size", "8",
-                 "--code-dim", "4", "--channels", "8,8,8,8", "--out", str(tok)]) == 0
-    assert main(["train", "image", *common, "--augment-copies", "0", "--tokenizer", str(tok), "--out", str(out),
-                 "--steps", "2", "--width", "16", "--layers", "1", "--heads", "2", "--components", "4",
-                 "--rank", "2"]) == 0
+@pytest.fixture(scope="module")
+def emoji_model(tmp_path_factory):
+    """A tiny colour model (tests/tiny.py) and, beside it, the synthetic emoji set it was trained on (emoji/)."""
+    from tiny import tiny_emoji_model
+    return tiny_emoji_model(tmp_path_factory.mktemp("emoji"))
+
+
+def test_the_pipeline_draws_colour_images_from_a_colour_model(emoji_model, tmp_path):
+    out = emoji_model
     from resgen.image.io import save_images
     from resgen.image.pipeline import ImagePipeline
     pipe = ImagePipeline(out, backend="torch")
@@ -112,7 +111,6 @@ def test_the_pipeline_draws_colour_images_from_a_colour_model(tmp_path):
     paths = save_images(tmp_path / "png", res.images, res.labels, pipe.classes)
     from PIL import Image
     assert Image.open(paths[0]).mode == "RGB" and Image.open(tmp_path / "png" / "grid.png").size == ((2 * 66 + 2) * 4, 68 * 4)
-    import pytest
     with pytest.raises(ValueError, match="Smileys & Emotion"):             # a bad name lists the valid ones
         pipe.generate(labels=["Dogs"], steps=2)
 
@@ -129,28 +127,21 @@ def test_nearest_training_psnr_sees_copies():
     assert copy_stats(torch.cat([copies, new]), train)["copy_rate"] == 0.5
 
 
-def test_eval_emoji_reports_every_row(tmp_path, capsys):
-    src = _fake_packages(tmp_path / "src", per_cat=4)
-    ed.build(src, tmp_path / "emoji", val=0.25, heldout=0.25)
-    tok, out, clf = tmp_path / "tok", tmp_path / "model", tmp_path / "clf"
-    common = ["--data", "emoji", "--emoji-data", str(tmp_path / "emoji"), "--threads", "1", "--batch-size", "4"]
-    assert main(["train", "image-tokenizer", *common, "--steps", "2", "--depth", "2", "--codebook-size", "8",
-                 "--code-dim", "4", "--channels", "8,8,8,8", "--out", str(tok)]) == 0
-    assert main(["train", "image", *common, "--augment-copies", "0", "--tokenizer", str(tok), "--out", str(out),
-                 "--steps", "2", "--width", "16", "--layers", "1", "--heads", "2", "--components", "4",
-                 "--rank", "2"]) == 0
+def test_eval_emoji_reports_every_row(emoji_model, tmp_path, capsys):
+    out, data, clf = emoji_model, emoji_model.parent / "emoji", tmp_path / "clf"
+    common = ["--data", "emoji", "--emoji-data", str(data), "--threads", "1", "--batch-size", "4"]
     assert main(["train", "classifier", *common, "--steps", "2", "--out", str(clf)]) == 0
     assert "held-out" in capsys.readouterr().out
-    assert main(["eval", "emoji", "--model", str(out), "--data", str(tmp_path / "emoji"), "--classifier", str(clf),
+    assert main(["eval", "emoji", "--model", str(out), "--data", str(data), "--classifier", str(clf),
                  "--no-fid", "--n-per-class", "2", "--steps", "2", "--json", str(tmp_path / "r.json"),
                  "--save-grid", str(tmp_path / "g.png"), "--threads", "1"]) == 0
     r = json.loads((tmp_path / "r.json").read_text())
-    assert [t["depth"] for t in r["tokenizer"]] == [1, 2]
+    assert [t["depth"] for t in r["tokenizer"]] == [1, 2, 3]
     names = [w["images"] for w in r["rows"]]
     assert names[0] == "real heldout" and "floor" in names[1] and names[2].startswith("ResGEN, CFG")
     assert names[3] == "ResGEN, no CFG" and r["rows"][2]["n"] == 18
     assert all(0 <= w["copy_rate"] <= 1 and 0 <= w["classifier_accuracy"] <= 1 for w in r["rows"])
     assert "| tokenizer depth |" in capsys.readouterr().out
-    assert main(["eval", "emoji", "--model", str(out), "--data", str(tmp_path / "emoji"), "--classifier",
+    assert main(["eval", "emoji", "--model", str(out), "--data", str(data), "--classifier",
                  str(tmp_path / "none"), "--no-fid"]) == 2
     assert "resgen train classifier --data emoji" in capsys.readouterr().err

@@ -6,16 +6,18 @@ import torch
 import torch.nn as nn
 
 
+def conv_block(cin: int, cout: int) -> nn.Sequential:
+    """Two 3x3 convolutions with batch norm and ReLU, then a 2x2 max-pool (halves the size)."""
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
+                         nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
+                         nn.MaxPool2d(2))
+
+
 class Classifier(nn.Module):
     def __init__(self, num_classes: int = 10, width: int = 32):
         super().__init__()
         w = width
-
-        def block(cin, cout):
-            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
-                                 nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
-                                 nn.MaxPool2d(2))
-
+        block = conv_block
         self.features = nn.Sequential(block(1, w), block(w, 2 * w))          # 28 -> 14 -> 7
         self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.3), nn.Linear(2 * w * 49, 128), nn.ReLU(),
                                   nn.Linear(128, num_classes))

@@ -6,17 +6,13 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from resgen.eval.classifier import conv_block
+
 
 class EmojiClassifier(nn.Module):
     def __init__(self, num_classes: int = 9, width: int = 32):
         super().__init__()
-        w = width
-
-        def block(cin, cout):
-            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
-                                 nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
-                                 nn.MaxPool2d(2))
-
+        w, block = width, conv_block
         self.features = nn.Sequential(block(3, w), block(w, 2 * w), block(2 * w, 4 * w), block(4 * w, 4 * w))
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3),
                                   nn.Linear(4 * w, num_classes))                        # 64 -> 32 -> 16 -> 8 -> 4

@@ -197,6 +197,13 @@ def build_image_tab(get_pipeline, models: dict, backend_default: str = "auto"):
         return (int(i), show(arrays, step, sample, depth, int(i))[0], show_map(arrays, step, sample, int(i), order),
                 md, life, patches)
 
+    def step_views(arrays, step, sample, depth, selected, order):
+        """Everything that follows the step: the views, the inspector and the token map, in one event."""
+        if not arrays:
+            return (*show(arrays, step, sample, depth, selected), *inspect(arrays, step, sample, selected), "")
+        return (*show(arrays, step, sample, depth, selected), *inspect(arrays, step, sample, selected),
+                show_map(arrays, step, sample, selected, order))
+
     def export_gif(arrays):
         _need(arrays)
         import torch
@@ -316,12 +323,11 @@ def build_image_tab(get_pipeline, models: dict, backend_default: str = "auto"):
         ev.then(lambda a: method_panel(a, 0, float(a["meta"].get("cfg", 1)) != 1) if a else gr.update(),
                 arrays, method, api_name=False)
         stop.click(None, None, None, cancels=[ev])
-        for ctl in (step, sample, depth):
-            ctl.change(show, [arrays, step, sample, depth, selected], views, api_name=False)
-        for ctl in (step, sample):
-            ctl.change(inspect, [arrays, step, sample, selected], insp_views, api_name=False)
-        for ctl in (step, sample, order):
-            ctl.change(show_map, [arrays, step, sample, selected, order], tmap, api_name=False)
+        for ctl in (step, sample):            # one round trip for every view of a step (three cost 3x the overhead)
+            ctl.change(step_views, [arrays, step, sample, depth, selected, order], [*views, *insp_views, tmap],
+                       api_name=False, show_progress="hidden")
+        depth.change(show, [arrays, step, sample, depth, selected], views, api_name=False, show_progress="hidden")
+        order.change(show_map, [arrays, step, sample, selected, order], tmap, api_name=False, show_progress="hidden")
         grid_img.select(select_cell, [arrays, step, sample, depth, order], [selected, grid_img, tmap, *insp_views],
                         api_name=False)
         tmap.click(pick_on_map, [arrays, step, sample, depth, order], [selected, grid_img, tmap, *insp_views],

@@ -144,6 +144,9 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                 (22050, pipe.vocode(mel_t, "griffin-lim", STEP_GL_ITERS)), schedule_plot(target["mask"][:, 0], t),
                 step_caption(arrays, t, 0, start=Np))
 
+    def step_views(arrays, step, selected, order):          # all that follows the step, in one event
+        return (*show_step(arrays, step, selected), *inspect(arrays, step, selected), show_map(arrays, step, selected, order))
+
     def show_ladder(arrays, depth):
         """The final speech from its first d depths (vocoded once per depth change, not per step)."""
         if not arrays:
@@ -326,11 +329,9 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
             show, [arrays, step, depth, selected], views, api_name=False).then(
             inspect, [arrays, step, selected], insp_views, api_name=False).then(
             show_map, [arrays, step, selected, order], tmap, api_name=False)
-        step.change(show_step, [arrays, step, selected], [grid, step_mel, step_audio, schedule, caption],
-                    api_name=False)
-        step.change(inspect, [arrays, step, selected], insp_views, api_name=False)
-        for ctl in (step, order):
-            ctl.change(show_map, [arrays, step, selected, order], tmap, api_name=False)
+        step.change(step_views, [arrays, step, selected, order], [grid, step_mel, step_audio, schedule, caption,
+                                                                  *insp_views, tmap], api_name=False, show_progress="hidden")
+        order.change(show_map, [arrays, step, selected, order], tmap, api_name=False, show_progress="hidden")
         grid.select(select_cell, [arrays, step, order], [selected, grid, tmap, *insp_views], api_name=False)
         tmap.click(pick_on_map, [arrays, step, order], [selected, grid, tmap, *insp_views], api_name=False)
         span_btn.click(listen_span, [arrays, step, selected], [span_audio_out, span_note], api_name=False)

@@ -25,12 +25,17 @@ import gradio as gr
 
 
 def handlers(demo, tab: str) -> dict:
-    """The app's handler functions of one tab (build_image_tab / build_speech_tab), by name."""
+    """The app's handler functions of one tab (build_image_tab / build_speech_tab), by name, and those they call
+    (a step change runs show/show_step, inspect and show_map inside one step_views event)."""
     out = {}
     for block_fn in demo.fns.values():
         fn = getattr(block_fn, "fn", None)
         if fn is not None and f"build_{tab}_tab.<locals>." in getattr(fn, "__qualname__", ""):
             out.setdefault(fn.__name__, fn)
+            for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+                inner = cell.cell_contents
+                if callable(inner) and f"build_{tab}_tab.<locals>." in getattr(inner, "__qualname__", ""):
+                    out.setdefault(name, inner)
     return out
 
 

@@ -199,8 +199,6 @@ def build_image_tab(get_pipeline, models: dict, backend_default: str = "auto"):
 
     def step_views(arrays, step, sample, depth, selected, order):
         """Everything that follows the step: the views, the inspector and the token map, in one event."""
-        if not arrays:
-            return (*show(arrays, step, sample, depth, selected), *inspect(arrays, step, sample, selected), "")
         return (*show(arrays, step, sample, depth, selected), *inspect(arrays, step, sample, selected),
                 show_map(arrays, step, sample, selected, order))
 

@@ -2,8 +2,8 @@
 
 The curves do not depend on the shown step, only the marker does. So matplotlib draws them once per run (the
 background, kept in a small cache keyed by the mask's bytes), and each step change only paints the marker (a
-dashed line and a dot) and the title onto a copy of that background with PIL: about 2 ms instead of about 100 ms
-for a full matplotlib figure.
+dashed line and a dot) and the title onto a copy of that background with PIL: 2.6 ms a step on an idle 2-core CPU (a whole
+matplotlib figure took 226 ms under cProfile with a training run beside it).
 """
 from __future__ import annotations
 

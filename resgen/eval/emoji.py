@@ -109,9 +109,10 @@ def run(args) -> dict:
     result = {"model": str(model_dir), "split": args.split, "classifier": str(clf_dir), "copy_psnr": COPY_PSNR,
               "tokenizer": [], "rows": []}
     psnrs = tokenizer_psnr(pipe.tokenizer, real_x)
+    codes = pipe.tokenizer.encode(real_x) if inception else None                 # encoded once for every depth
     for d, p in enumerate(psnrs, 1):
-        rec = pipe.tokenizer.decode(pipe.tokenizer.encode(real_x), d) if inception else None
-        result["tokenizer"].append({"depth": d, "psnr": p, "fid": fid(rec) if inception else None})
+        result["tokenizer"].append({"depth": d, "psnr": p,
+                                    "fid": fid(pipe.tokenizer.decode(codes, d)) if inception else None})
     rows = [(f"real {args.split}", real_x, real_y), (f"real {OTHER[args.split]} (real-vs-real floor)", other_x, other_y)]
     labels = [c for c in range(len(CATEGORIES)) for _ in range(args.n_per_class)]
     cfgs = [("ResGEN, CFG {:g}", args.cfg)] + ([] if args.no_unguided else [("ResGEN, no CFG", 1.0)])

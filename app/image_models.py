@@ -8,7 +8,25 @@ CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shi
 DEFAULT_CLASSES = ("Sneaker", "Animals & Nature")      # ticked when a model is picked (else its first class)
 
 
-IMAGE_MODELS = (("image", "Fashion-MNIST (grey, 28x28)"), ("image-emoji", "Emoji (colour, 64x64)"))
+def _shipped():
+    from resgen.image.models import SHIPPED_IMAGE_MODELS    # light: no torch
+    return tuple(SHIPPED_IMAGE_MODELS.values())
+
+
+IMAGE_MODELS = _shipped()                                   # ((folder under assets/, label), ...)
+
+
+def model_label(text, labels) -> str | None:
+    """The app's label for `text`: one of `labels` as given, or a shipped model's name ("emoji", "image", any case)
+    whose label is among them; None if neither."""
+    if not text:
+        return None
+    if text in labels:
+        return text
+    from resgen.image.models import SHIPPED_IMAGE_MODELS, image_model_name
+    name = image_model_name(str(text))
+    label = SHIPPED_IMAGE_MODELS[name][1] if name else None
+    return label if label in labels else None
 
 
 def model_classes(folder) -> list[str]:

@@ -17,7 +17,7 @@ from .exports import trace_file
 from .help import IMAGE_GUIDE, INFO
 from .inspector import inspector_markdown, inspector_panel, life_strip, slow_motion, position_at_grid
 from .token_map import ORDERS, token_map_component, token_map_html, token_map_svg
-from .image_models import default_class, zoom
+from .image_models import default_class, model_label, zoom
 from .tour import tour_step
 
 MAX_IMAGES = 64
@@ -56,15 +56,18 @@ def build_image_tab(get_pipeline, models: dict, backend_default: str = "auto"):
                 gr.update(value=d["cfg"]), gr.update(value=d["temperature"]), gr.update(value=d["top_p"]))
 
     def generate(names, n, steps, cfg, temperature, top_p, seed, randomize, backend, model=None):
-        model = model or first
-        if model not in models:
+        label = model_label(model, models) if model else first      # a label, or a name such as "emoji"
+        if label is None:
             raise gr.Error(f"Unknown model {model!r}; choose one of: {', '.join(models)}.")
+        model = label
         classes = models[model]["classes"]
         if not names:
             raise gr.Error("Pick at least one class.")
-        unknown = [x for x in names if x not in classes]
+        lower = [c.lower() for c in classes]                          # class names match in any case
+        unknown = [x for x in names if str(x).strip().lower() not in lower]
         if unknown:
-            raise gr.Error(f"Unknown class {unknown[0]!r}.")
+            raise gr.Error(f"Unknown class {unknown[0]!r}; choose from: {', '.join(classes)}.")
+        names = [classes[lower.index(str(x).strip().lower())] for x in names]
         try:
             n, steps, seed = int(n), int(steps), int(seed or 0)
         except (TypeError, ValueError):
@@ -310,9 +313,9 @@ def build_image_tab(get_pipeline, models: dict, backend_default: str = "auto"):
         settings = [n, steps, cfg, temperature, top_p, seed, randomize, backend, model]
         ev = go.click(generate, [names, *settings], [gallery, info, arrays, step, live, sample], api_name=False,
                       concurrency_limit=2)
-        # The API's /generate_image takes the class names as a list (any model's: the checkbox group only holds
-        # the shown model's classes, and gradio checks a value against the choices it was built with).
-        gr.Button(visible=False).click(generate, [gr.JSON(visible=False), *settings],
+        # The API's /generate_image takes the class names as a list and the model as a label or name ("emoji"):
+        # gradio checks a value against the choices a checkbox group or radio was built with.
+        gr.Button(visible=False).click(generate, [gr.JSON(visible=False), *settings[:-1], gr.Textbox(visible=False)],
                                        [gallery, info, arrays, step, live, sample], api_name="generate_image",
                                        concurrency_limit=2)
         ev.then(show, [arrays, step, sample, depth, selected], views, api_name=False).then(

@@ -26,6 +26,13 @@ def tiny_model_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_emoji_dir(tmp_path_factory):
+    """A tiny colour model (64x64 RGB, 9 emoji categories) on a synthetic copy of the emoji packages (shared)."""
+    from tiny import tiny_emoji_model
+    return tiny_emoji_model(tmp_path_factory.mktemp("tiny_emoji"))
+
+
+@pytest.fixture(scope="session")
 def tiny_speech_dir(tmp_path_factory):
     """A tiny TTS model trained for a few steps on a synthetic corpus (shared, read-only)."""
     from tiny import tiny_speech_model

@@ -17,9 +17,8 @@ GREY, COLOUR = "Fashion-MNIST (grey, 28x28)", "Emoji (colour, 64x64)"
 
 
 @pytest.fixture(scope="module")
-def served(tiny_model_dir, tmp_path_factory):
-    from tiny import tiny_emoji_model
-    emoji = tiny_emoji_model(tmp_path_factory.mktemp("emoji"))
+def served(tiny_model_dir, tiny_emoji_dir):
+    emoji = tiny_emoji_dir
     demo = build_app(image_folders={GREY: tiny_model_dir, COLOUR: emoji}, image_defaults=DEFAULTS)
     yield _serve(demo)
     demo.close()
@@ -57,7 +56,15 @@ def test_grey_model_still_default_and_bad_model_or_class_is_a_message(served):
     gallery, info, *_ = client.predict(["Sneaker"], 1, 2, 2.0, 1.0, 1.0, 0, False, "torch",
                                        api_name="/generate_image")          # no model given: the first
     assert gallery[0]["caption"] == "Sneaker" and GREY in info
-    with pytest.raises(Exception, match=r"'Dogs'.*not in the list of choices.*Emoji \(colour"):   # gradio's check
+    with pytest.raises(Exception, match=r"Unknown model.*Fashion-MNIST.*Emoji \(colour"):
         _generate(client, ["Sneaker"], "Dogs")
-    with pytest.raises(Exception, match="Unknown class 'Sneaker'"):        # a Fashion class asked of the emoji
+    with pytest.raises(Exception, match="Unknown class 'Sneaker'; choose from: Smileys"):   # a Fashion class asked of the emoji
         _generate(client, ["Sneaker"], COLOUR)
+
+
+def test_api_takes_model_and_class_names_in_any_case(served):
+    client = Client(served, verbose=False)
+    gallery, info, *_ = _generate(client, ["animals & nature"], "EMOJI", n=1)
+    assert gallery[0]["caption"] == "Animals & Nature" and COLOUR in info
+    gallery, info, *_ = _generate(client, ["sneaker"], "image", n=1)
+    assert gallery[0]["caption"] == "Sneaker" and GREY in info

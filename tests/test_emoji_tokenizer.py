@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+import resgen
+
 from resgen.cli.main import main
 from resgen.core.config import ImageTokenizerConfig, RVQConfig
 from resgen.core.weights import load_module
@@ -89,10 +91,9 @@ def test_a_grey_tokenizer_does_not_fit_the_emoji(tmp_path, tiny_model_dir, capsy
 
 
 @pytest.fixture(scope="module")
-def emoji_model(tmp_path_factory):
+def emoji_model(tiny_emoji_dir):
     """A tiny colour model (tests/tiny.py) and, beside it, the synthetic emoji set it was trained on (emoji/)."""
-    from tiny import tiny_emoji_model
-    return tiny_emoji_model(tmp_path_factory.mktemp("emoji"))
+    return tiny_emoji_dir
 
 
 def test_the_pipeline_draws_colour_images_from_a_colour_model(emoji_model, tmp_path):
@@ -145,3 +146,48 @@ def test_eval_emoji_reports_every_row(emoji_model, tmp_path, capsys):
     assert main(["eval", "emoji", "--model", str(out), "--data", str(data), "--classifier",
                  str(tmp_path / "none"), "--no-fid"]) == 2
     assert "resgen train classifier --data emoji" in capsys.readouterr().err
+
+
+@pytest.fixture
+def shipped_root(emoji_model, tiny_model_dir, tmp_path, monkeypatch):
+    """An assets/ folder holding the tiny grey model as `image` and the tiny colour one as `image-emoji`."""
+    import shutil
+    root = tmp_path / "assets"
+    shutil.copytree(tiny_model_dir, root / "image")
+    shutil.copytree(emoji_model, root / "image-emoji")
+    monkeypatch.setenv("RESGEN_ASSETS", str(root))
+    return root
+
+
+def test_models_are_picked_by_name_in_any_case_or_by_folder(shipped_root, emoji_model):
+    from resgen.image.models import resolve_image_model
+    assert resolve_image_model("Emoji") == shipped_root / "image-emoji"
+    assert resolve_image_model(None) == resolve_image_model("IMAGE") == shipped_root / "image"
+    assert resolve_image_model(str(emoji_model)) == emoji_model
+    with pytest.raises(ValueError, match="unknown image model 'dogs'.*image, emoji"):
+        resolve_image_model("dogs")
+    assert resgen.load("image", model="EMOJI", backend="torch").colour
+    assert not resgen.load("image", backend="torch").colour
+
+
+def test_cli_samples_the_emoji_model_by_name_and_class_name(shipped_root, tmp_path):
+    from tiny import resgen as run_cli
+    r = run_cli("sample", "image", "--model", "emoji", "--label", "animals & nature,Flags", "--n", "2", "--steps",
+                "2", "--backend", "torch", "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    from PIL import Image
+    names = sorted(p.name for p in (tmp_path / "o").glob("*.png"))
+    assert len(names) == 3 and Image.open(tmp_path / "o" / names[0]).mode == "RGB"   # 2 images + grid.png
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "emoji", "--label", "Dogs"], "unknown class 'Dogs'; choose one of: Smileys & Emotion, People & Body"),
+    (["--model", "emoji", "--label", "9"], "label 9 is out of range 0..8"),
+    (["--model", "dogs"], "unknown image model 'dogs': give a shipped model's name (image, emoji) or a model folder"),
+    (["--model", "image", "--label", "Flags"], "unknown class 'Flags'; choose one of: T-shirt/top"),
+])
+def test_cli_bad_model_or_class_name_is_one_clear_line(shipped_root, tmp_path, args, message):
+    from tiny import resgen as run_cli
+    r = run_cli("sample", "image", *args, "--steps", "1", "--n", "1", "--backend", "torch", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

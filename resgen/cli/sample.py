@@ -12,7 +12,8 @@ from resgen.core.errors import UsageError
 
 def add_image_args(p: argparse.ArgumentParser):
     p.add_argument("--label", default="0",
-                   help="class index 0-9 or name (e.g. 7 or Sneaker); several as a comma list, cycled over --n")
+                   help="class index or name, case-insensitive (e.g. 7 or Sneaker; with --model emoji e.g. "
+                        "\"Animals & Nature\"); several as a comma list, cycled over --n")
     p.add_argument("--n", type=int, default=16, help="number of images (1-256)")
     p.add_argument("--steps", type=int, default=None,
                    help="sampling steps T = denoiser calls (CFG rides in the same batch; default: model's, 24 for assets/image)")
@@ -26,7 +27,9 @@ def add_image_args(p: argparse.ArgumentParser):
                         "(default: model's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"])
-    p.add_argument("--model", default=None, help="model folder (default: assets/image)")
+    p.add_argument("--model", default=None,
+                   help="a shipped model's name, image (Fashion-MNIST, grey) or emoji (colour), or a model folder "
+                        "(default: image)")
     p.add_argument("--out", default="out/image", help="folder for the PNGs and grid.png")
     p.add_argument("--trace", default=None, help="write the per-step trace (.npz) here")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
@@ -72,8 +75,8 @@ def run_image(args) -> None:
     from resgen.core.trace import save_traces
     from resgen.core.weights import ModelFileError
     try:
-        pipe = resgen.load("image", backend=args.backend, model_dir=args.model)
-    except ModelFileError as e:
+        pipe = resgen.load("image", backend=args.backend, model=args.model)
+    except (ModelFileError, ValueError) as e:
         raise UsageError(str(e)) from None
     raw = [s for s in args.label.split(",") if s.strip()]
     if not raw:

@@ -20,6 +20,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
 
+COLOUR = "Emoji (colour, 64x64)"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -41,10 +44,11 @@ def _compare_root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def page(tiny_speech_dir, tmp_path_factory):
+def page(tiny_speech_dir, tiny_emoji_dir, tmp_path_factory):
     """All tabs run the shipped models with their shipped example voices (the speech tab falls
     back to a tiny synthetic model with one example voice where no speech model ships; the Compare
-    tab to a tiny untrained AR model where no AR baseline ships)."""
+    tab to a tiny untrained AR model where no AR baseline ships; the Image tab's colour model to a tiny one where no
+    emoji model ships)."""
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed (make test installs it: apt-get install chromium)")
     import numpy as np
@@ -54,14 +58,19 @@ def page(tiny_speech_dir, tmp_path_factory):
     voice = tmp_path_factory.mktemp("voice") / "voice.wav"
     t = np.arange(2 * 22050) / 22050
     sf.write(voice, (0.2 * np.sin(2 * np.pi * 150 * t) * (1 + 0.3 * np.sin(6 * np.pi * t))).astype(np.float32), 22050)
+    from app.image_models import image_models
+    folders = image_models()                          # the shipped ones; a tiny colour model where none ships
+    if COLOUR not in folders:
+        folders[COLOUR] = tiny_emoji_dir
     if (resgen.assets_dir() / "speech" / "config.json").exists():
         from app.speech_tab import prompt_examples
-        demo = build_app(compare_root=_compare_root(tmp_path_factory))
+        demo = build_app(compare_root=_compare_root(tmp_path_factory), image_folders=folders)
         voice_name = next(iter(prompt_examples(resgen.assets_dir() / "speech" / "prompts")))
     else:
         demo = build_app(load_speech=lambda backend: resgen.load("speech", backend=backend, model_dir=tiny_speech_dir),
                          speech_defaults={"steps": 4, "cfg": 2.0, "temperature": 1.0, "top_p": 1.0},
-                         speech_examples={"Example voice": voice}, compare_root=_compare_root(tmp_path_factory))
+                         speech_examples={"Example voice": voice}, compare_root=_compare_root(tmp_path_factory),
+                         image_folders=folders)
         voice_name = "Example voice"
     port = _free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -181,6 +190,39 @@ def test_bad_input_shows_a_message(page):
     page.locator("#image-classes input[type=checkbox]").nth(0).check()    # and the app still works
     page.click("#image-generate")
     page.wait_for_function("document.querySelector('#image-info textarea')?.value.includes('seed 0')")
+
+
+def test_model_switch_to_colour_emoji_and_back(page):
+    """The Image tab's model picker: the emoji model's classes replace Fashion-MNIST's, it draws colour images,
+    and the step and depth views follow it; switching back restores the grey model's classes."""
+    page.get_by_role("tab", name="Image").click()
+    page.locator("#image-model").get_by_label(COLOUR).check()
+    page.locator("#image-classes").get_by_label("Animals & Nature").wait_for(state="visible")
+    assert page.locator("#image-classes").get_by_label("Animals & Nature").is_checked()
+    assert page.locator("#image-classes input[type=checkbox]").count() == 9
+    _set_slider(page, "image-n", 4)
+    page.click("#image-generate")
+    page.wait_for_function("document.querySelector('#image-info textarea')?.value.includes('model Emoji')")
+    thumb = page.locator("#image-gallery img").first
+    page.wait_for_function("document.querySelector('#image-gallery img')?.naturalWidth === 128")  # 64x64 at 2x
+    rgb = thumb.evaluate("""i => { const c = document.createElement('canvas'); c.width = i.naturalWidth;
+        c.height = i.naturalHeight; const x = c.getContext('2d'); x.drawImage(i, 0, 0);
+        const d = x.getImageData(0, 0, c.width, c.height).data; let s = 0;
+        for (let k = 0; k < d.length; k += 4) s += Math.abs(d[k] - d[k + 1]) + Math.abs(d[k + 1] - d[k + 2]);
+        return [i.naturalWidth, s]; }""")
+    assert rgb[0] == 128 and rgb[1] > 0, rgb                      # and not grey
+    grid = _src(page, "image-grid")
+    _set_slider(page, "image-step", 2)
+    page.wait_for_function(f"document.querySelector('#image-grid img')?.src !== {grid!r}")
+    page.wait_for_function("document.querySelector('#image-caption')?.innerText.includes('Step 2/')")
+    ladder = _src(page, "image-ladder")
+    _set_slider(page, "image-depth", 1)
+    page.wait_for_function(f"document.querySelector('#image-ladder img')?.src !== {ladder!r}")
+    _shot(page, "05b-emoji.png")
+    page.locator("#image-model").get_by_label("Fashion-MNIST (grey, 28x28)").check()
+    page.locator("#image-classes").get_by_label("Sneaker").wait_for(state="visible")
+    assert page.locator("#image-classes input[type=checkbox]").count() == 10
+    assert page.outside == [], f"the page fetched from outside: {page.outside[:3]}"
 
 
 def _playable(page, elem_id: str):

@@ -1,0 +1,83 @@
+"""The speech engines' interface: voices, reserved voices, Kokoro's blends and model assembly, flite and espeak
+where installed (make test installs flite, make data Kokoro too; a test whose engine is missing skips and says how to install it)."""
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+from resgen.speech.engines import RESERVED, EngineError, EngineVoice, get_engine
+from resgen.speech.engines import kokoro as kk
+
+
+def test_reserved_voices_are_recognised_also_inside_a_blend():
+    assert EngineVoice("kokoro", "af_sarah", "x").reserved and EngineVoice("flite", "awb", "x").reserved
+    assert not EngineVoice("kokoro", "af_heart", "x").reserved
+    assert EngineVoice("kokoro", "af_heart+bm_daniel@0.7", "x").reserved          # half of it is a reserved voice
+    assert not EngineVoice("kokoro", "af_heart+bm_george@0.7", "x").reserved
+    assert len(RESERVED) == 5
+
+
+def test_blend_names_parse_to_weights_that_sum_to_one():
+    assert kk.parse_blend("af_heart") == [("af_heart", 1.0)]
+    assert kk.parse_blend("af_heart+bm_george@0.75") == [("af_heart", 0.75), ("bm_george", 0.25)]
+    assert kk.parse_blend("a+b") == [("a", 0.5), ("b", 0.5)]
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        kk.parse_blend("a+b@1.5")
+
+
+def test_kokoro_styles_read_and_blend(tmp_path):
+    a, b = np.ones((510, 1, 256), np.float32), np.zeros((510, 1, 256), np.float32)
+    a.tofile(tmp_path / "af_x.bin")
+    b.tofile(tmp_path / "bm_y.bin")
+    styles = kk.load_styles(tmp_path)
+    assert styles["af_x"].shape == (510, 1, 256)
+    eng = object.__new__(kk.KokoroEngine)                 # the style arithmetic, without the ONNX model
+    eng.styles = styles
+    assert np.allclose(eng.style(EngineVoice("kokoro", "af_x+bm_y@0.25", "")), 0.25)
+    with pytest.raises(EngineError, match="no voice 'zz'"):
+        eng.style(EngineVoice("kokoro", "zz", ""))
+    with pytest.raises(EngineError, match="make data"):
+        kk.load_styles(tmp_path / "none")
+
+
+def test_kokoro_model_parts_are_checked(tmp_path, monkeypatch):
+    """The model is the four wheels' part.bin files concatenated: a wrong concatenation is refused, not used."""
+    monkeypatch.setenv("RESGEN_CACHE", str(tmp_path / "cache"))
+    for i, name in enumerate(kk.PARTS):
+        pkg = tmp_path / "site" / name
+        pkg.mkdir(parents=True)
+        (pkg / "__init__.py").write_text("")
+        (pkg / "part.bin").write_bytes(bytes([i]) * 10)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    for name in kk.PARTS:
+        sys.modules.pop(name, None)
+    with pytest.raises(EngineError, match="not " + kk.MODEL_SHA256):
+        kk.model_path()
+    assert not (tmp_path / "cache" / "kokoro" / "kokoro-int8.onnx").exists()
+
+
+def test_unknown_engine_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="espeak, kokoro, flite"):
+        get_engine("mbrola")
+
+
+@pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed (make data installs it)")
+def test_flite_speaks_every_voice_it_lists():
+    eng = get_engine("flite")
+    names = [v.name for v in eng.voices()]
+    assert names == ["slt", "rms", "kal16", "kal", "awb"]
+    audio, rate = eng.synth("A short test.", eng.voices()[0])
+    assert rate == 16000 and audio.dtype == np.float32 and 0.3 < len(audio) / rate < 3 and np.abs(audio).max() > 0.05
+    slow, _ = eng.synth("A short test.", EngineVoice("flite", "slt", "", params={"duration_stretch": 1.5}))
+    assert len(slow) > 1.3 * len(audio)
+
+
+def test_espeak_engine_gives_audio_and_phoneme_events():
+    eng = get_engine("espeak")
+    v = eng.voices()[0]
+    assert v.engine == "espeak" and v.kind == "formant" and not v.reserved
+    audio, rate, events = eng.synth_events("Hello world.", v)
+    assert rate == 22050 and audio.dtype == np.float32 and len(audio) > rate // 4
+    starts = [t for p, t in events if p]
+    assert starts == sorted(starts) and len(starts) >= 6

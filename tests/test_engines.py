@@ -81,3 +81,43 @@ def test_espeak_engine_gives_audio_and_phoneme_events():
     assert rate == 22050 and audio.dtype == np.float32 and len(audio) > rate // 4
     starts = [t for p, t in events if p]
     assert starts == sorted(starts) and len(starts) >= 6
+
+
+SENTENCES = [f"The {w} crossed the river before the rain began." for w in
+             ("farmer", "teacher", "painter", "sailor", "doctor", "baker", "miner", "singer", "writer", "pilot")]
+
+
+@pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed (make test installs it)")
+def test_engine_corpus_splits_voices_resumes_and_aligns(tmp_path):
+    """A flite corpus in the layout of `resgen data speech`: reserved voices unused, held-out and validation voices
+    apart from the training ones, held-out sentences never trained on; a rerun reuses the parts; the aligner's
+    durations fill every utterance's frames."""
+    import json
+
+    import resgen
+    from resgen.eval.speech_data import CorpusSplit, split_phonemes
+    from resgen.speech import engine_corpus as ec
+    from resgen.speech.engines.flite import FliteEngine
+    cfg = ec.EngineCorpusConfig(engines=("flite",), per_voice=2, per_heldout_voice=1, per_val_voice=1, blends=0,
+                                heldout_sentences=4)
+    available = {"flite": FliteEngine().voices()}
+    meta = ec.build(tmp_path / "c", cfg, sentences=SENTENCES, available=available)
+    splits = {v["name"]: v["split"] for v in meta["voices"]}
+    assert splits == {"slt": "train", "kal16": "train", "rms": "heldout", "kal": "val"}       # awb reserved
+    assert meta["utterances"] == {"train": 4, "heldout": 1, "val": 1} and meta["durations"] == "none"
+    train_texts = set(CorpusSplit(tmp_path / "c", "train").texts)
+    _, held_pool = ec.sentence_pools(cfg, SENTENCES)
+    assert train_texts and not train_texts & set(held_pool)
+    held = CorpusSplit(tmp_path / "c", "heldout")
+    assert held.sample_rate == 22050 and set(held.texts) <= set(held_pool) and len(held.audio[0]) > 22050 // 2
+    stamp = (tmp_path / "c" / "parts" / "train_000.npz").stat().st_mtime_ns
+    ec.build(tmp_path / "c", cfg, sentences=SENTENCES, available=available)                  # resumes: no resynthesis
+    assert (tmp_path / "c" / "parts" / "train_000.npz").stat().st_mtime_ns == stamp
+    ec.align_corpus(tmp_path / "c", resgen.assets_dir() / "speech-recogniser")
+    f = np.load(tmp_path / "c" / "train.npz")
+    po, ao = f["phoneme_offsets"], f["audio_offsets"]
+    for i in range(len(po) - 1):
+        d = f["durations"][po[i]:po[i + 1]]
+        assert d.sum() == (ao[i + 1] - ao[i]) // 256 and (d[1:-1] >= 1).all()
+    assert json.loads((tmp_path / "c" / "corpus.json").read_text())["durations"]["sha256"]
+    assert len(split_phonemes(tmp_path / "c", "train")[0]) == len(f["durations"][po[0]:po[1]])

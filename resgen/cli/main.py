@@ -85,6 +85,11 @@ def _data_parsers(sub):
     d = dsub.add_parser("speech", help="synthesise the multi-speaker espeak-ng corpus (text, phonemes, durations)")
     speech_corpus.add_args(d)
     d.set_defaults(func=speech_corpus.run)
+    from resgen.speech import engine_corpus
+    d = dsub.add_parser("speech-engines", help="realistic voices: Kokoro-82M and flite utterances in the corpus "
+                                               "layout (text, phonemes; durations by forced alignment)")
+    engine_corpus.add_args(d)
+    d.set_defaults(func=engine_corpus.run)
     from resgen.image import emoji_data
     d = dsub.add_parser("emoji", help="64x64 colour emoji (Noto and Twemoji styles) from the installed npm packages, "
                                       "split by emoji")

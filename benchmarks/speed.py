@@ -54,6 +54,21 @@ SPEECH_TEXT = ("Revenge is a form of nostalgia, and the early bird gets the worm
                "but the second mouse gets the cheese.")
 
 
+def emoji_rows(args) -> list[tuple]:
+    """One 64x64 colour emoji, T steps with the model's CFG (classes cycled), torch vs onnxruntime; none when the
+    colour model is not installed."""
+    from resgen.image.models import resolve_image_model
+    if not (resolve_image_model("emoji") / "config.json").exists():
+        return []
+    pipe_t, pipe_o = (resgen.load("image", model="emoji", backend=b) for b in ("torch", "onnx"))
+    T, cfg = args.steps, (pipe_t.defaults.cfg if pipe_t.defaults.cfg != 1.0 else 2.0)    # guidance on
+    t_t = timeit(lambda: pipe_t.generate([2], steps=T, cfg=cfg, seed=0), max(1, args.repeats // 2))
+    t_o = timeit(lambda: pipe_o.generate([2], steps=T, cfg=cfg, seed=0), max(1, args.repeats // 2))
+    name = f"whole sample, one 64x64 colour emoji (T={T}, CFG {cfg:g}; width {pipe_t.den_cfg.width}, " \
+           f"{pipe_t.den_cfg.layers} layers)"
+    return [(name, f"{t_t:.3f} s", f"{t_o:.3f} s", f"{t_t / t_o:.2f}x")]
+
+
 def speech_rows(args) -> list[tuple]:
     """Whole-sample latency of the shipped TTS model for one sentence (about 5 s of speech) from a
     shipped prompt, torch vs onnxruntime, Griffin-Lim and HiFi-GAN; none without a speech model."""
@@ -121,6 +136,7 @@ def main():
         else:
             rows.append((f"images per second, {name}", f"{b / t_t:.1f}", f"{b / t_o:.1f}", f"{t_t / t_o:.2f}x"))
 
+    rows += [] if args.depth_only else emoji_rows(args)
     rows += [] if args.depth_only else speech_rows(args)
 
     # depth study: same width/layers, fresh weights for D = 4, 8, 16, same T (torch, batch 1)

@@ -41,6 +41,8 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-fid", action="store_true", help="skip FID (no Inception needed)")
     p.add_argument("--no-unguided", action="store_true", help="skip the 'without CFG' row")
+    p.add_argument("--no-tokenizer", action="store_true", help="skip the tokenizer's per-depth rows (sweeps)")
+    p.add_argument("--pi-temperature", type=float, default=None, help="mixture temperature (default: the model's)")
     p.add_argument("--save-grid", default=None, help="also write a PNG: one row of generated emoji per class")
     p.add_argument("--json", default=None)
     p.add_argument("--threads", type=int, default=0)
@@ -108,8 +110,8 @@ def run(args) -> dict:
     t0 = time.perf_counter()
     result = {"model": str(model_dir), "split": args.split, "classifier": str(clf_dir), "copy_psnr": COPY_PSNR,
               "tokenizer": [], "rows": []}
-    psnrs = tokenizer_psnr(pipe.tokenizer, real_x)
-    codes = pipe.tokenizer.encode(real_x) if inception else None                 # encoded once for every depth
+    psnrs = [] if args.no_tokenizer else tokenizer_psnr(pipe.tokenizer, real_x)
+    codes = pipe.tokenizer.encode(real_x) if inception and psnrs else None       # encoded once for every depth
     for d, p in enumerate(psnrs, 1):
         result["tokenizer"].append({"depth": d, "psnr": p,
                                     "fid": fid(pipe.tokenizer.decode(codes, d)) if inception else None})
@@ -121,9 +123,9 @@ def run(args) -> dict:
         imgs = []
         for i in range(0, len(labels), 100):
             res = pipe.generate(labels[i:i + 100], steps=args.steps, cfg=cfg, temperature=args.temperature,
-                                top_p=args.top_p, seed=args.seed + i)
+                                top_p=args.top_p, seed=args.seed + i, pi_temperature=args.pi_temperature)
             imgs.append(torch.from_numpy(res.images).permute(0, 3, 1, 2).float().div(255))
-            cfg_used = res.settings["cfg"]
+            cfg_used, result["settings"] = res.settings["cfg"], {k: v for k, v in res.settings.items() if k != "cfg"}
         x = torch.cat(imgs)
         samples[name.format(cfg_used)] = x
         rows.append((name.format(cfg_used), x, torch.tensor(labels)))
@@ -148,7 +150,10 @@ def run(args) -> dict:
 
 def report(r: dict) -> str:
     f = lambda v, fmt: "-" if v is None else format(v, fmt)        # noqa: E731
+    s = r.get("settings", {})
     lines = [f"# emoji model {r['model']} on the {r['split']} split; classifier {r['classifier']}",
+             "sampler: " + ", ".join(f"{k} {v}" for k, v in s.items() if k in ("steps", "temperature", "top_p",
+                                                                            "pi_temperature", "seed")), "",
              "| tokenizer depth | PSNR (dB) | reconstruction FID |", "|---|---|---|"]
     lines += [f"| {t['depth']} | {t['psnr']:.2f} | {f(t['fid'], '.2f')} |" for t in r["tokenizer"]]
     lines += ["", f"| images | n | FID vs real {r['split']} | classifier accuracy | copies (nearest training PSNR >= "

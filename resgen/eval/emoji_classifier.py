@@ -13,9 +13,10 @@ class EmojiClassifier(nn.Module):
     def __init__(self, num_classes: int = 9, width: int = 32):
         super().__init__()
         w, block = width, conv_block
-        self.features = nn.Sequential(block(3, w), block(w, 2 * w), block(2 * w, 4 * w), block(4 * w, 4 * w))
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3),
-                                  nn.Linear(4 * w, num_classes))                        # 64 -> 32 -> 16 -> 8 -> 4
+        # 64 -> 32 (averaged: a category reads at 32x32, and the CPU trains it 4x faster) -> 16 -> 8 -> 4 -> 2
+        self.features = nn.Sequential(nn.AvgPool2d(2), block(3, w), block(w, 2 * w), block(2 * w, 4 * w),
+                                      block(4 * w, 4 * w))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3), nn.Linear(4 * w, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] == 3:                                   # (B, H, W, 3) -> (B, 3, H, W)

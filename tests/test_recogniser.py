@@ -85,6 +85,34 @@ def test_train_writes_a_loadable_recogniser_and_resumes(tmp_path):
         load_recogniser(out)
 
 
+@pytest.mark.skipif(__import__("shutil").which("flite") is None, reason="flite is not installed (make test installs it)")
+def test_train_pools_two_corpora(tmp_path):
+    """--data A,B: the espeak corpus and an engine corpus train one recogniser on the union of their phonemes."""
+    from tiny import resgen as run_resgen
+
+    from resgen.speech import engine_corpus as ec
+    from resgen.speech.corpus import CorpusConfig, build
+    from resgen.speech.engines.flite import FliteEngine
+    sentences = ["The cat sat on the mat today.", "A bird in the hand is worth two.", "Time flies like an arrow.",
+                 "Never put off until tomorrow.", "All that glitters is not gold.", "Fortune favours the bold."]
+    build(tmp_path / "a", CorpusConfig(train_voices=2, heldout_voices=1, per_train_voice=2, per_heldout_voice=2,
+                                       heldout_sentences=2), sentences=sentences)
+    ec.build(tmp_path / "b", ec.EngineCorpusConfig(engines=("flite",), per_voice=2, per_heldout_voice=1,
+                                                   per_val_voice=1, blends=0, heldout_sentences=2),
+             sentences=sentences, available={"flite": FliteEngine().voices()})
+    out = tmp_path / "rec"
+    r = run_resgen("train", "recogniser", "--data", f"{tmp_path / 'a'},{tmp_path / 'b'}", "--out", str(out),
+                   "--steps", "2", "--batch-size", "2", "--width", "16", "--blocks", "2", "--kernel", "3",
+                   "--threads", "1")
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((out / "recogniser.json").read_text())
+    assert meta["recipe"]["training_utterances"] == 4 + 4 and meta["recipe"]["training_voices"] == 2 + 2
+    assert set(meta["heldout"]) == {str(tmp_path / "a"), str(tmp_path / "b")}
+    both = json.loads((tmp_path / "a" / "corpus.json").read_text())["symbols"]
+    both = set(both) | set(json.loads((tmp_path / "b" / "corpus.json").read_text())["symbols"])
+    assert set(load_recogniser(out).symbols) == {s.strip("ˈˌ") for s in both if not s.startswith("<")}
+
+
 def test_train_refuses_a_missing_corpus(tmp_path):
     from tiny import resgen as run_resgen
     r = run_resgen("train", "recogniser", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"))

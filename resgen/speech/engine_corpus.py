@@ -81,9 +81,10 @@ def sentence_pools(cfg: EngineCorpusConfig, sentences: list[str]) -> tuple[list[
 
 
 def accent_of(v) -> str:
-    """The phonemizer accent of a voice: British Kokoro voices (b*) en-gb, every other en-us."""
+    """The corpus accent of a voice (an espeak accent, as the TTS pipeline takes): British Kokoro voices (b*) "en"
+    (phonemised as en-gb), every other "en-us"."""
     first = v.name.split("+")[0]
-    return "en-gb" if v.engine == "kokoro" and first.startswith("b") else "en-us"
+    return "en" if v.engine == "kokoro" and first.startswith("b") else "en-us"
 
 
 def _speak_voice(job) -> str:

@@ -28,7 +28,9 @@ from resgen.train.speech_tokenizer import corpus_mels
 
 
 def add_args(p: argparse.ArgumentParser):
-    p.add_argument("--data", default="runs/speech-data", help="corpus folder from `resgen data speech`")
+    p.add_argument("--data", default="runs/speech-data",
+                   help="corpus folder from `resgen data speech`, or several as a comma list (for example the espeak "
+                        "corpus and `resgen data speech-engines`'s): their training splits are pooled")
     p.add_argument("--out", default="runs/recogniser", help="run folder (checkpoints, log, weights)")
     p.add_argument("--steps", type=int, default=4000)
     p.add_argument("--batch-size", type=int, default=32)
@@ -63,18 +65,26 @@ def spec_augment(mel: torch.Tensor, lengths: torch.Tensor, gen: torch.Generator)
 
 def run(args) -> Path:
     from resgen.core.errors import UsageError
-    data = Path(args.data)
-    if not (data / "train.npz").exists():
-        raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
+    corpora = [Path(d.strip()) for d in str(args.data).split(",") if d.strip()]
+    for data in corpora:
+        if not (data / "train.npz").exists():
+            raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
     if not 0 <= args.rate < 0.5:
         raise UsageError("--rate must be in [0, 0.5)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    meta = json.loads((data / "corpus.json").read_text())
-    symbols = phoneme_inventory(meta["symbols"])
+    metas = [json.loads((data / "corpus.json").read_text()) for data in corpora]
+    symbols = phoneme_inventory([s for m in metas for s in m["symbols"]])    # the union of the corpora's
     cfg = RecogniserConfig(symbols=symbols, width=args.width, blocks=args.blocks, kernel=args.kernel)
-    mels, offsets = corpus_mels(data, "train", out / "mels_train.npz")
-    targets = [phoneme_ids(p, symbols) for p in split_phonemes(data, "train")]
+    parts = [corpus_mels(data, "train", out / (f"mels_train_{k}.npz" if k else "mels_train.npz"))
+             for k, data in enumerate(corpora)]
+    mels = np.concatenate([m for m, _ in parts], axis=1)
+    offsets, shift = [np.zeros(1, np.int64)], 0
+    for _, o in parts:                                                        # each corpus's frames after the last's
+        offsets.append(o[1:].astype(np.int64) + shift)
+        shift += int(o[-1])
+    offsets = np.concatenate(offsets)
+    targets = [phoneme_ids(p, symbols) for data in corpora for p in split_phonemes(data, "train")]
     all_mels = torch.from_numpy(mels)                                         # (80, total) float16
     starts, lengths = torch.from_numpy(offsets[:-1]), torch.from_numpy(np.diff(offsets))
 
@@ -105,10 +115,11 @@ def run(args) -> Path:
         return out
     model = model.cpu().eval()
     sha = save_module(model, out / "recogniser.safetensors")
-    report = heldout_check(Recogniser(model), data) if (data / "heldout.npz").exists() else {}
-    recipe = {"data": str(data), "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "ema": args.ema,
+    report = {str(data): heldout_check(Recogniser(model), data) for data in corpora if (data / "heldout.npz").exists()}
+    report = report[str(corpora[0])] if len(corpora) == 1 else report
+    recipe = {"data": ",".join(map(str, corpora)), "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "ema": args.ema,
               "rate": args.rate, "seed": args.seed, "training_utterances": len(targets),
-              "training_voices": len({v["name"] for v in meta["voices"] if v["split"] == "train"})}
+              "training_voices": sum(len({v["name"] for v in m["voices"] if v["split"] == "train"}) for m in metas)}
     (out / "recogniser.json").write_text(dumps({"files": {"recogniser.safetensors": sha},
                                                 "recogniser": to_dict(cfg), "recipe": recipe, "heldout": report}))
     print(f"recogniser: {out / 'recogniser.safetensors'}; held-out {report}")

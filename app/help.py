@@ -2,7 +2,7 @@
 
 INFO = {
     # image generation
-    "model": "Which image model draws: grey Fashion-MNIST items, or colour emoji by category.",
+    "model": "Grey 28x28 Fashion-MNIST items or 64x64 colour emoji.",
     "classes": "The model's classes; the images cycle through the ones you tick.",
     "n": "How many images one run makes (one batch).",
     "steps": "Network calls of the sampler. Each step predicts every masked token and keeps the most confident; "

@@ -13,7 +13,7 @@ from resgen.core.trace import load_traces  # noqa: E402
 from resgen.image.emoji_data import CATEGORIES  # noqa: E402
 from test_app import DEFAULTS, _pixels, _serve  # noqa: E402
 
-GREY, COLOUR = "Fashion-MNIST (grey, 28x28)", "Emoji (colour, 64x64)"
+GREY, COLOUR = "Fashion-MNIST (grey)", "Emoji (colour)"
 
 
 @pytest.fixture(scope="module")

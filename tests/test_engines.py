@@ -113,7 +113,8 @@ def test_engine_corpus_splits_voices_resumes_and_aligns(tmp_path):
     stamp = (tmp_path / "c" / "parts" / "train_000.npz").stat().st_mtime_ns
     ec.build(tmp_path / "c", cfg, sentences=SENTENCES, available=available)                  # resumes: no resynthesis
     assert (tmp_path / "c" / "parts" / "train_000.npz").stat().st_mtime_ns == stamp
-    ec.align_corpus(tmp_path / "c", resgen.assets_dir() / "speech-recogniser")
+    from resgen.eval.align import align_corpus
+    align_corpus(tmp_path / "c", resgen.assets_dir() / "speech-recogniser")
     f = np.load(tmp_path / "c" / "train.npz")
     po, ao = f["phoneme_offsets"], f["audio_offsets"]
     for i in range(len(po) - 1):

@@ -57,19 +57,24 @@ def main():
     fig.savefig(out / "emoji_classes.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
 
+    from resgen.image.emoji_data import load_emoji
     c = pipe.label_id(args.ladder_class)
-    codes = res.codes[c * k: c * k + 1]
+    held = load_emoji(Path(args.data), "heldout")
+    real = held["images"][int(np.nonzero(held["label"] == c)[0][0])]                  # the class's first held-out emoji
+    with torch.no_grad():
+        real_codes = pipe.tokenizer.encode(torch.from_numpy(real[None].copy()).float().div(255).permute(0, 3, 1, 2))
     D = pipe.depth
-    fig, axes = plt.subplots(1, D, figsize=(D * 1.2, 1.6))
-    for d in range(1, D + 1):
-        axes[d - 1].imshow(pipe.decode(codes, d)[0], interpolation="nearest")
-        axes[d - 1].set_title(f"d = 1..{d}" if d > 1 else "d = 1", fontsize=8)
-        axes[d - 1].axis("off")
-    fig.suptitle(f"Depth ladder: one {pipe.classes[c]} sample decoded from its first d RVQ depths", fontsize=9)
+    fig, axes = plt.subplots(2, D, figsize=(D * 1.2, 3.0))
+    for row, codes in enumerate((res.codes[c * k: c * k + 1], real_codes)):
+        for d in range(1, D + 1):
+            axes[row, d - 1].imshow(pipe.decode(codes, d)[0], interpolation="nearest")
+            axes[row, d - 1].set_title(f"d = 1..{d}" if d > 1 else "d = 1", fontsize=8)
+            axes[row, d - 1].axis("off")
+    fig.suptitle(f"Depth ladder, decoded from the first d RVQ depths. Top: a generated {pipe.classes[c]} sample. "
+                 "Bottom: a held-out emoji through the tokenizer", fontsize=8)
     fig.savefig(out / "emoji_ladder.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
 
-    from resgen.image.emoji_data import load_emoji
     train_np = load_emoji(Path(args.data), "train")["images"]                          # (M, 64, 64, 3) uint8
     train = torch.from_numpy(np.ascontiguousarray(train_np)).float().div(255).permute(0, 3, 1, 2)
     gen = torch.from_numpy(res.images[c * k: (c + 1) * k]).float().div(255).permute(0, 3, 1, 2)

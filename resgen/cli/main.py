@@ -89,7 +89,8 @@ def _data_parsers(sub):
     d = dsub.add_parser("speech-engines", help="realistic voices: Kokoro-82M and flite utterances in the corpus "
                                                "layout (text, phonemes; durations by forced alignment)")
     engine_corpus.add_args(d)
-    d.set_defaults(func=engine_corpus.run)
+    from resgen.cli import data_engines
+    d.set_defaults(func=data_engines.run)
     from resgen.image import emoji_data
     d = dsub.add_parser("emoji", help="64x64 colour emoji (Noto and Twemoji styles) from the installed npm packages, "
                                       "split by emoji")

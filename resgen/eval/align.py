@@ -122,3 +122,33 @@ def boundary_errors(ref_frames: list[int], hyp_frames: list[int]) -> np.ndarray:
     if len(r) != len(h):
         raise ValueError("the two segmentations have different lengths")
     return np.abs(r - h)
+
+
+def align_corpus(data, recogniser) -> dict:
+    """Fill each utterance's phoneme durations with the forced aligner (resgen/eval/align.py) and the recogniser in
+    `recogniser`; corpus.json then names it."""
+    import json
+    from pathlib import Path
+
+    from resgen.core.weights import file_sha256
+    from resgen.eval.recogniser import load_recogniser
+    from resgen.eval.speech_data import split_phonemes
+    data = Path(data)
+    aligner = Aligner(load_recogniser(recogniser))
+    meta = json.loads((data / "corpus.json").read_text())
+    for split in ("train", "heldout", "val"):
+        if not (data / f"{split}.npz").exists():
+            continue
+        f = dict(np.load(data / f"{split}.npz"))
+        ao, po = f["audio_offsets"], f["phoneme_offsets"]
+        durs = []
+        for i, ph in enumerate(split_phonemes(data, split)):
+            a = f["audio"][ao[i]:ao[i + 1]].astype(np.float32) / 32768
+            seq, frames = aligner.align(a, ph)
+            assert len(frames) == po[i + 1] - po[i]
+            durs.append(np.array(frames, np.int16))
+        f["durations"] = np.concatenate([np.zeros(0, np.int16)] + durs)
+        np.savez(data / f"{split}.npz", **f)
+    meta["durations"] = {"aligner": str(recogniser), "sha256": file_sha256(Path(recogniser) / "recogniser.safetensors")}
+    (data / "corpus.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False))
+    return meta

@@ -125,7 +125,7 @@ def run(args) -> dict:
             res = pipe.generate(labels[i:i + 100], steps=args.steps, cfg=cfg, temperature=args.temperature,
                                 top_p=args.top_p, seed=args.seed + i, pi_temperature=args.pi_temperature)
             imgs.append(torch.from_numpy(res.images).permute(0, 3, 1, 2).float().div(255))
-            cfg_used, result["settings"] = res.settings["cfg"], {k: v for k, v in res.settings.items() if k != "cfg"}
+            cfg_used, result["settings"] = res.settings["cfg"], {**{k: v for k, v in res.settings.items() if k != "cfg"}, "seed": args.seed}
         x = torch.cat(imgs)
         samples[name.format(cfg_used)] = x
         rows.append((name.format(cfg_used), x, torch.tensor(labels)))

@@ -10,8 +10,8 @@ from pathlib import Path
 
 # name -> (folder under assets/, label shown in the app); the first is the default
 SHIPPED_IMAGE_MODELS = {
-    "image": ("image", "Fashion-MNIST (grey, 28x28)"),
-    "emoji": ("image-emoji", "Emoji (colour, 64x64)"),
+    "image": ("image", "Fashion-MNIST (grey)"),
+    "emoji": ("image-emoji", "Emoji (colour)"),
 }
 ALIASES = {"fashion": "image", "fashion-mnist": "image", "image-emoji": "emoji"}
 

@@ -10,7 +10,7 @@ sentences and are never trained on; `VAL` voices choose settings. Sentences: the
 fortunes (the same held-out pool, so no held-out sentence is trained on in either corpus).
 
 Durations. Only espeak reports phoneme events. These utterances get their phoneme durations from the forced aligner
-(resgen/eval/align.py) when `--align-with RECOGNISER` is given; without it corpus.json says "durations": "none"
+(`resgen.eval.align.align_corpus`) when `--align-with RECOGNISER` is given; without it corpus.json says "durations": "none"
 (enough to train the recogniser, which needs none) and the TTS trainer refuses the corpus.
 
 Synthesis is resumable: each voice's utterances go to parts/<split>_<k>.npz as they are made, and a rerun skips the
@@ -191,33 +191,6 @@ def build(out: Path, cfg: EngineCorpusConfig = EngineCorpusConfig(), workers: in
     return summary
 
 
-def align_corpus(data: Path, recogniser: Path) -> dict:
-    """Fill each utterance's phoneme durations with the forced aligner (resgen/eval/align.py) and the recogniser in
-    `recogniser`; corpus.json then names it."""
-    from resgen.core.weights import file_sha256
-    from resgen.eval.align import Aligner
-    from resgen.eval.recogniser import load_recogniser
-    from resgen.eval.speech_data import split_phonemes
-    aligner = Aligner(load_recogniser(recogniser))
-    meta = json.loads((data / "corpus.json").read_text())
-    for split in ("train", "heldout", "val"):
-        if not (data / f"{split}.npz").exists():
-            continue
-        f = dict(np.load(data / f"{split}.npz"))
-        ao, po = f["audio_offsets"], f["phoneme_offsets"]
-        durs = []
-        for i, ph in enumerate(split_phonemes(data, split)):
-            a = f["audio"][ao[i]:ao[i + 1]].astype(np.float32) / 32768
-            seq, frames = aligner.align(a, ph)
-            assert len(frames) == po[i + 1] - po[i]
-            durs.append(np.array(frames, np.int16))
-        f["durations"] = np.concatenate([np.zeros(0, np.int16)] + durs)
-        np.savez(data / f"{split}.npz", **f)
-    meta["durations"] = {"aligner": str(recogniser), "sha256": file_sha256(Path(recogniser) / "recogniser.safetensors")}
-    (data / "corpus.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False))
-    return meta
-
-
 def add_args(p):
     d = EngineCorpusConfig()
     p.add_argument("--out", default="runs/speech-engines", help="corpus folder")
@@ -229,27 +202,3 @@ def add_args(p):
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--workers", type=int, default=1, help="synthesis processes (one thread each)")
     p.add_argument("--align-with", default=None, help="a recogniser folder: fill phoneme durations by forced alignment")
-
-
-def run(args) -> dict:
-    from resgen.core.errors import UsageError
-    from resgen.speech.engines import EngineError
-    engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
-    bad = [e for e in engines if e not in ("kokoro", "flite")]
-    if not engines or bad:
-        raise UsageError(f"--engines takes kokoro and/or flite (espeak voices: resgen data speech); got {args.engines!r}")
-    if min(args.per_voice, args.per_heldout_voice, args.per_val_voice, args.workers) < 1 or args.blends < 0:
-        raise UsageError("--per-voice, --per-heldout-voice, --per-val-voice and --workers must be at least 1")
-    cfg = EngineCorpusConfig(engines, args.per_voice, args.per_heldout_voice, args.per_val_voice, args.blends,
-                             seed=args.seed)
-    try:
-        summary = build(Path(args.out), cfg, workers=args.workers)
-        if args.align_with:
-            summary = align_corpus(Path(args.out), Path(args.align_with))
-    except (EngineError, FileNotFoundError) as e:
-        raise UsageError(str(e)) from None
-    n = summary["utterances"]
-    print(f"wrote {args.out}: {n['train']} training utterances ({summary['hours']['train']:.2f} h), {n['heldout']} "
-          f"held-out, {n['val']} validation; {len(summary['voices'])} voices; durations: "
-          f"{'aligned' if args.align_with else 'none (run again with --align-with RECOGNISER)'}")
-    return summary

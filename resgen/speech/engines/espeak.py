@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from resgen.speech.engines import EngineVoice
+from resgen.speech.engines.base import EngineVoice
 from resgen.speech.espeak import Espeak, Voice
 
 LICENCE = "espeak-ng (GPL-3.0), library and voices from PyPI espeakng-loader 0.2.4"

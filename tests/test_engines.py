@@ -122,3 +122,15 @@ def test_engine_corpus_splits_voices_resumes_and_aligns(tmp_path):
         assert d.sum() == (ao[i + 1] - ao[i]) // 256 and (d[1:-1] >= 1).all()
     assert json.loads((tmp_path / "c" / "corpus.json").read_text())["durations"]["sha256"]
     assert len(split_phonemes(tmp_path / "c", "train")[0]) == len(f["durations"][po[0]:po[1]])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--engines", "mbrola"], "--engines takes kokoro and/or flite"),
+    (["--engines", ""], "--engines takes kokoro and/or flite"),
+    (["--per-voice", "0"], "must be at least 1"),
+])
+def test_engine_corpus_command_refuses_bad_settings_in_one_line(tmp_path, args, message):
+    from tiny import resgen as run_cli
+    r = run_cli("data", "speech-engines", "--out", str(tmp_path / "c"), *args)
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "c").exists()

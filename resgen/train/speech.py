@@ -26,7 +26,7 @@ from resgen.core.argtypes import ranged
 from resgen.core.mog import MAX_SIGMA, loss as mog_loss
 from resgen.speech.model import NULL_TEXT, SpeechModel, positions_phonemes
 from resgen.speech.tokenizer import MelTokenizer
-from resgen.core.weights import file_sha256, load_module, read_json, save_module
+from resgen.core.weights import ModelFileError, file_sha256, load_module, read_json, save_module
 from resgen.train.loop import LoopConfig, train
 from resgen.train.speech_tokenizer import corpus_mels
 
@@ -35,7 +35,13 @@ PROMPT_LAYOUTS = ("adjacent", "block")
 
 
 def add_args(p: argparse.ArgumentParser):
-    p.add_argument("--data", default="runs/speech-data", help="corpus folder from `resgen data speech`")
+    p.add_argument("--data", default="runs/speech-data",
+                   help="corpus folder from `resgen data speech`, or several as a comma list (for example the espeak "
+                        "corpus and an aligned `resgen data speech-engines` corpus): their training splits are pooled, "
+                        "phonemes in the first corpus's table")
+    p.add_argument("--init", default=None,
+                   help="start from this model's weights (a run or model folder with config.json and "
+                        "model.safetensors of the same shape): fine-tuning, for example on a new corpus")
     p.add_argument("--tokenizer", default="runs/speech-tokenizer", help="folder with tokenizer.json/.safetensors")
     p.add_argument("--tokens", default=None,
                    help="the corpus as tokens (default <out>/tokens_train.npz, made from --data on first use)")
@@ -82,6 +88,28 @@ class Corpus:
 
     def __len__(self):
         return len(self.codes)
+
+
+def merge_corpora(parts: list[Corpus]) -> Corpus:
+    """Pool corpora: each later corpus's phoneme ids rewritten into the first's table (a symbol the first lacks is
+    refused: the model could not embed it) and its voice ids moved past the earlier corpora's."""
+    first = parts[0].symbols
+    codes, phonemes, durations, pos, voice, shift = [], [], [], [], [], 0
+    for c in parts:
+        missing = sorted(set(c.symbols) - set(first))
+        if missing:
+            raise ValueError(f"phonemes {missing[:5]} are not in the first corpus's table; put the corpus with "
+                             "every symbol first")
+        lut = torch.zeros(max(c.symbols.values()) + 1, dtype=torch.long)
+        for sym, i in c.symbols.items():
+            lut[i] = first[sym]
+        codes += c.codes
+        durations += c.durations
+        phonemes += [lut[p] for p in c.phonemes]
+        pos += [lut[p] for p in c.pos_phonemes]
+        voice.append(np.asarray(c.voice, np.int64) + shift)
+        shift += int(np.max(c.voice)) + 1 if len(c.voice) else 0
+    return Corpus(codes, phonemes, durations, pos, np.concatenate(voice), dict(first))
 
 
 def _split(arr, offsets):
@@ -201,15 +229,27 @@ def run(args) -> Path:
         tok_cfg = from_dict(MelTokenizerConfig, read_json(tok_dir / "tokenizer.json")["tokenizer"])
         tokenizer = load_module(MelTokenizer(tok_cfg), tok_dir / "tokenizer.safetensors").eval()
         shutil.copy(tok_dir / "tokenizer.safetensors", out / "tokenizer.safetensors")
-        tokens = Path(args.tokens) if args.tokens else out / "tokens_train.npz"
-        if not tokens.exists():
-            if args.tokens:
-                raise UsageError(f"no tokens file {tokens}")
-            if not (data / "corpus.json").exists():
-                raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
-            mel_cache = tok_dir / "mels_train.npz"
-            tokenize_corpus(data, tokenizer, tokens, mel_cache if mel_cache.exists() else None)
-        corpus = load_corpus(tokens, tok_cfg.downsample, args.cond_frames)
+        corpora = [Path(d.strip()) for d in str(args.data).split(",") if d.strip()]
+        if args.tokens and len(corpora) > 1:
+            raise UsageError("--tokens takes one corpus's tokens; give several corpora without it")
+        parts = []
+        for k, data in enumerate(corpora):
+            tokens = Path(args.tokens) if args.tokens else out / (f"tokens_train_{k}.npz" if k else "tokens_train.npz")
+            if not tokens.exists():
+                if args.tokens:
+                    raise UsageError(f"no tokens file {tokens}")
+                if not (data / "corpus.json").exists():
+                    raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
+                if json.loads((data / "corpus.json").read_text()).get("durations") == "none":
+                    raise UsageError(f"{data} has no phoneme durations: align it first (`resgen data speech-engines "
+                                     f"--out {data} --align-with RECOGNISER`)")
+                mel_cache = tok_dir / "mels_train.npz"
+                tokenize_corpus(data, tokenizer, tokens, mel_cache if mel_cache.exists() and not k else None)
+            parts.append(load_corpus(tokens, tok_cfg.downsample, args.cond_frames))
+        try:
+            corpus = merge_corpora(parts) if len(parts) > 1 else parts[0]
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     rvq = tokenizer.rvq
     D, V, E = tok_cfg.rvq.depth, tok_cfg.rvq.codebook_size, tok_cfg.rvq.dim
     with torch.no_grad():
@@ -263,5 +303,15 @@ def run(args) -> Path:
     loop = LoopConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, stop_at=args.stop_at,
                       threads=args.threads, ema=args.ema, weight_decay=0.01, ckpt_every=250)
     torch.manual_seed(args.seed)
-    train(out, SpeechModel(cfg), loss_fn, len(corpus), loop, on_checkpoint=export)
+    model = SpeechModel(cfg)
+    if args.init:
+        init = Path(args.init)
+        try:
+            init_cfg = from_dict(SpeechModelConfig, read_json(init / "config.json")["model"])
+            if init_cfg != cfg:
+                raise ValueError("its configuration differs from this run's (width, layers, heads, symbols, ...)")
+            load_module(model, init / "model.safetensors")
+        except (OSError, KeyError, ValueError, ModelFileError) as e:
+            raise UsageError(f"cannot start from {init}: {e}") from None
+    train(out, model, loss_fn, len(corpus), loop, on_checkpoint=export)
     return out

@@ -91,6 +91,11 @@ def _data_parsers(sub):
     engine_corpus.add_args(d)
     from resgen.cli import data_engines
     d.set_defaults(func=data_engines.run)
+    from resgen.speech import human_corpus
+    d = dsub.add_parser("speech-human", help="real human recordings with transcripts from installable packages "
+                                             "(Asterisk prompts, pocketsphinx test data): an evaluation-only set")
+    human_corpus.add_args(d)
+    d.set_defaults(func=human_corpus.run)
     from resgen.image import emoji_data
     d = dsub.add_parser("emoji", help="64x64 colour emoji (Noto and Twemoji styles) from the installed npm packages, "
                                       "split by emoji")

@@ -1,0 +1,68 @@
+"""`resgen data speech-human`: real recordings and transcripts assembled into an evaluation split (a synthetic
+package tree here: no network)."""
+import gzip
+import json
+
+import numpy as np
+import soundfile as sf
+
+from resgen.eval.speech_data import CorpusSplit
+from resgen.speech.human_corpus import ASTERISK_DIR, ASTERISK_TEXT, asterisk_items, build, sphinx_items
+
+
+def _tone(path, seconds, sr, f0=180.0):
+    t = np.arange(int(seconds * sr)) / sr
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), (0.3 * np.sin(2 * np.pi * f0 * t) * (1 + 0.5 * np.sin(7 * t))).astype(np.float32), sr)
+
+
+def _tree(src):
+    ast = src / "asterisk"
+    lines = ["; Core Asterisk Sounds in English", "",
+             "agent-loginok: Agent logged in, please wait for your call.",      # kept
+             "both_help: press * to toggle pause, press # to enter a name",        # key symbols: dropped
+             "spy-iax2: IAX (note: does not say \"2\")",                        # a note: dropped
+             "hello: Hello there.",                                             # two words: dropped
+             "long-one: This prompt is far too long for the evaluation set.",   # over max_seconds: dropped
+             "missing: This file was never recorded at all.",                   # no wav: dropped
+             "queue-thankyou: Thank you for your patience, please stay on the line."]
+    (ast / ASTERISK_TEXT).parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(ast / ASTERISK_TEXT, "wt") as f:
+        f.write("\n".join(lines) + "\n")
+    for name, secs in [("agent-loginok", 1.5), ("both_help", 2), ("spy-iax2", 1), ("hello", 1), ("long-one", 20),
+                       ("queue-thankyou", 2.5)]:
+        _tone(ast / ASTERISK_DIR / f"{name}.wav", secs, 8000)
+    for sub, trans, rows in [("librivox", "transcription", ["he was not an ill disposed young man", "had he married",
+                                                             "he might even have been made amiable himself"]),
+                             ("cards", "cards.transcription", ["ten of clubs", "seven of hearts", "five five"])]:
+        folder = src / "pocketsphinx" / sub
+        for k, text in enumerate(rows):
+            _tone(folder / f"{sub}{k}.wav", 1.2 + 0.3 * k, 16000, 120 + 40 * k)
+        (folder / trans).write_text("".join(f"<s> {t} </s> ({sub}{k})\n" for k, t in enumerate(rows)))
+    return src
+
+
+def test_only_plain_sentences_that_were_recorded_are_kept(tmp_path):
+    src = _tree(tmp_path / "src")
+    items = asterisk_items(src / "asterisk", min_words=4, max_seconds=12)
+    assert [w.stem for w, _ in items] == ["agent-loginok", "queue-thankyou"]
+    assert items[0][1] == "Agent logged in, please wait for your call."
+    cards = sphinx_items(src / "pocketsphinx" / "cards", "cards.transcription")
+    assert [t for _, t in cards] == ["ten of clubs", "seven of hearts", "five five"]
+
+
+def test_build_writes_an_evaluation_split_the_eval_reads(tmp_path):
+    src = _tree(tmp_path / "src")
+    s = build(src, tmp_path / "human")
+    assert s["utterances"] == {"heldout": 8} and s["per_voice"] == {"human:asterisk": 2, "human:librivox": 3,
+                                                                     "human:cards": 3}
+    meta = json.loads((tmp_path / "human" / "corpus.json").read_text())
+    assert all(v["kind"] == "human" and v["licence"] for v in meta["voices"])
+    split = CorpusSplit(tmp_path / "human", "heldout")
+    assert split.sample_rate == 22050 and len(split.audio) == 8
+    assert abs(len(split.audio[0]) / 22050 - 1.5) < 0.02                          # resampled from 8 kHz
+    assert split.texts[2] == "he was not an ill disposed young man"
+    assert split.phonemes[2][0] == "<sil>" and len(split.phonemes[2]) > 10
+    assert [split.voice_name(i) for i in (0, 2, 5)] == ["Allison Smith (Asterisk prompts)",
+                                                        "LibriVox reader (Sense and Sensibility)", "CMU cards speaker"]
+    assert len(split.triples()) >= 3                                              # voices with 3+ utterances pair up

@@ -36,7 +36,7 @@ def prompt_examples(folder: Path) -> dict[str, Path]:
         items = json.loads((folder / "prompts.json").read_text())
     except (OSError, ValueError):
         return {}
-    return {f"{i['voice']} (held out)": folder / i["file"] for i in items if (folder / i["file"]).exists()}
+    return {i.get("label", f"{i['voice']} (held out)"): folder / i["file"] for i in items if (folder / i["file"]).exists()}
 
 
 def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, backend_default: str = "auto"):

@@ -66,3 +66,26 @@ def test_build_writes_an_evaluation_split_the_eval_reads(tmp_path):
     assert [split.voice_name(i) for i in (0, 2, 5)] == ["Allison Smith (Asterisk prompts)",
                                                         "LibriVox reader (Sense and Sensibility)", "CMU cards speaker"]
     assert len(split.triples()) >= 3                                              # voices with 3+ utterances pair up
+
+
+def test_prompts_from_human_and_engine_corpora_append_to_the_listing(tmp_path):
+    import pytest
+
+    from app.speech_tab import prompt_examples
+    from resgen.speech.corpus import export_prompts
+    build(_tree(tmp_path / "src"), tmp_path / "human")
+    out = tmp_path / "prompts"
+    out.mkdir()
+    (out / "prompts.json").write_text(json.dumps([{"file": "old.wav", "voice": "en+m1", "accent": "en", "text": "x"}]))
+    sf.write(str(out / "old.wav"), np.zeros(800, np.float32), 22050)
+    [wav] = export_prompts(tmp_path / "human", out, seconds=1.0, voices=["human:librivox"], append=True)
+    listing = json.loads((out / "prompts.json").read_text())
+    assert [e["file"] for e in listing] == ["old.wav", "human_librivox.wav"] and wav.name == "human_librivox.wav"
+    assert listing[1]["kind"] == "human" and "public domain" in listing[1]["licence"]
+    assert abs(sf.info(str(wav)).duration - 1.0) < 0.01
+    assert list(prompt_examples(out)) == ["en+m1 (held out)",
+                                          "LibriVox reader (Sense and Sensibility) (real human recording)"]
+    export_prompts(tmp_path / "human", out, seconds=1.0, voices=["human:librivox"], append=True)   # no duplicate
+    assert len(json.loads((out / "prompts.json").read_text())) == 2
+    with pytest.raises(ValueError, match="no held-out voice 'human:nobody'.*human:cards"):
+        export_prompts(tmp_path / "human", out, voices=["human:nobody"])

@@ -106,6 +106,9 @@ def _data_parsers(sub):
     d.add_argument("--out", default="assets/speech/prompts")
     d.add_argument("--n", type=int, default=6, help="number of held-out voices")
     d.add_argument("--seconds", type=float, default=2.5)
+    d.add_argument("--voices", default=None,
+                   help="held-out voices by key or name, comma-separated (for example kokoro:bf_alice,human:librivox)")
+    d.add_argument("--append", action="store_true", help="keep the other entries of the folder's prompts.json")
     d.set_defaults(func=speech_corpus.run_prompts)
 
 

@@ -99,12 +99,23 @@ def test_engine_corpus_splits_voices_resumes_and_aligns(tmp_path):
     from resgen.speech import engine_corpus as ec
     from resgen.speech.engines.flite import FliteEngine
     cfg = ec.EngineCorpusConfig(engines=("flite",), per_voice=2, per_heldout_voice=1, per_val_voice=1, blends=0,
-                                heldout_sentences=4)
+                                heldout_sentences=4, transforms=2, heldout_transforms=1)
     available = {"flite": FliteEngine().voices()}
     meta = ec.build(tmp_path / "c", cfg, sentences=SENTENCES, available=available)
-    splits = {v["name"]: v["split"] for v in meta["voices"]}
+    splits = {v["name"]: v["split"] for v in meta["voices"] if v["kind"] != "transformed"}
     assert splits == {"slt": "train", "kal16": "train", "rms": "heldout", "kal": "val"}       # awb reserved
-    assert meta["utterances"] == {"train": 4, "heldout": 1, "val": 1} and meta["durations"] == "none"
+    derived = [v for v in meta["voices"] if v["kind"] == "transformed"]       # new speakers from each split's own
+    assert [(v["split"], v["source"].split(":")[1] in ("slt", "kal16", "rms")) for v in derived] == [
+        ("train", True), ("train", True), ("heldout", True)] and derived[2]["source"] == "flite:rms"
+    assert len({v["key"] for v in meta["voices"]}) == len(meta["voices"])
+    assert meta["utterances"] == {"train": 8, "heldout": 2, "val": 1} and meta["durations"] == "none"
+    tr = CorpusSplit(tmp_path / "c", "train")
+    src = [meta["voices"].index(next(v for v in meta["voices"] if v["key"] == derived[0]["source"]))]
+    mine = [i for i in range(len(tr.audio)) if tr.voice[i] == meta["voices"].index(derived[0])]
+    theirs = [i for i in range(len(tr.audio)) if tr.voice[i] == src[0]]
+    assert [tr.texts[i] for i in mine] == [tr.texts[i] for i in theirs]                # same words, same length,
+    assert all(len(tr.audio[a]) == len(tr.audio[b]) and not np.allclose(tr.audio[a], tr.audio[b])  # other sound
+               for a, b in zip(mine, theirs))
     train_texts = set(CorpusSplit(tmp_path / "c", "train").texts)
     _, held_pool = ec.sentence_pools(cfg, SENTENCES)
     assert train_texts and not train_texts & set(held_pool)

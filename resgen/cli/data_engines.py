@@ -14,10 +14,12 @@ def run(args) -> dict:
     bad = [e for e in engines if e not in ("kokoro", "flite")]
     if not engines or bad:
         raise UsageError(f"--engines takes kokoro and/or flite (espeak voices: resgen data speech); got {args.engines!r}")
-    if min(args.per_voice, args.per_heldout_voice, args.per_val_voice, args.workers) < 1 or args.blends < 0:
-        raise UsageError("--per-voice, --per-heldout-voice, --per-val-voice and --workers must be at least 1")
+    if min(args.per_voice, args.per_heldout_voice, args.per_val_voice, args.workers) < 1 or min(
+            args.blends, args.transforms, args.heldout_transforms) < 0:
+        raise UsageError("--per-voice, --per-heldout-voice, --per-val-voice and --workers must be at least 1; "
+                         "--blends, --transforms and --heldout-transforms at least 0")
     cfg = EngineCorpusConfig(engines, args.per_voice, args.per_heldout_voice, args.per_val_voice, args.blends,
-                             seed=args.seed)
+                             seed=args.seed, transforms=args.transforms, heldout_transforms=args.heldout_transforms)
     try:
         summary = build(Path(args.out), cfg, workers=args.workers)
         if args.align_with:

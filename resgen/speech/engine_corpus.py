@@ -41,6 +41,8 @@ class EngineCorpusConfig:
     heldout_blends: int = 3           # blends of two held-out styles (held out too)
     heldout_sentences: int = 400      # as the espeak corpus: the same held-out pool
     seed: int = 0
+    transforms: int = 24              # new training speakers: a training voice through a VoiceTransform
+    heldout_transforms: int = 2       # the same from held-out voices (held out too)
 
 
 def plan_voices(cfg: EngineCorpusConfig, available: dict) -> dict[str, list]:
@@ -71,6 +73,22 @@ def plan_voices(cfg: EngineCorpusConfig, available: dict) -> dict[str, list]:
                                   {"speed": round(rng.uniform(0.85, 1.15), 2)} if v.engine == "kokoro"
                                   else {"duration_stretch": round(rng.uniform(0.9, 1.15), 2)})
                       for v in out[split]]
+    return out
+
+
+def plan_transforms(cfg: EngineCorpusConfig, plan: dict[str, list]) -> dict[str, list[tuple[int, object]]]:
+    """{"train"|"heldout": [(index of the source voice in plan[split], VoiceTransform)]}: a warp away from 1 (6-14%
+    up or down) and, for three in four, a channel; deterministic in cfg.seed; sources cycle through the voices."""
+    from resgen.speech.transforms import CHANNELS, VoiceTransform
+    rng = random.Random(cfg.seed + 11)
+    out = {}
+    for split, n in (("train", cfg.transforms), ("heldout", cfg.heldout_transforms)):
+        order = rng.sample(range(len(plan[split])), len(plan[split])) if plan[split] else []
+        out[split] = [(order[k % len(order)],
+                       VoiceTransform(round(1 + rng.choice((-1, 1)) * rng.uniform(0.06, 0.14), 3),
+                                      rng.choice(CHANNELS[1:]) if rng.random() < 0.75 else "none",
+                                      round(rng.uniform(0.3, 0.8), 2)))
+                      for k in range(n if order else 0)]
     return out
 
 
@@ -160,8 +178,10 @@ def build(out: Path, cfg: EngineCorpusConfig = EngineCorpusConfig(), workers: in
             _speak_voice(job)
             bar.update(1)
     bar.close()
-    utts, voices = {"train": [], "heldout": [], "val": []}, []
-    for split in ("train", "heldout", "val"):                          # voice ids: train, then held-out, then val
+    utts, voices, first_id = {"train": [], "heldout": [], "val": []}, [], {}
+    transforms = plan_transforms(cfg, plan)
+    for split in ("train", "heldout", "val"):          # voice ids: train (+ derived), held-out (+ derived), val
+        first_id[split] = len(voices)
         for k, v in enumerate(plan[split]):
             f = np.load(out / "parts" / f"{split}_{k:03d}.npz")
             meta = json.loads(str(f["meta"]))
@@ -172,6 +192,15 @@ def build(out: Path, cfg: EngineCorpusConfig = EngineCorpusConfig(), workers: in
                 a = f["audio"][offs[i]:offs[i + 1]]
                 seq = [SIL] + ph + [SIL]
                 utts[split].append((vid, text, seq, [0] * len(seq), a))
+        for k, (src, tf) in enumerate(transforms.get(split, [])):         # derived speakers: same words and timing
+            source = voices[first_id[split] + src]
+            vid = len(voices)
+            tag = f"t{k}-{tf.name}"                             # k keeps two draws of one transform apart
+            voices.append({**source, "name": f"{source['name']}~{tag}", "key": f"{source['key']}~{tag}",
+                           "kind": "transformed", "transform": asdict(tf), "source": source["key"]})
+            for u in [u for u in utts[split] if u[0] == first_id[split] + src]:
+                a = tf.apply(u[4].astype(np.float32) / 32768, RATE, seed=cfg.seed + k)
+                utts[split].append((vid, u[1], u[2], u[3], np.clip(a * 32768, -32768, 32767).astype(np.int16)))
     phones = sorted({p for u in utts["train"] + utts["heldout"] + utts["val"] for p in u[2]} - {SIL})
     symbols = {PAD: 0, SIL: 1, **{p: i + 2 for i, p in enumerate(phones)}}
     for split in utts:
@@ -197,6 +226,9 @@ def add_args(p):
     p.add_argument("--per-heldout-voice", type=int, default=d.per_heldout_voice)
     p.add_argument("--per-val-voice", type=int, default=d.per_val_voice)
     p.add_argument("--blends", type=int, default=d.blends, help="new Kokoro speakers blended from two training styles")
+    p.add_argument("--transforms", type=int, default=d.transforms,
+                   help="new training speakers: a training voice through a vocal-tract warp and a channel")
+    p.add_argument("--heldout-transforms", type=int, default=d.heldout_transforms)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--workers", type=int, default=1, help="synthesis processes (one thread each)")
     p.add_argument("--align-with", default=None, help="a recogniser folder: fill phoneme durations by forced alignment")

@@ -296,8 +296,9 @@ def export_prompts(data: Path, out: Path, n: int = 5, seconds: float = 3.5, voic
             else:
                 key = v.get("key", v["name"])
                 name = re.sub(r"[^A-Za-z0-9_.-]+", "_", key) + ".wav"
+                engine = {"kokoro": "Kokoro", "flite": "flite"}.get(v.get("engine"), v.get("engine", ""))
                 label = (f"{v['name']} (real human recording)" if kind == "human"
-                         else f"{key.replace(':', ' ')} (held out)")
+                         else f"{engine} {v['name']} (realistic voice, held out)")
             save_audio(out / name, a[: int(seconds * 22050)].astype(np.float32) / 32768)
             written.append(out / name)
             listing = [e for e in listing if e["file"] != name]

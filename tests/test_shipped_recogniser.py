@@ -43,3 +43,13 @@ def test_other_sample_rates_are_resampled(fixture):
     rec, audio, refs = fixture
     at16k = [resample(a, 22050, 16000) for a in audio]
     assert per(refs, rec.transcribe_all(at16k, 16000)) <= 0.25
+
+
+def test_sentence_choice_picks_the_spoken_sentence_and_noise_is_at_chance(fixture):
+    rec, audio, _ = fixture
+    candidates = Phonemizer()(SENTENCES, VOICE.accent)
+    assert rec.choose(audio, 22050, candidates) == [0, 1, 2, 3, 4]
+    assert rec.choose(audio[::-1], 22050, candidates) == [4, 3, 2, 1, 0]                # not by position
+    rng = np.random.default_rng(0)
+    noise = [(rng.standard_normal(len(a)) * 0.05).astype(np.float32) for a in audio]
+    assert sum(p == k for k, p in enumerate(rec.choose(noise, 22050, candidates))) <= 2

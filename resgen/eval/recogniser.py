@@ -172,18 +172,39 @@ class Recogniser:
                 out[i] = [self.symbols[j - 1] for j in ids]
         return out
 
-    def transcribe(self, audio: np.ndarray, sample_rate: int) -> list[str]:
-        return self.transcribe_all([audio], sample_rate)[0]
+    @torch.no_grad()
+    def choose(self, audios: list[np.ndarray], sample_rate: int, candidates: list[list[str]]) -> list[int]:
+        """Forced choice: for each audio, the candidate phoneme sequence (corpus phonemes) with the lowest CTC loss
+        per phoneme, i.e. which of the test sentences it most likely says. Far more robust than open transcription
+        (a recogniser that misreads a voice's phonemes may still tell its sentences apart), so it still sees where
+        the PER is blind; a chance-level choice (1 / len(candidates)) means the speech carries no words at all."""
+        import torch.nn.functional as F
+        ids = [torch.tensor(self.to_ids(c) or [BLANK + 1]) for c in candidates]
+        lengths = torch.tensor([len(t) for t in ids])
+        flat = torch.cat(ids)
+        out = []
+        for mel in self._mels(audios, sample_rate):
+            lp, n = self.net(mel[None], torch.tensor([mel.shape[-1]]))           # (1, T', V)
+            lp = lp.float().transpose(0, 1).expand(-1, len(ids), -1)               # (T', C, V)
+            loss = F.ctc_loss(lp, flat, n.expand(len(ids)), lengths, blank=BLANK, reduction="none",
+                              zero_infinity=True)
+            loss = torch.where(loss == 0, torch.inf, loss) / lengths               # 0: impossible (zero_infinity)
+            out.append(int(loss.argmin()))
+        return out
 
-    def transcribe_all(self, audios: list[np.ndarray], sample_rate: int) -> list[list[str]]:
+    def _mels(self, audios, sample_rate):
         from resgen.speech.audio import MelConfig, log_mel, resample
-        mels = []
         for a in audios:
             a = np.asarray(a, np.float32)
             if sample_rate != MelConfig.sample_rate:
                 a = resample(a, sample_rate, MelConfig.sample_rate)
-            mels.append(log_mel(torch.from_numpy(a))[0])
-        return self.transcribe_mels(mels)
+            yield log_mel(torch.from_numpy(a))[0]
+
+    def transcribe(self, audio: np.ndarray, sample_rate: int) -> list[str]:
+        return self.transcribe_all([audio], sample_rate)[0]
+
+    def transcribe_all(self, audios: list[np.ndarray], sample_rate: int) -> list[list[str]]:
+        return self.transcribe_mels(list(self._mels(audios, sample_rate)))
 
 
 def load_recogniser(folder: str | Path) -> Recogniser:

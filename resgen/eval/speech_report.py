@@ -25,6 +25,10 @@ def score(rows: dict[str, list[np.ndarray]], triples, split, sr: int, recogniser
         enrolled_for[(i, j)] = {v: np.mean([real[u] for u in np.nonzero(split.voice == v)[0] if u not in (i, j)], 0)
                                 for v in sorted(set(split.voice.tolist()))}
     rec_len = [len(split.audio[i]) / split.sample_rate for i, _, _ in triples]
+    texts = sorted({split.texts[i] for i, _, _ in triples})                 # the sentence-choice candidates
+    first = {t: next(i for i, _, _ in triples if split.texts[i] == t) for t in texts}
+    candidates = [split.phonemes[first[t]] for t in texts]
+    out["sentence_candidates"] = len(texts)
     for name, audios in rows.items():
         hyps = recogniser.transcribe_all(audios, sr)
         sims, hits, errs = [], [], []
@@ -40,6 +44,8 @@ def score(rows: dict[str, list[np.ndarray]], triples, split, sr: int, recogniser
                "similarity_utterance": [float(s) for s in sims], "hit_utterance": [bool(h) for h in hits],
                "examples": [{"text": split.texts[t[0]], "reference": " ".join(r), "heard": " ".join(h)}
                             for t, r, h in list(zip(triples, refs, hyps))[:3]]}
+        picks = recogniser.choose(audios, sr, candidates)
+        row["sentence_choice"] = float(np.mean([texts[c] == split.texts[t[0]] for c, t in zip(picks, triples)]))
         if name == "recordings":            # the instrument's own check: the same audio against another sentence
             row["per_wrong_sentence"] = per(refs[1:] + refs[:1], hyps)
         if asr is not None:
@@ -78,12 +84,14 @@ def print_table(res: dict) -> None:
     print("| tokenizer log-mel L1 | " + " | ".join(f"{v:.3f}" for v in L) + " |")
     wer = any("wer" in r for r in s.values() if isinstance(r, dict))
     print("\n| speech | PER (own recogniser) | speaker similarity (mean ± sd) | speaker identification "
-          "| length ratio |" + (" pocketsphinx WER |" if wer else ""))
-    print("|---|---|---|---|---|" + ("---|" if wer else ""))
+          f"| length ratio | sentence choice (of {s.get('sentence_candidates', '?')}) |"
+          + (" pocketsphinx WER |" if wer else ""))
+    print("|---|---|---|---|---|---|" + ("---|" if wer else ""))
     for name in res["rows"]:
         r = s[name]
         print(f"| {name} | {r['per']:.3f} | {r['similarity']:.3f} ± {r['similarity_std']:.3f} | "
-              f"{r['identification']:.3f} | {r['length_ratio']:.3f} |" + (f" {r['wer']:.3f} |" if wer else ""))
+              f"{r['identification']:.3f} | {r['length_ratio']:.3f} | {r.get('sentence_choice', float('nan')):.3f} |"
+              + (f" {r['wer']:.3f} |" if wer else ""))
     rec = s.get("recordings", {})
     if "per_wrong_sentence" in rec:
         print(f"(instrument check: the recordings scored against another utterance's phonemes: PER "

@@ -98,7 +98,8 @@ def test_train_pools_two_corpora(tmp_path):
     build(tmp_path / "a", CorpusConfig(train_voices=2, heldout_voices=1, per_train_voice=2, per_heldout_voice=2,
                                        heldout_sentences=2), sentences=sentences)
     ec.build(tmp_path / "b", ec.EngineCorpusConfig(engines=("flite",), per_voice=2, per_heldout_voice=1,
-                                                   per_val_voice=1, blends=0, heldout_sentences=2),
+                                                   per_val_voice=1, blends=0, heldout_sentences=2,
+                                                   transforms=0, heldout_transforms=0),
              sentences=sentences, available={"flite": FliteEngine().voices()})
     out = tmp_path / "rec"
     r = run_resgen("train", "recogniser", "--data", f"{tmp_path / 'a'},{tmp_path / 'b'}", "--out", str(out),

@@ -108,3 +108,21 @@ def test_mel_cache_of_another_corpus_is_not_reused(tmp_path):
     fresh_b, _ = corpus_mels(tmp_path / "b", "train")
     assert len(off_a) == 3 and np.array_equal(again, mels_a)
     assert len(off_b) == 4 and mels_b.shape == fresh_b.shape and np.array_equal(mels_b, fresh_b)
+
+
+def test_pooled_corpora_keep_each_utterance_whole(tmp_path):
+    """--data a,b: the corpora's mels one after another, every utterance where its offsets say."""
+    import numpy as np
+
+    from resgen.train.speech_tokenizer import corpus_mels, pooled_mels
+    g = np.random.default_rng(1)
+    for name, lens in (("a", [4096, 8192]), ("b", [6144, 2048, 5120])):
+        (tmp_path / name).mkdir()
+        audio = (g.standard_normal(sum(lens)) * 3000).astype(np.int16)
+        np.savez(tmp_path / name / "train.npz", audio=audio, audio_offsets=np.cumsum([0] + lens))
+    mels, off = pooled_mels([tmp_path / "a", tmp_path / "b"], tmp_path)
+    (ma, oa), (mb, ob) = corpus_mels(tmp_path / "a", "train"), corpus_mels(tmp_path / "b", "train")
+    assert len(off) == 6 and off[-1] == mels.shape[1] == ma.shape[1] + mb.shape[1]
+    assert np.array_equal(np.diff(off), np.concatenate([np.diff(oa), np.diff(ob)]))
+    assert np.array_equal(mels[:, off[3]:off[4]], mb[:, ob[1]:ob[2]])
+    assert (tmp_path / "mels_train.npz").exists() and (tmp_path / "mels_train_1.npz").exists()

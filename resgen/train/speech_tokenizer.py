@@ -25,7 +25,8 @@ from resgen.train.loop import LoopConfig, train
 
 
 def add_args(p: argparse.ArgumentParser):
-    p.add_argument("--data", default="runs/speech-data", help="corpus folder from `resgen data speech`")
+    p.add_argument("--data", default="runs/speech-data",
+                   help="corpus folder from `resgen data speech`, or several as a comma list (pooled)")
     p.add_argument("--out", default="runs/speech-tokenizer", help="run folder (checkpoints, log, weights)")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--batch-size", type=int, default=32)
@@ -71,6 +72,16 @@ def corpus_mels(data: Path, split: str, cache: Path | None = None) -> tuple[np.n
     return out
 
 
+def pooled_mels(corpora: list[Path], cache_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The training log-mels of several corpora one after another -> (float16 (80, total), offsets (U+1,)); each
+    corpus cached as cache_dir/mels_train.npz, mels_train_1.npz, ..."""
+    parts = [corpus_mels(data, "train", cache_dir / (f"mels_train_{k}.npz" if k else "mels_train.npz"))
+             for k, data in enumerate(corpora)]
+    shift = np.cumsum([0] + [int(o[-1]) for _, o in parts])
+    offsets = np.concatenate([[0]] + [o[1:] + shift[k] for k, (_, o) in enumerate(parts)])
+    return np.concatenate([m for m, _ in parts], axis=1), offsets
+
+
 def synthetic_mels(n: int = 24, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     g = np.random.default_rng(seed)
     lens = g.integers(40, 200, n)
@@ -103,10 +114,11 @@ def run(args) -> Path:
     if args.synthetic:
         mels, offsets = synthetic_mels()
     else:
-        data = Path(args.data)
-        if not (data / "train.npz").exists():
-            raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
-        mels, offsets = corpus_mels(data, "train", out / "mels_train.npz")
+        corpora = [Path(d.strip()) for d in str(args.data).split(",") if d.strip()]
+        for data in corpora:
+            if not (data / "train.npz").exists():
+                raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
+        mels, offsets = pooled_mels(corpora, out)
     all_mels = torch.from_numpy(mels.astype(np.float32))                      # (80, T)
     starts, lengths = torch.from_numpy(offsets[:-1]), torch.from_numpy(np.diff(offsets))
     D, crop = cfg.rvq.depth, args.crop

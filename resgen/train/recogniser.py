@@ -25,7 +25,7 @@ from resgen.eval.recogniser import (PhonemeRecogniser, Recogniser, RecogniserCon
                                     phoneme_inventory)
 from resgen.eval.speech_data import split_phonemes
 from resgen.train.loop import LoopConfig, train
-from resgen.train.speech_tokenizer import corpus_mels
+from resgen.train.speech_tokenizer import corpus_folders, pooled_mels
 
 
 def add_args(p: argparse.ArgumentParser):
@@ -88,7 +88,7 @@ def channel_augment(mel: torch.Tensor, share: float, gen: torch.Generator,
 
 def run(args) -> Path:
     from resgen.core.errors import UsageError
-    corpora = [Path(d.strip()) for d in str(args.data).split(",") if d.strip()]
+    corpora = corpus_folders(args.data)
     for data in corpora:
         if not (data / "train.npz").exists():
             raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
@@ -101,14 +101,7 @@ def run(args) -> Path:
     metas = [json.loads((data / "corpus.json").read_text()) for data in corpora]
     symbols = phoneme_inventory([s for m in metas for s in m["symbols"]])    # the union of the corpora's
     cfg = RecogniserConfig(symbols=symbols, width=args.width, blocks=args.blocks, kernel=args.kernel)
-    parts = [corpus_mels(data, "train", out / (f"mels_train_{k}.npz" if k else "mels_train.npz"))
-             for k, data in enumerate(corpora)]
-    mels = np.concatenate([m for m, _ in parts], axis=1)
-    offsets, shift = [np.zeros(1, np.int64)], 0
-    for _, o in parts:                                                        # each corpus's frames after the last's
-        offsets.append(o[1:].astype(np.int64) + shift)
-        shift += int(o[-1])
-    offsets = np.concatenate(offsets)
+    mels, offsets = pooled_mels(corpora, out)                                # each corpus's frames after the last's
     targets = [phoneme_ids(p, symbols) for data in corpora for p in split_phonemes(data, "train")]
     all_mels = torch.from_numpy(mels)                                         # (80, total) float16
     starts, lengths = torch.from_numpy(offsets[:-1]), torch.from_numpy(np.diff(offsets))

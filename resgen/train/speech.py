@@ -28,7 +28,7 @@ from resgen.speech.model import NULL_TEXT, SpeechModel, positions_phonemes
 from resgen.speech.tokenizer import MelTokenizer
 from resgen.core.weights import ModelFileError, file_sha256, load_module, read_json, save_module
 from resgen.train.loop import LoopConfig, train
-from resgen.train.speech_tokenizer import corpus_mels
+from resgen.train.speech_tokenizer import corpus_folders, corpus_mels
 
 
 PROMPT_LAYOUTS = ("adjacent", "block")
@@ -229,7 +229,7 @@ def run(args) -> Path:
         tok_cfg = from_dict(MelTokenizerConfig, read_json(tok_dir / "tokenizer.json")["tokenizer"])
         tokenizer = load_module(MelTokenizer(tok_cfg), tok_dir / "tokenizer.safetensors").eval()
         shutil.copy(tok_dir / "tokenizer.safetensors", out / "tokenizer.safetensors")
-        corpora = [Path(d.strip()) for d in str(args.data).split(",") if d.strip()]
+        corpora = corpus_folders(args.data)
         if args.tokens and len(corpora) > 1:
             raise UsageError("--tokens takes one corpus's tokens; give several corpora without it")
         parts = []

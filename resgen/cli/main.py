@@ -86,8 +86,9 @@ def _data_parsers(sub):
     speech_corpus.add_args(d)
     d.set_defaults(func=speech_corpus.run)
     from resgen.speech import engine_corpus
-    d = dsub.add_parser("speech-engines", help="realistic voices: Kokoro-82M and flite utterances in the corpus "
-                                               "layout (text, phonemes; durations by forced alignment)")
+    d = dsub.add_parser("speech-engines", help="realistic voices: Kokoro-82M, flite, Festival, Pico and Piper "
+                                               "utterances in the corpus layout (text, phonemes; durations by "
+                                               "forced alignment)")
     engine_corpus.add_args(d)
     from resgen.cli import data_engines
     d.set_defaults(func=data_engines.run)

@@ -1,13 +1,16 @@
-"""A corpus of realistic voices from the engines beside espeak-ng (Kokoro-82M, flite), in the layout of
-`resgen data speech` (train.npz, val.npz, heldout.npz, corpus.json), so every trainer and `resgen eval speech` read it.
+"""A corpus of realistic voices from the engines beside espeak-ng (Kokoro-82M, flite, Festival, Pico, Piper), in the
+layout of `resgen data speech` (train.npz, val.npz, heldout.npz, corpus.json), so every trainer and `resgen eval
+speech` read it.
 
     resgen data speech-engines --out runs/speech-engines [--per-voice 24] [--blends 20] [--workers 2]
+    resgen data speech-engines --out runs/speech-engines2 --engines festival,pico,piper --blends 0 --per-voice 60
 
 Voices. Kokoro's English voices and its other-language voices reading English (accented speakers), new speakers
-blended from two training styles, each at its own speaking rate; flite's Debian voices. The independent check's
-voices (`engines.RESERVED`) are never used. `HELDOUT` voices (and the blends of held-out styles) speak only held-out
-sentences and are never trained on; `VAL` voices choose settings. Sentences: the espeak corpus's split of the Debian
-fortunes (the same held-out pool, so no held-out sentence is trained on in either corpus).
+blended from two training styles; flite's and Festival's Debian voices; Pico's two; Piper's joe. Each voice speaks
+at its own rate. The independent check's voices (`engines.RESERVED`) are never used. `HELDOUT` voices (and the
+blends of held-out styles) speak only held-out sentences and are never trained on; `VAL` voices choose settings
+(flite's and Festival's kal both: one speaker). Sentences: the espeak corpus's split of the Debian fortunes (the same
+held-out pool, so no held-out sentence is trained on in any corpus).
 
 Durations. Only espeak reports phoneme events. These utterances get their phoneme durations from the forced aligner
 (`resgen.eval.align.align_corpus`) when `--align-with RECOGNISER` is given; without it corpus.json says "durations": "none"
@@ -27,8 +30,9 @@ import numpy as np
 
 HELDOUT = ("kokoro:af_nicole", "kokoro:am_onyx", "kokoro:bf_alice", "kokoro:bm_lewis", "kokoro:if_sara",
            "kokoro:pm_alex", "flite:rms")
-VAL = ("kokoro:af_kore", "kokoro:am_echo", "kokoro:zf_xiaoyi", "flite:kal")
+VAL = ("kokoro:af_kore", "kokoro:am_echo", "kokoro:zf_xiaoyi", "flite:kal", "festival:kal_diphone")
 RATE = 22050
+CORPUS_ENGINES = ("kokoro", "flite", "festival", "pico", "piper")      # espeak's voices: resgen data speech
 
 
 @dataclass(frozen=True)
@@ -68,12 +72,19 @@ def plan_voices(cfg: EngineCorpusConfig, available: dict) -> dict[str, list]:
                 continue
             seen.add(key)
             out[split].append(EngineVoice("kokoro", f"{a.name}+{b.name}@{w:g}", a.licence, "neural-blend"))
-    for split in out:                 # each voice its own speaking rate (Kokoro speed; flite duration stretch)
-        out[split] = [EngineVoice(v.engine, v.name, v.licence, v.kind,
-                                  {"speed": round(rng.uniform(0.85, 1.15), 2)} if v.engine == "kokoro"
-                                  else {"duration_stretch": round(rng.uniform(0.9, 1.15), 2)})
-                      for v in out[split]]
+    for split in out:                 # each voice its own speaking rate, in its engine's own control
+        out[split] = [EngineVoice(v.engine, v.name, v.licence, v.kind, _rate(v.engine, rng)) for v in out[split]]
     return out
+
+
+def _rate(engine: str, rng: random.Random) -> dict:
+    """One draw from rng: the engine's speaking-rate setting (Kokoro and Pico speed; Piper length scale; flite and
+    Festival duration stretch), 15% slower to 15% faster."""
+    if engine in ("kokoro", "pico"):
+        return {"speed": round(rng.uniform(0.85, 1.15), 2)}
+    if engine == "piper":
+        return {"length_scale": round(rng.uniform(0.9, 1.15), 2)}
+    return {"duration_stretch": round(rng.uniform(0.9, 1.15), 2)}
 
 
 def plan_transforms(cfg: EngineCorpusConfig, plan: dict[str, list]) -> dict[str, list[tuple[int, object]]]:
@@ -111,7 +122,8 @@ def _speak_voice(job) -> str:
     from resgen.speech.audio import resample
     from resgen.speech.corpus import Phonemizer
     from resgen.speech.engines import get_engine
-    engine = get_engine(voice.engine) if voice.engine != "kokoro" else _kokoro(threads)
+    engine = _kokoro(threads) if voice.engine == "kokoro" else get_engine(voice.engine, **(
+        {"seed": _seed(voice)} if voice.engine == "piper" else {}))     # a fresh Piper per voice: its noise repeats
     phon = Phonemizer()(texts, accent_of(voice))
     audio, keep = [], []
     for text, ph in zip(texts, phon):
@@ -130,6 +142,11 @@ def _speak_voice(job) -> str:
 
 
 _KOKORO = None
+
+
+def _seed(voice) -> int:
+    import zlib
+    return zlib.crc32(voice.key.encode())
 
 
 def _kokoro(threads: int):
@@ -221,7 +238,7 @@ def build(out: Path, cfg: EngineCorpusConfig = EngineCorpusConfig(), workers: in
 def add_args(p):
     d = EngineCorpusConfig()
     p.add_argument("--out", default="runs/speech-engines", help="corpus folder")
-    p.add_argument("--engines", default=",".join(d.engines), help="comma list of: kokoro, flite")
+    p.add_argument("--engines", default=",".join(d.engines), help="comma list of: " + ", ".join(CORPUS_ENGINES))
     p.add_argument("--per-voice", type=int, default=d.per_voice, help="utterances per training voice")
     p.add_argument("--per-heldout-voice", type=int, default=d.per_heldout_voice)
     p.add_argument("--per-val-voice", type=int, default=d.per_val_voice)

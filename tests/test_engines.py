@@ -128,6 +128,7 @@ def test_corpus_plan_gives_each_engine_its_rate_control_and_keeps_kal_for_valida
     assert [v.key for v in plan["val"]] == ["festival:kal_diphone"] and not plan["heldout"]
     params = {v.engine: v.params for v in plan["train"]}
     assert set(params["festival"]) == {"duration_stretch"} and set(params["pico"]) == {"speed"}
+    assert [ec.accent_of(EngineVoice("pico", n, "")) for n in ("en-US", "en-GB")] == ["en-us", "en"]
     assert set(params["piper"]) == {"length_scale"} and all(0.85 <= x <= 1.15 for p in params.values()
                                                             for x in p.values())
 

@@ -110,10 +110,11 @@ def sentence_pools(cfg: EngineCorpusConfig, sentences: list[str]) -> tuple[list[
 
 
 def accent_of(v) -> str:
-    """The corpus accent of a voice (an espeak accent, as the TTS pipeline takes): British Kokoro voices (b*) "en"
-    (phonemised as en-gb), every other "en-us"."""
+    """The corpus accent of a voice (an espeak accent, as the TTS pipeline takes): the British voices (Kokoro's b*,
+    Pico's en-GB) "en" (phonemised as en-gb), every other "en-us"."""
     first = v.name.split("+")[0]
-    return "en" if v.engine == "kokoro" and first.startswith("b") else "en-us"
+    british = (v.engine == "kokoro" and first.startswith("b")) or (v.engine == "pico" and first == "en-GB")
+    return "en" if british else "en-us"
 
 
 def _speak_voice(job) -> str:

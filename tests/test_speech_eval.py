@@ -56,3 +56,25 @@ def test_no_model_with_no_resynthesis_is_a_one_line_error(tmp_path):
     r = subprocess.run([sys.executable, "-m", "resgen", "eval", "speech", "--data", str(tmp_path), "--no-model",
                         "--no-resynthesis"], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "nothing to evaluate" in r.stderr
+
+
+def test_per_voice_rows_weight_per_by_reference_length_and_give_each_voice_its_length_ratio():
+    """Two voices, two pairs each: PER pooled over the voice's phonemes, similarity and identification averaged,
+    length ratio = the voice's generated seconds over its recordings' seconds."""
+    import numpy as np
+
+    from resgen.eval.speech_report import per_voice
+
+    class Split:                                   # the two attributes per_voice reads of a CorpusSplit
+        voice = np.array([0, 0, 1, 1])
+
+        def voice_name(self, i):
+            return f"v{self.voice[i]}"
+    triples = [(0, 1, 1), (1, 0, 0), (2, 3, 3), (3, 2, 2)]
+    refs = [["a"] * 10, ["a"] * 30, ["a"] * 20, ["a"] * 20]
+    row = {"per_utterance": [0.5, 0.1, 0.2, 0.4], "similarity_utterance": [0.8, 0.6, 0.9, 0.7],
+           "hit_utterance": [True, False, True, True], "seconds_utterance": [1.0, 2.0, 1.5, 1.5]}
+    table = per_voice({"ResGEN": row}, ["ResGEN"], triples, Split(), refs, rec_len=[2.0, 2.0, 1.0, 2.0])
+    v0, v1 = table["v0"]["ResGEN"], table["v1"]["ResGEN"]
+    assert np.isclose(v0["per"], (5 + 3) / 40) and np.isclose(v0["similarity"], 0.7) and v0["identification"] == 0.5
+    assert np.isclose(v0["length_ratio"], 3.0 / 4.0) and np.isclose(v1["length_ratio"], 1.0) and v1["pairs"] == 2

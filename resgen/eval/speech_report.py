@@ -40,7 +40,7 @@ def score(rows: dict[str, list[np.ndarray]], triples, split, sr: int, recogniser
         lens = [len(a) / sr for a in audios]
         row = {"per": per(refs, hyps), "similarity": float(np.mean(sims)), "similarity_std": float(np.std(sims)),
                "identification": float(np.mean(hits)), "length_ratio": sum(lens) / sum(rec_len),
-               "per_utterance": [e / max(1, len(r)) for e, r in zip(errs, refs)],
+               "per_utterance": [e / max(1, len(r)) for e, r in zip(errs, refs)], "seconds_utterance": lens,
                "similarity_utterance": [float(s) for s in sims], "hit_utterance": [bool(h) for h in hits],
                "examples": [{"text": split.texts[t[0]], "reference": " ".join(r), "heard": " ".join(h)}
                             for t, r, h in list(zip(triples, refs, hyps))[:3]]}
@@ -51,12 +51,12 @@ def score(rows: dict[str, list[np.ndarray]], triples, split, sr: int, recogniser
         if asr is not None:
             row["wer"] = wer([split.texts[t[0]] for t in triples], [asr.transcribe(a, sr) for a in audios])
         out[name] = row
-    out["per_voice"] = per_voice(out, rows, triples, split, refs)
+    out["per_voice"] = per_voice(out, rows, triples, split, refs, rec_len)
     return out
 
 
-def per_voice(scores: dict, rows, triples, split, refs) -> dict:
-    """voice name -> row name -> (PER, similarity, identification) over that voice's utterances."""
+def per_voice(scores: dict, rows, triples, split, refs, rec_len: list[float]) -> dict:
+    """voice name -> row name -> (PER, similarity, identification, length ratio) over that voice's utterances."""
     table: dict = {}
     voices = sorted({int(split.voice[i]) for i, _, _ in triples})
     for v in voices:
@@ -66,9 +66,11 @@ def per_voice(scores: dict, rows, triples, split, refs) -> dict:
         for row in rows:
             s = scores[row]
             errs = sum(s["per_utterance"][n] * max(1, len(refs[n])) for n in sel)
+            seconds = sum(s["seconds_utterance"][n] for n in sel)
             table[name][row] = {"per": errs / max(1, sum(len(refs[n]) for n in sel)),
                                 "similarity": float(np.mean([s["similarity_utterance"][n] for n in sel])),
                                 "identification": float(np.mean([s["hit_utterance"][n] for n in sel])),
+                                "length_ratio": seconds / sum(rec_len[n] for n in sel),
                                 "pairs": len(sel)}
     return table
 
@@ -97,10 +99,11 @@ def print_table(res: dict) -> None:
         print(f"(instrument check: the recordings scored against another utterance's phonemes: PER "
               f"{rec['per_wrong_sentence']:.3f}, against their own {rec['per']:.3f})")
     shown = [n for n in ("recordings", res.get("full_resynthesis"), "ResGEN") if n in s]
-    print("\n| voice | " + " | ".join(f"{n}: PER / sim / id" for n in shown) + " |")
-    print("|---|" + "---|" * len(shown))
+    print("\n| voice | " + " | ".join(f"{n}: PER / sim / id" for n in shown) + " | ResGEN length ratio |")
+    print("|---|" + "---|" * (len(shown) + 1))
     for voice, rows in s["per_voice"].items():
         cells = [f"{rows[n]['per']:.3f} / {rows[n]['similarity']:.3f} / {rows[n]['identification']:.2f}" for n in shown]
+        cells.append(f"{rows['ResGEN']['length_ratio']:.2f}" if "ResGEN" in rows else "-")
         print(f"| {voice} ({rows[shown[0]]['pairs']}) | " + " | ".join(cells) + " |")
     if "generation" in res:
         g = res["generation"]

@@ -26,6 +26,8 @@ INFO = {
     "prompt": "1-20 s of the voice to clone: upload (wav, flac, ogg, mp3) or record.",
     "example": "Voices held out from training, to try cloning with.",
     "speed": "Speaking rate: above 1 is faster (shorter phoneme durations).",
+    "prompt_text": "The prompt's words, if you know them: the speech then takes the speaker's own pace. An example "
+                   "voice fills it in; a wrong transcript makes the pace wrong.",
     "speech_cfg": "Guidance on the text: how strongly the prediction follows the phonemes; 1 = off.",
     "vocoder": "HiFi-GAN (trained, natural) or Griffin-Lim (no network, rough).",
     "accent": "The espeak-ng accent used to turn the text into phonemes.",

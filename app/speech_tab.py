@@ -22,6 +22,7 @@ from .schedule_plot import schedule_plot
 from .exports import speech_steps_zip, trace_file
 from .help import INFO, SAMPLE_TEXTS, SPEECH_GUIDE
 from .inspector import inspector_markdown, inspector_panel, life_strip, slow_motion, position_at_matrix
+from .speech_run import make_handlers
 from .speech_span import position_words, seconds_tick, span_audio, span_frames
 from .token_map import ORDERS, token_map_component, token_map_html, token_map_svg
 
@@ -48,71 +49,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         except Exception as e:                            # not installed yet, stale or corrupt files
             raise gr.Error(f"Could not load the speech model: {e}") from None
 
-    def pick_example(name):
-        if not name or name not in examples:
-            return gr.update()
-        import soundfile as sf
-        audio, rate = sf.read(str(examples[name]), dtype="float32")
-        return (rate, audio)             # gradio writes it into its cache: the prompt is then a file path there
-
-    def generate(text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend):
-        if prompt is None:
-            raise gr.Error("Give a voice prompt: upload or record a few seconds, or pick an example voice.")
-        from resgen.speech.audio import AudioError
-        from resgen.speech.prompt_audio import read_prompt
-        try:                                        # a file path (type="filepath"): wav, flac, ogg or mp3, no ffmpeg
-            audio, rate = read_prompt(prompt)
-        except AudioError as e:
-            raise gr.Error(str(e)) from None
-        try:
-            seed = int(seed or 0)
-        except (TypeError, ValueError):
-            raise gr.Error("Seed must be a whole number.") from None
-        seed = random.randrange(2**31) if randomize else seed
-        pipe = load(backend)
-        from resgen.speech.chunks import crossfade_join
-        from resgen.speech.pipeline import CROSSFADE_S
-        try:
-            chunks = pipe.chunk_text(text, audio, int(rate), speed=speed, accent=accent)
-        except (ValueError, AudioError) as e:
-            raise gr.Error(str(e)) from None
-        from resgen.core.trace import trace_arrays
-        t0, parts, mels, all_arrays, n = time.perf_counter(), [], [], [], len(chunks)
-        for k, chunk in enumerate(chunks):
-            try:
-                it, Np, phonemes, s = pipe.generate_steps(chunk, audio, int(rate), speed=speed, steps=int(steps),
-                                                          cfg=cfg, seed=seed + k, accent=accent)
-            except (ValueError, AudioError) as e:
-                raise gr.Error(f"chunk {k + 1} of {n}: {e}" if n > 1 else str(e)) from None
-            where = f"chunk {k + 1}/{n}, " if n > 1 else ""
-            traces = []
-            for tr in it:
-                traces.append(tr)
-                yield (None, None, f"{where}step {tr.step + 1}/{s['steps']}: {tr.masked} target slots still masked",
-                       None, gr.update(), gr.update(), None)
-            codes = traces[-1].codes[0, Np:]
-            mels.append(pipe.decode(codes))
-            parts.append(pipe.vocode(mels[-1], vocoder))
-            arrays = trace_arrays(traces)
-            arrays["meta"] = {"task": "speech", "prompt_positions": Np, "phonemes": phonemes, "text": chunk,
-                              "chunk": k + 1, "chunks": n, "vocoder": vocoder, "_backend_choice": backend, **s}
-            all_arrays.append(arrays)
-        wav = crossfade_join(parts, 22050, CROSSFADE_S)
-        secs = time.perf_counter() - t0
-        dur = len(wav) / 22050
-        pair = " (with and without the text, one batch of 2)" if s["cfg"] != 1 else ""
-        calls = s["steps"] * n
-        voc = vocoder + (f" ({pipe.vocoder_backend})" if vocoder == "hifigan" and pipe.vocoder_backend else "")
-        info = (f"{dur:.2f} s of speech in {secs:.2f} s (real-time factor {secs / max(dur, 1e-9):.2f}) on "
-                f"{pipe.backend}, vocoder {voc}; seed {seed}; {s['steps']} steps, {calls} denoiser calls{pair}; "
-                + (f"{n} chunks (seeds {seed}..{seed + n - 1}), joined with a {CROSSFADE_S * 1000:.0f} ms cross-fade"
-                   if n > 1 else f"{len(phonemes) - 2} phonemes, {len(codes)} positions x {pipe.tok_cfg.rvq.depth} depths")
-                + "".join(f"\nPrompt: {notice}." for notice in s.get("prompt_notices", [])))
-        import torch
-        mel = torch.cat(mels, -1)
-        yield ((22050, wav), render.mel_image(mel.cpu().numpy()), info, all_arrays[0],
-               gr.update(maximum=s["steps"], value=s["steps"]),
-               gr.update(maximum=max(n, 2), value=1, visible=n > 1, interactive=n > 1), all_arrays)
+    pick_example, generate = make_handlers(load, examples)
 
     def pick_chunk(all_arrays, k):
         """The visualiser follows chunk k (1-based) of the last run."""
@@ -245,6 +182,8 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                                       elem_id="speech-example")
                 prompt = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Voice prompt (1-20 s)",
                                   elem_id="speech-prompt")
+                prompt_text = gr.Textbox("", lines=1, max_lines=4, label="What the prompt says (optional)",
+                                         info=INFO["prompt_text"], elem_id="speech-prompt-text")
                 with gr.Row():
                     go = gr.Button("Speak", variant="primary", elem_id="speech-generate")
                     stop = gr.Button("Stop", elem_id="speech-stop")
@@ -314,8 +253,9 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
             exported = gr.File(label="Download", elem_id="speech-export")
 
         views = [grid, step_mel, step_audio, ladder_audio, schedule, caption]
-        example.change(pick_example, example, prompt, api_name=False)
-        ev = go.click(generate, [text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend],
+        example.change(pick_example, example, [prompt, prompt_text], api_name=False)
+        ev = go.click(generate, [text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend,
+                                 prompt_text],
                       [out_audio, out_mel, info, arrays, step, chunk, all_arrays], api_name="generate_speech",
                       concurrency_limit=2)
         insp_views = [insp_md, insp_life, insp_mel]

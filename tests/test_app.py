@@ -143,10 +143,20 @@ def test_missing_model_is_a_message(tmp_path):
         demo.close()
 
 
-def _speak(client, prompt, text="The quick brown fox.", seed=5, vocoder="griffin-lim"):
+def _speak(client, prompt, text="The quick brown fox.", seed=5, vocoder="griffin-lim", *prompt_text):
     from gradio_client import handle_file
     return client.predict(text, handle_file(str(prompt)), 1.0, 3, 2.0, seed, False, vocoder, "en-us", "torch",
-                          api_name="/generate_speech")
+                          *prompt_text, api_name="/generate_speech")
+
+
+def test_speech_prompt_transcript_sets_the_pace_and_a_bad_one_is_a_message(served, tmp_path):
+    client = Client(served, verbose=False)
+    info = _speak(client, _prompt_wav(tmp_path / "p.wav"), "The quick brown fox.", 5, "griffin-lim", "Hello there.")[2]
+    assert "the prompt speaker's pace from its transcript: durations x" in info
+    assert "pace" not in _speak(client, _prompt_wav(tmp_path / "p.wav"), "The quick brown fox.", 5, "griffin-lim",
+                                "   ")[2]                                  # a blank transcript: no pace
+    with pytest.raises(Exception, match="the prompt's transcript"):
+        _speak(client, _prompt_wav(tmp_path / "p.wav"), "The quick brown fox.", 5, "griffin-lim", "?! ;")
 
 
 def test_speech_endpoints(served, tmp_path):

@@ -43,6 +43,29 @@ def test_speed_changes_the_length(pipe):
     assert slow[0].sum() > fast[0].sum() and len(slow[1]) >= len(fast[1])     # frames, then positions
 
 
+def test_prompt_transcript_sets_the_pace_from_the_prompts_own_length(pipe, monkeypatch):
+    """pace = the prompt's real frames / the frames predicted for its transcript: a longer transcript for the same
+    audio means faster speech (a smaller pace); edge silence does not count; the pace is clamped to [0.5, 2] and
+    the generation's durations are multiplied by it."""
+    from resgen.speech import pace as pace_module
+    assert pipe.pace(_tone(), SR, None) == pipe.pace(_tone(), SR, "  ") == 1.0
+    monkeypatch.setattr(pace_module, "PACE_RANGE", (0.01, 100.0))     # the tiny model's raw ratios (far from 1)
+    one, three = (pace_module.prompt_pace(pipe, _tone(), SR, "Hello there. " * k) for k in (1, 3))
+    assert three < 0.6 * one
+    padded = np.concatenate([np.zeros(SR, np.float32), _tone(), np.zeros(SR, np.float32)])
+    assert abs(pace_module.prompt_pace(pipe, padded, SR, "Hello there. " * 3) - three) < 0.15 * three  # not 2x
+    monkeypatch.undo()
+    pace = pipe.pace(_tone(), SR, "Hello there.")
+    assert pace == 2.0                                                 # clamped
+    it, Np, ph, s = pipe.generate_steps("The quick brown fox.", _tone(), SR, steps=2, prompt_text="Hello there.")
+    assert s["pace"] == 2.0
+    plain = pipe.plan_target(ph, pipe.prompt_codes(_tone(), SR), 1.0)[0].sum()
+    paced = pipe.plan_target(ph, pipe.prompt_codes(_tone(), SR), 1.0 / pace)[0].sum()
+    assert paced > plain                                               # (tiny durations: 0-2 frames, rounded)
+    r = pipe.generate("The quick brown fox.", _tone(), SR, steps=2, vocoder="griffin-lim", prompt_text="Hello there.")
+    assert r.settings["pace"] == 2.0 and len(r.codes) == -(-int(paced) // pipe.cfg.frames_per_position)
+
+
 @pytest.mark.parametrize("kwargs, err, match", [
     ({"text": ""}, ValueError, "empty"),
     ({"text": "a" * 401}, ValueError, "too long"),
@@ -54,6 +77,7 @@ def test_speed_changes_the_length(pipe):
     ({"accent": "fr"}, ValueError, "accent"),
     ({"steps": 0}, ValueError, "steps"),
     ({"vocoder": "wavenet"}, ValueError, "vocoder"),
+    ({"prompt_text": "?! ... ;"}, ValueError, "the prompt's transcript: the text has no pronounceable words"),
 ])
 def test_bad_input_is_a_clear_error(pipe, kwargs, err, match):
     args = {"text": "The quick brown fox.", "prompt": _tone(), "steps": 2, "vocoder": "griffin-lim"} | kwargs

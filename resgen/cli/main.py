@@ -106,7 +106,9 @@ def _data_parsers(sub):
     d.add_argument("--data", default="runs/speech-data")
     d.add_argument("--out", default="assets/speech/prompts")
     d.add_argument("--n", type=int, default=6, help="number of held-out voices")
-    d.add_argument("--seconds", type=float, default=2.5)
+    d.add_argument("--seconds", type=float, default=2.5, help="the shortest utterance taken (cut to it unless --whole)")
+    d.add_argument("--whole", action="store_true",
+                   help="keep each utterance whole, so prompts.json's text is exactly what the prompt says")
     d.add_argument("--voices", default=None,
                    help="held-out voices by key or name, comma-separated (for example kokoro:bf_alice,human:librivox)")
     d.add_argument("--append", action="store_true", help="keep the other entries of the folder's prompts.json")

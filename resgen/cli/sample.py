@@ -106,6 +106,8 @@ def add_speech_args(p: argparse.ArgumentParser):
                    help="what to say (English, at most 3,000 characters; a long text is spoken in chunks of about "
                         "a sentence, joined with a short cross-fade)")
     p.add_argument("--prompt", required=True, help="a recording of the voice to use (1-20 s, any rate/channels)")
+    p.add_argument("--prompt-text", default=None,
+                   help="what the prompt says (optional): the speech then takes the prompt speaker's pace")
     p.add_argument("--speed", type=float, default=1.0, help="speaking rate (0.5-2; durations are divided by it)")
     p.add_argument("--accent", default="en-us", help="pronunciation used to phonemise the text")
     p.add_argument("--steps", type=int, default=None, help="sampling steps T (default: model's)")
@@ -137,7 +139,8 @@ def run_speech(args) -> None:
             raise UsageError(f"cannot read the prompt {args.prompt}: {e}") from None
         pipe = resgen.load("speech", backend=args.backend, model_dir=args.model)
         t_load = time.perf_counter() - t0
-        chunks = pipe.chunk_text(args.text, audio, rate, speed=args.speed, accent=args.accent)
+        chunks = pipe.chunk_text(args.text, audio, rate, speed=args.speed, accent=args.accent,
+                                 prompt_text=args.prompt_text)
         if not 1 <= args.trace_chunk <= len(chunks):
             raise UsageError(f"--trace-chunk {args.trace_chunk}: the text has {len(chunks)} chunk(s)")
 
@@ -146,7 +149,7 @@ def run_speech(args) -> None:
                 print(f"chunk {k + 1}/{n}: {text[:60]!r}{'...' if len(text) > 60 else ''}", file=sys.stderr, flush=True)
         result = pipe.generate(args.text, audio, rate, speed=args.speed, steps=args.steps, cfg=args.cfg,
                                temperature=args.temperature, top_p=args.top_p, seed=args.seed, accent=args.accent,
-                               vocoder=args.vocoder, on_chunk=progress)
+                               vocoder=args.vocoder, on_chunk=progress, prompt_text=args.prompt_text)
     except (ModelFileError, AudioError, ValueError) as e:
         raise UsageError(str(e)) from None
     save_audio(out, result.audio, result.sample_rate)
@@ -161,5 +164,6 @@ def run_speech(args) -> None:
     print(f"wrote {out} ({result.duration:.2f} s of speech)" + (f", trace {args.trace}" if args.trace else ""))
     voc = args.vocoder + (f" ({s['vocoder_backend']})" if s.get("vocoder_backend") else "")
     print(f"backend {result.backend}, vocoder {voc}; steps {s['steps']}, cfg {s['cfg']}, speed {s['speed']}, "
+          f"pace {s['pace']}{' (from the prompt transcript)' if args.prompt_text else ''}, "
           f"seed {s['seed']}; sampling + vocoding {result.seconds:.2f} s (real-time factor {result.rtf:.2f}), "
           f"load {t_load:.2f} s, total {time.perf_counter() - t0:.2f} s", file=sys.stderr)

@@ -48,6 +48,8 @@ def add_args(p: argparse.ArgumentParser):
                    help="also rows 'ResGEN, recording's depths 1..k' for a list like 1,2,4: the model given each "
                         "recording's alignment and its true tokens at depths 1..k, filling the rest (tells coarse "
                         "content from fine detail)")
+    p.add_argument("--prompt-text", action="store_true",
+                   help="give the model each prompt's transcript, so it takes the prompt speaker's pace")
     p.add_argument("--n", type=int, default=0, help="evaluate the first n held-out utterances (0 = all)")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--cfg", type=float, default=None)
@@ -155,7 +157,8 @@ def run(args) -> dict:
                  "recogniser": str(rec_dir), "split": args.split, "pairs": len(triples),
                  "voices": len({int(split.voice[t[0]]) for t in triples}), "vocoder": args.vocoder,
                  "settings": {**pipe._settings(args.steps, args.cfg, args.temperature, args.top_p, args.seed, 1.0),
-                              **{k: getattr(pipe.defaults, k) for k in ("mog_noise", "cfg_schedule", "code_temperature")}}}
+                              **{k: getattr(pipe.defaults, k) for k in ("mog_noise", "cfg_schedule", "code_temperature")},
+                              "prompt_text": bool(args.prompt_text)}}
     res["tokenizer_l1_per_depth"] = tokenizer_l1(pipe, split)
 
     from tqdm import tqdm
@@ -224,7 +227,8 @@ def generate_all(pipe, held: CorpusSplit, triples, args, settings: dict, res: di
     gen, t0, audio_s = [], time.perf_counter(), 0.0
     for n, (i, j, _) in enumerate(tqdm(triples, desc="ResGEN", dynamic_ncols=True, mininterval=5.0)):
         r = pipe.generate(held.texts[i], held.audio[j], held.sample_rate, accent=held.accent(i),
-                          seed=args.seed + n, vocoder=args.vocoder, **settings)
+                          seed=args.seed + n, vocoder=args.vocoder,
+                          prompt_text=held.texts[j] if args.prompt_text else None, **settings)
         gen.append(r.audio)
         audio_s += r.duration
         if args.save_audio:

@@ -262,10 +262,11 @@ def run(args) -> dict:
 
 
 def export_prompts(data: Path, out: Path, n: int = 5, seconds: float = 3.5, voices: list[str] | None = None,
-                   append: bool = False) -> list[Path]:
+                   append: bool = False, whole: bool = False) -> list[Path]:
     """Write one prompt WAV per held-out voice (the first n voices, or the voices named by key or name, each its
-    first utterance of at least `seconds`, cut to `seconds`) and list them in prompts.json; `append` keeps the
-    listing's other entries (prompts from several corpora: espeak, engine voices, human recordings)."""
+    first utterance of at least `seconds`, cut to `seconds` unless `whole`) and list them in prompts.json with their
+    sentence ("whole": the WAV says exactly that text); `append` keeps the listing's other entries (prompts from
+    several corpora: espeak, engine voices, human recordings)."""
     from resgen.speech.audio import save_audio
     meta = json.loads((data / "corpus.json").read_text())
     f = np.load(data / "heldout.npz")
@@ -299,11 +300,12 @@ def export_prompts(data: Path, out: Path, n: int = 5, seconds: float = 3.5, voic
                 engine = {"kokoro": "Kokoro", "flite": "flite"}.get(v.get("engine"), v.get("engine", ""))
                 label = (f"{v['name']} (real human recording)" if kind == "human"
                          else f"{engine} {v['name']} (realistic voice, held out)")
-            save_audio(out / name, a[: int(seconds * 22050)].astype(np.float32) / 32768)
+            save_audio(out / name, (a if whole else a[: int(seconds * 22050)]).astype(np.float32) / 32768)
             written.append(out / name)
             listing = [e for e in listing if e["file"] != name]
             listing.append({"file": name, "voice": v["name"], "label": label, "kind": kind, "accent": v["accent"],
-                            "text": texts[i], **({"licence": v["licence"]} if "licence" in v else {})})
+                            "text": texts[i], "whole": bool(whole),
+                            **({"licence": v["licence"]} if "licence" in v else {})})
             break
     listing_path.write_text(json.dumps(listing, indent=1, ensure_ascii=False))
     return written
@@ -315,7 +317,8 @@ def run_prompts(args) -> None:
         raise UsageError(f"no corpus at {args.data} (run `resgen data speech` first)")
     voices = [v.strip() for v in (args.voices or "").split(",") if v.strip()]
     try:
-        paths = export_prompts(Path(args.data), Path(args.out), args.n, args.seconds, voices, args.append)
+        paths = export_prompts(Path(args.data), Path(args.out), args.n, args.seconds, voices, args.append,
+                               args.whole)
     except ValueError as e:
         raise UsageError(str(e)) from None
     for path in paths:

@@ -10,7 +10,8 @@ boundaries (`chunk_text`, resgen/speech/chunks.py); every chunk is spoken from t
 and the audio is joined with a 30 ms cross-fade. `res.parts` holds each chunk's own result (its trace included).
 
 Text -> phonemes (phonemizer, espeak backend, `accent`) -> durations (predicted from the phonemes
-and the prompt's speaker vector, divided by `speed`) -> a phoneme id per target position -> the
+and the prompt's speaker vector, times the prompt's pace when its transcript is given (resgen/speech/pace.py),
+divided by `speed`) -> a phoneme id per target position -> the
 ResGEN sampler with the prompt's tokens visible -> target tokens -> log-mel -> vocoder.
 """
 from __future__ import annotations
@@ -168,11 +169,18 @@ class SpeechPipeline:
         mel = log_mel(torch.from_numpy(p.audio).to(self.device))
         return self.tokenizer.encode(mel)[0, : self.cfg.max_prompt], p.notices
 
-    def _settings(self, steps, cfg, temperature, top_p, seed, speed) -> dict:
+    def _settings(self, steps, cfg, temperature, top_p, seed, speed, pace: float = 1.0) -> dict:
+        """pace: the prompt's pace (resgen/speech/pace.py); durations are predicted, times pace, divided by speed."""
         s = checked_settings(self.defaults, steps, cfg, temperature, top_p, seed)
         if not 0.5 <= float(speed) <= 2.0:
             raise ValueError("speed must be between 0.5 and 2.0")
-        return s | {"speed": float(speed)}
+        return s | {"speed": float(speed), "pace": round(float(pace), 3)}
+
+    def pace(self, audio: np.ndarray, rate: int, prompt_text: str | None, accent: str = "en-us") -> float:
+        """1 without a transcript of the prompt; with one, the prompt's pace (resgen/speech/pace.py)."""
+        from resgen.speech.pace import prompt_pace
+        return 1.0 if prompt_text is None or not str(prompt_text).strip() else prompt_pace(
+            self, audio, rate, prompt_text, accent)
 
     # ---- sampling --------------------------------------------------------------------------
     @torch.no_grad()
@@ -218,17 +226,18 @@ class SpeechPipeline:
             yield trace
 
     def chunk_text(self, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
-                   accent: str = "en-us") -> list[str]:
+                   accent: str = "en-us", prompt_text: str | None = None) -> list[str]:
         """A text of up to MAX_TEXT characters -> chunks that each fit one generation with this prompt and speed
         (one chunk when the whole text fits). Raises ValueError for bad input."""
         from resgen.speech.chunks import split_text
         text = self.check_text(text)
-        s = self._settings(None, None, None, None, 0, speed)
-        prompt = self.prompt_codes(prompt_audio, prompt_rate)
+        pace = self.pace(prompt_audio, prompt_rate, prompt_text, accent)
+        s = self._settings(None, None, None, None, 0, speed, pace)
+        prompt, rate = self.prompt_codes(prompt_audio, prompt_rate), s["speed"] / s["pace"]
 
         def fits(piece: str) -> bool:
             try:
-                self.plan_target(self.phonemes(piece, accent), prompt, s["speed"])
+                self.plan_target(self.phonemes(piece, accent), prompt, rate)
                 return True
             except ValueError:
                 return False
@@ -237,18 +246,21 @@ class SpeechPipeline:
         chunks = split_text(text, fits, CHUNK_CHARS)
         for c in chunks:                          # a piece that fits nowhere (one huge word): say so
             if not fits(c):
-                self.plan_target(self.phonemes(c, accent), prompt, s["speed"])
+                self.plan_target(self.phonemes(c, accent), prompt, rate)
         return chunks
 
     def generate_steps(self, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
                        steps: int | None = None, cfg: float | None = None, temperature: float | None = None,
-                       top_p: float | None = None, seed: int = 0, accent: str = "en-us"):
+                       top_p: float | None = None, seed: int = 0, accent: str = "en-us",
+                       prompt_text: str | None = None):
         """-> (iterator of StepTrace, prompt positions, phonemes, settings; settings["prompt_notices"] says what was
-        done to the prompt audio). Bad input raises ValueError or AudioError at once."""
-        s = self._settings(steps, cfg, temperature, top_p, seed, speed)
+        done to the prompt audio, settings["pace"] the prompt's pace when `prompt_text`, its transcript, is given).
+        Bad input raises ValueError or AudioError at once."""
+        s = self._settings(steps, cfg, temperature, top_p, seed, speed,
+                           self.pace(prompt_audio, prompt_rate, prompt_text, accent))
         phonemes = self.phonemes(text, accent)
         prompt, notices = self.prompt(prompt_audio, prompt_rate)
-        _, pos = self.plan_target(phonemes, prompt, s["speed"])
+        _, pos = self.plan_target(phonemes, prompt, s["speed"] / s["pace"])
         s["prompt_notices"] = list(notices)
         return self._sample(prompt, pos, s), len(prompt), phonemes, s
 
@@ -275,19 +287,20 @@ class SpeechPipeline:
     def generate(self, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
                  steps: int | None = None, cfg: float | None = None, temperature: float | None = None,
                  top_p: float | None = None, seed: int = 0, accent: str = "en-us",
-                 vocoder: str = "hifigan", on_chunk=None) -> SpeechResult:
+                 vocoder: str = "hifigan", on_chunk=None, prompt_text: str | None = None) -> SpeechResult:
         """Speak `text` (up to MAX_TEXT characters; a long one in chunks, see the module docstring).
-        on_chunk(k, n, chunk_text) is called before chunk k of n is generated."""
+        on_chunk(k, n, chunk_text) is called before chunk k of n is generated. prompt_text: what the prompt says
+        (optional): the speech then takes the prompt speaker's pace (resgen/speech/pace.py)."""
         if vocoder not in VOCODERS:
             raise ValueError(f"unknown vocoder {vocoder!r}; choose one of {', '.join(VOCODERS)}")
         t0 = time.perf_counter()
-        chunks = self.chunk_text(text, prompt_audio, prompt_rate, speed, accent)
+        chunks = self.chunk_text(text, prompt_audio, prompt_rate, speed, accent, prompt_text)
         parts = []
         for k, chunk in enumerate(chunks):
             if on_chunk is not None:
                 on_chunk(k, len(chunks), chunk)
             parts.append(self._speak(chunk, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p,
-                                     seed + k, accent, vocoder))
+                                     seed + k, accent, vocoder, prompt_text))
         if len(parts) == 1:
             return parts[0]
         from resgen.speech.chunks import crossfade_join
@@ -299,11 +312,11 @@ class SpeechPipeline:
                             {**first.settings, "seed": seed, "chunks": len(parts)}, parts, chunks)
 
     def _speak(self, text, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p, seed, accent,
-               vocoder) -> SpeechResult:
+               vocoder, prompt_text=None) -> SpeechResult:
         """One generation (a text that fits one)."""
         t0 = time.perf_counter()
         it, Np, phonemes, s = self.generate_steps(text, prompt_audio, prompt_rate, speed, steps, cfg, temperature,
-                                                  top_p, seed, accent)
+                                                  top_p, seed, accent, prompt_text)
         traces = list(it)
         codes = traces[-1].codes[0, Np:]
         mel = self.decode(codes)

@@ -22,7 +22,8 @@ def main(argv=None):
     ap.add_argument("--data", default="runs/speech-data-270v")
     ap.add_argument("--split", default="heldout", choices=("heldout", "val"))
     ap.add_argument("--pairs", default="0,1", help="indices into the split's evaluation pairs")
-    ap.add_argument("--models", default="ResGEN=assets/speech", help="name=folder,name=folder,...")
+    ap.add_argument("--models", default="ResGEN=assets/speech",
+                    help="name=folder,name=folder,...; folder:transcript gives that model the prompt's transcript")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--img", default="docs/img")
     ap.add_argument("--audio", default="docs/audio")
@@ -42,7 +43,8 @@ def main(argv=None):
     split = CorpusSplit(Path(args.data), args.split)
     triples = split.triples()
     models = dict(m.split("=", 1) for m in args.models.split(","))
-    pipes = {name: resgen.load("speech", backend="torch", model_dir=folder) for name, folder in models.items()}
+    pipes = {name: resgen.load("speech", backend="torch", model_dir=folder.removesuffix(":transcript"))
+             for name, folder in models.items()}
     first = next(iter(pipes.values()))
     Path(args.img).mkdir(parents=True, exist_ok=True)
     Path(args.audio).mkdir(parents=True, exist_ok=True)
@@ -56,7 +58,8 @@ def main(argv=None):
                   (f"resynthesis d={codes.shape[-1]}", first.vocode(first.decode(codes, codes.shape[-1]), "hifigan"))]
         for name, pipe in pipes.items():
             r = pipe.generate(split.texts[i], split.audio[j], split.sample_rate, accent=split.accent(i),
-                              seed=args.seed + n, vocoder="hifigan")
+                              seed=args.seed + n, vocoder="hifigan",
+                              prompt_text=split.texts[j] if models[name].endswith(":transcript") else None)
             panels.append((name, r.audio))
         fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.9 * len(panels) + 0.4), dpi=80)
         for ax, (name, audio) in zip(axes, panels):

@@ -159,6 +159,8 @@ def run(args) -> dict:
                  "settings": {**pipe._settings(args.steps, args.cfg, args.temperature, args.top_p, args.seed, 1.0),
                               **{k: getattr(pipe.defaults, k) for k in ("mog_noise", "cfg_schedule", "code_temperature")},
                               "prompt_text": bool(args.prompt_text)}}
+    if args.prompt_text:
+        res["settings"]["pace"] = "each prompt's, from its transcript"
     res["tokenizer_l1_per_depth"] = tokenizer_l1(pipe, split)
 
     from tqdm import tqdm
@@ -224,17 +226,19 @@ def generate_all(pipe, held: CorpusSplit, triples, args, settings: dict, res: di
     from tqdm import tqdm
 
     from resgen.speech.audio import MelConfig, save_audio
-    gen, t0, audio_s = [], time.perf_counter(), 0.0
+    gen, t0, audio_s, paces = [], time.perf_counter(), 0.0, []
     for n, (i, j, _) in enumerate(tqdm(triples, desc="ResGEN", dynamic_ncols=True, mininterval=5.0)):
         r = pipe.generate(held.texts[i], held.audio[j], held.sample_rate, accent=held.accent(i),
                           seed=args.seed + n, vocoder=args.vocoder,
                           prompt_text=held.texts[j] if args.prompt_text else None, **settings)
         gen.append(r.audio)
+        paces.append(r.settings.get("pace", 1.0))
         audio_s += r.duration
         if args.save_audio:
             Path(args.save_audio).mkdir(parents=True, exist_ok=True)
             save_audio(Path(args.save_audio) / f"{n:03d}_voice{held.voice[i]}.wav", r.audio)
     sr = MelConfig.sample_rate
     res["generation"] = {"seconds": time.perf_counter() - t0, "audio_s": audio_s,
-                         "duration_ratio": audio_s / sum(len(held.audio[i]) / sr for i, _, _ in triples)}
+                         "duration_ratio": audio_s / sum(len(held.audio[i]) / sr for i, _, _ in triples),
+                         "pace_median": float(np.median(paces)) if paces else 1.0}
     return gen

@@ -107,7 +107,9 @@ def print_table(res: dict) -> None:
         print(f"| {voice} ({rows[shown[0]]['pairs']}) | " + " | ".join(cells) + " |")
     if "generation" in res:
         g = res["generation"]
-        print(f"\ngenerated {g['audio_s']:.1f} s of speech in {g['seconds']:.1f} s")
+        print(f"\ngenerated {g['audio_s']:.1f} s of speech in {g['seconds']:.1f} s"
+              + (f"; median pace from the prompts' transcripts {g['pace_median']:.2f}" if g.get("pace_median", 1) != 1
+                 else ""))
     if "rtf" in res:
         r = res["rtf"]
         print(f"real-time factor ({r['griffin-lim']['audio_s']:.2f} s sentence, median of runs): "

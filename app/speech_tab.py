@@ -182,11 +182,11 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                                       elem_id="speech-example")
                 prompt = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Voice prompt (1-20 s)",
                                   elem_id="speech-prompt")
-                prompt_text = gr.Textbox("", lines=1, max_lines=4, label="What the prompt says (optional)",
-                                         info=INFO["prompt_text"], elem_id="speech-prompt-text")
                 with gr.Row():
                     go = gr.Button("Speak", variant="primary", elem_id="speech-generate")
                     stop = gr.Button("Stop", elem_id="speech-stop")
+                prompt_text = gr.Textbox("", lines=1, max_lines=4, label="What the prompt says (optional)",
+                                         info=INFO["prompt_text"], elem_id="speech-prompt-text")
                 with gr.Accordion("Sample texts", open=False):
                     gr.Examples([[t] for t in SAMPLE_TEXTS], [text], label="Sample texts")
                 with gr.Accordion("More settings: speed, steps, CFG, seed, vocoder, accent, backend", open=False,

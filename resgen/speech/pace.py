@@ -24,8 +24,7 @@ def prompt_pace(pipe, audio: np.ndarray, rate: int, prompt_text: str, accent: st
     Raises ValueError for an empty or unpronounceable transcript, AudioError for unusable audio."""
     from resgen.speech.audio import MelConfig
     from resgen.speech.model import durations_from_log
-    from resgen.speech.pipeline import PROMPT_SECONDS
-    from resgen.speech.prompt_audio import condition_prompt
+    from resgen.speech.prompt_audio import PROMPT_SECONDS, condition_prompt
     if not isinstance(prompt_text, str) or not prompt_text.strip():
         raise ValueError("the prompt's transcript is empty")
     try:

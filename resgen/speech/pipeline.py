@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from resgen.speech.audio import MelConfig, log_mel
-from resgen.speech.prompt_audio import condition_prompt
+from resgen.speech.prompt_audio import PROMPT_SECONDS, condition_prompt
 from resgen.core.config import MelTokenizerConfig, SamplerConfig, SpeechModelConfig, from_dict
 from resgen.core.sampler import SamplerState, checked_settings, make_plan, run
 from resgen.speech.corpus import ACCENTS
@@ -41,7 +41,6 @@ MAX_TEXT = 3000                     # characters, in chunks of at most MAX_CHUNK
 MAX_CHUNK_TEXT = 400
 CHUNK_CHARS = 200                   # chunks are packed up to this many characters
 CROSSFADE_S = 0.03
-PROMPT_SECONDS = (1.0, 20.0)
 
 
 @dataclass

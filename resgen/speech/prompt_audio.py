@@ -25,6 +25,7 @@ import numpy as np
 from resgen.speech.audio import AudioError, MelConfig, resample, to_mono
 
 MIN_RATE = 8000
+PROMPT_SECONDS = (1.0, 20.0)     # a voice prompt's shortest and longest speech (the pipeline's limits)
 FRAME_S = 0.01
 SILENCE_DB = 40.0           # a frame this far under the loudest one is silence
 FLOOR_DBFS = -75.0          # and so is any frame under this

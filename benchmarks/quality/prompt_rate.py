@@ -5,9 +5,11 @@
 For each evaluation pair (the same triples as `resgen eval speech`): the prompt's phonemes are read by the project's
 recogniser (or, as an oracle, taken from the corpus), the model's duration predictor predicts their frames in the
 prompt's own voice, and the ratio of the prompt's real length (edge silences trimmed as the pipeline trims them) to
-that prediction says how much faster or slower this speaker is than the model assumes. The generated WAVs of an
-earlier `resgen eval speech --save-audio` run are rescaled by that ratio to estimate the length ratio the model would
-reach if it applied it (durations scale the length linearly; words and voice are not measured here).
+that prediction (`resgen.speech.pace.phoneme_pace`, unclamped) says how much faster or slower this speaker is than
+the model assumes. The generated WAVs of an earlier `resgen eval speech --save-audio` run are rescaled by that ratio
+to estimate the length ratio the model would reach if it applied it (durations scale the length linearly; words and
+voice are not measured here). The pipeline's own pace (`--prompt-text`) is this ratio from the true transcript,
+clamped to 0.5-2.
 """
 from __future__ import annotations
 
@@ -17,16 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-
-def prompt_ratio(pipe, audio, rate, phonemes: list[str]) -> float:
-    """Real prompt frames / frames the duration predictor gives the prompt's phonemes in its own voice."""
-    from resgen.speech.prompt_audio import condition_prompt
-    p = condition_prompt(audio, rate, min_s=0.5)
-    real = len(p.audio) / 256
-    prompt = pipe.prompt_codes(audio, rate)
-    frames, _ = pipe.plan_target(["<sil>", *phonemes, "<sil>"], prompt, 1.0)
-    return real / float(frames.sum())
 
 
 def to_model_symbols(phones: list[str], symbols: dict) -> list[str]:
@@ -55,6 +47,7 @@ def main(argv=None):
     import resgen
     from resgen.eval.recogniser import load_recogniser
     from resgen.eval.speech_data import CorpusSplit
+    from resgen.speech.pace import phoneme_pace
     pipe = resgen.load("speech", backend="torch", model=args.model)
     rec = load_recogniser(resgen.assets_dir() / "speech-recogniser")
     split = CorpusSplit(Path(args.data), args.split)
@@ -64,24 +57,23 @@ def main(argv=None):
         gen, sr = sf.read(Path(args.wavs) / f"{n:03d}_voice{split.voice[i]}.wav")
         heard = to_model_symbols(rec.transcribe(split.audio[j], split.sample_rate), pipe.symbols)
         truth = [p for p in split.phonemes[j] if not p.startswith("<")]
+        prompt = (split.audio[j], split.sample_rate)
         r = rows[split.voice_name(i)]
         r["gen"].append(len(gen) / sr)
         r["rec"].append(len(split.audio[i]) / split.sample_rate)
-        r["heard"].append(prompt_ratio(pipe, split.audio[j], split.sample_rate, heard))
-        r["oracle"].append(prompt_ratio(pipe, split.audio[j], split.sample_rate, truth))
+        r["heard"].append(phoneme_pace(pipe, *prompt, ["<sil>", *heard, "<sil>"]))
+        r["oracle"].append(phoneme_pace(pipe, *prompt, ["<sil>", *truth, "<sil>"]))
     print(f"# {args.data} {args.split}, {len(triples)} pairs; generated WAVs {args.wavs}")
     print("| voice | pairs | length ratio as generated | prompt ratio (recognised phonemes) | length ratio x it "
           "| prompt ratio (true phonemes) | length ratio x it |")
     print("|---|---|---|---|---|---|---|")
-    tot = defaultdict(float)
     for v, r in list(rows.items()) + [("all", None)]:
         if r is None:
             r = {k: sum((rows[u][k] for u in rows), []) for k in ("gen", "rec", "heard", "oracle")}
         g, rec_s = np.array(r["gen"]), np.array(r["rec"])
         h, o = np.array(r["heard"]), np.array(r["oracle"])
-        print(f"| {v} | {len(g)} | {g.sum() / rec_s.sum():.2f} | {np.median(h):.2f} | {(g * h).sum() / rec_s.sum():.2f} "
-              f"| {np.median(o):.2f} | {(g * o).sum() / rec_s.sum():.2f} |")
-    return tot
+        print(f"| {v} | {len(g)} | {g.sum() / rec_s.sum():.2f} | {np.median(h):.2f} "
+              f"| {(g * h).sum() / rec_s.sum():.2f} | {np.median(o):.2f} | {(g * o).sum() / rec_s.sum():.2f} |")
 
 
 if __name__ == "__main__":

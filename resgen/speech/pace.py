@@ -19,22 +19,44 @@ PACE_RANGE = (0.5, 2.0)
 
 
 @torch.no_grad()
-def prompt_pace(pipe, audio: np.ndarray, rate: int, prompt_text: str, accent: str = "en-us") -> float:
-    """pipe: a SpeechPipeline. -> real prompt frames / predicted frames of its transcript, clamped to PACE_RANGE.
-    Raises ValueError for an empty or unpronounceable transcript, AudioError for unusable audio."""
+def phoneme_pace(pipe, audio: np.ndarray, rate: int, phonemes: list[str]) -> float:
+    """pipe: a SpeechPipeline; phonemes: the model's symbols with <sil> at both ends. -> the prompt's real frames
+    (edge silence trimmed) / the frames the duration predictor gives those phonemes in the prompt's voice; not
+    clamped. Raises AudioError for unusable audio."""
     from resgen.speech.audio import MelConfig
     from resgen.speech.model import durations_from_log
     from resgen.speech.prompt_audio import PROMPT_SECONDS, condition_prompt
-    if not isinstance(prompt_text, str) or not prompt_text.strip():
-        raise ValueError("the prompt's transcript is empty")
-    try:
-        phonemes = pipe.phonemes(prompt_text, accent)
-    except ValueError as e:
-        raise ValueError(f"the prompt's transcript: {e}") from None
     conditioned = condition_prompt(audio, rate, min_s=PROMPT_SECONDS[0], max_s=PROMPT_SECONDS[1])
     real = len(conditioned.audio) / MelConfig.hop                          # mel frames
     prompt = pipe.prompt_codes(audio, rate)
     ids = torch.tensor([[pipe.symbols[p] for p in phonemes]], device=pipe.device)
     latents = pipe.tokenizer.rvq.decode(prompt[None].to(pipe.device)) / pipe.latent_scale
     predicted = float(durations_from_log(pipe.model.log_durations(ids, latents)[0]).sum())
-    return float(np.clip(real / max(predicted, 1.0), *PACE_RANGE))
+    return real / max(predicted, 1.0)
+
+
+def prompt_pace(pipe, audio: np.ndarray, rate: int, prompt_text: str, accent: str = "en-us") -> float:
+    """pipe: a SpeechPipeline. -> real prompt frames / predicted frames of its transcript, clamped to PACE_RANGE.
+    Raises ValueError for an empty or unpronounceable transcript, AudioError for unusable audio."""
+    if not isinstance(prompt_text, str) or not prompt_text.strip():
+        raise ValueError("the prompt's transcript is empty")
+    try:
+        phonemes = pipe.phonemes(prompt_text, accent)
+    except ValueError as e:
+        raise ValueError(f"the prompt's transcript: {e}") from None
+    return float(np.clip(phoneme_pace(pipe, audio, rate, phonemes), *PACE_RANGE))
+
+
+class PaceMemo:
+    """The last prompt's pace, so a long text (chunk_text, then generate_steps once per chunk) computes it once."""
+
+    def __init__(self):
+        self.key, self.value = None, 1.0
+
+    def __call__(self, pipe, audio: np.ndarray, rate: int, prompt_text: str, accent: str) -> float:
+        import hashlib
+        a = np.ascontiguousarray(audio)
+        key = (hashlib.blake2b(a.tobytes(), digest_size=16).digest(), a.shape, a.dtype.str, rate, prompt_text, accent)
+        if key != self.key:
+            self.value, self.key = prompt_pace(pipe, audio, rate, prompt_text, accent), key
+        return self.value

@@ -31,6 +31,7 @@ from resgen.core.config import MelTokenizerConfig, SamplerConfig, SpeechModelCon
 from resgen.core.sampler import SamplerState, checked_settings, make_plan, run
 from resgen.speech.corpus import ACCENTS
 from resgen.speech.model import NULL_TEXT, SpeechModel, durations_from_log, positions_phonemes
+from resgen.speech.pace import PaceMemo
 from resgen.speech.tokenizer import MelTokenizer
 from resgen.core.trace import StepTrace
 from resgen.speech.vocoder import VOCODERS, vocode
@@ -104,8 +105,8 @@ class SpeechPipeline:
         self._backend_request = backend                 # the vocoder's backend follows it (vocoder_backends.py)
         self.vocoder_backend: str | None = None
         self._vocoder_path = Path(vocoder_path) if vocoder_path else self._find_vocoder()
-        self._hifigan = None
-        self._phonemizer = None
+        self._hifigan = self._phonemizer = None
+        self._pace = PaceMemo()
 
     def torch_predict(self, tokens: torch.Tensor, cond: torch.Tensor) -> MoGParams:
         """The PyTorch denoiser: tokens (B, N, D), condition ids (B, N) or (B, N, F) -> MoGParams."""
@@ -177,8 +178,7 @@ class SpeechPipeline:
 
     def pace(self, audio: np.ndarray, rate: int, prompt_text: str | None, accent: str = "en-us") -> float:
         """1 without a transcript of the prompt; with one, the prompt's pace (resgen/speech/pace.py)."""
-        from resgen.speech.pace import prompt_pace
-        return 1.0 if prompt_text is None or not str(prompt_text).strip() else prompt_pace(
+        return 1.0 if prompt_text is None or not str(prompt_text).strip() else self._pace(
             self, audio, rate, prompt_text, accent)
 
     # ---- sampling --------------------------------------------------------------------------

@@ -29,6 +29,8 @@ INFO = {
     "prompt_text": "The prompt's words, if you know them: the speech then takes the speaker's own pace. An example "
                    "voice fills it in; a wrong transcript makes the pace wrong.",
     "speech_cfg": "Guidance on the text: how strongly the prediction follows the phonemes; 1 = off.",
+    "speaker_cfg": "Guidance on the voice: how strongly the prediction follows the prompt's voice, against the "
+                   "same step with the prompt hidden (a third row per denoiser call); 1 = off.",
     "vocoder": "HiFi-GAN (trained, natural) or Griffin-Lim (no network, rough).",
     "accent": "The espeak-ng accent used to turn the text into phonemes.",
     "chunk": "Which chunk of a long text the visualiser shows (each has its own trace).",

@@ -11,7 +11,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from .image_models import CLASSES  # noqa: E402  (light: no gradio, no torch)
 
-SAMPLER_KEYS = ("steps", "cfg", "temperature", "top_p")
+SAMPLER_KEYS = ("steps", "cfg", "temperature", "top_p", "speaker_cfg")
 
 
 def sampler_defaults(model_dir=None) -> dict:

@@ -31,7 +31,8 @@ def make_handlers(load, examples: dict[str, Path]):
         audio, rate = sf.read(str(examples[name]), dtype="float32")
         return (rate, audio), transcript_of(examples[name])   # gradio caches the audio: the prompt is then a path
 
-    def generate(text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend, prompt_text=""):
+    def generate(text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend, prompt_text="",
+                 speaker_cfg=None):
         if prompt is None:
             raise gr.Error("Give a voice prompt: upload or record a few seconds, or pick an example voice.")
         from resgen.speech.audio import AudioError
@@ -59,7 +60,7 @@ def make_handlers(load, examples: dict[str, Path]):
             try:
                 it, Np, phonemes, s = pipe.generate_steps(chunk, audio, int(rate), speed=speed, steps=int(steps),
                                                           cfg=cfg, seed=seed + k, accent=accent,
-                                                          prompt_text=prompt_text)
+                                                          prompt_text=prompt_text, speaker_cfg=speaker_cfg)
             except (ValueError, AudioError) as e:
                 raise gr.Error(f"chunk {k + 1} of {n}: {e}" if n > 1 else str(e)) from None
             where = f"chunk {k + 1}/{n}, " if n > 1 else ""
@@ -78,7 +79,9 @@ def make_handlers(load, examples: dict[str, Path]):
         wav = crossfade_join(parts, 22050, CROSSFADE_S)
         secs = time.perf_counter() - t0
         dur = len(wav) / 22050
-        pair = " (with and without the text, one batch of 2)" if s["cfg"] != 1 else ""
+        rows = ["with and without the text"] if s["cfg"] != 1 else []
+        rows += ["without the prompt's voice"] if s["speaker_cfg"] != 1 else []
+        pair = f" ({', '.join(rows)}, one batch of {len(rows) + 1})" if rows else ""
         calls = s["steps"] * n
         voc = vocoder + (f" ({pipe.vocoder_backend})" if vocoder == "hifigan" and pipe.vocoder_backend else "")
         pace = (f"; the prompt speaker's pace from its transcript: durations x {s['pace']:.2f}" if prompt_text

@@ -189,13 +189,17 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                                          info=INFO["prompt_text"], elem_id="speech-prompt-text")
                 with gr.Accordion("Sample texts", open=False):
                     gr.Examples([[t] for t in SAMPLE_TEXTS], [text], label="Sample texts")
-                with gr.Accordion("More settings: speed, steps, CFG, seed, vocoder, accent, backend", open=False,
+                with gr.Accordion("More settings: speed, steps, CFG, voice guidance, seed, vocoder, accent, backend",
+                                  open=False,
                                   elem_id="speech-settings"):
                     speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed", info=INFO["speed"])
                     steps = gr.Slider(1, 64, value=defaults["steps"], step=1, label="Sampling steps T",
                                       info=INFO["steps"])
                     cfg = gr.Slider(0, 6, value=defaults["cfg"], step=0.25, label="CFG on the text (1 = off)",
                                     info=INFO["speech_cfg"])
+                    speaker_cfg = gr.Slider(0, 4, value=defaults.get("speaker_cfg", 1.0), step=0.25,
+                                            label="Guidance on the voice (1 = off)", info=INFO["speaker_cfg"],
+                                            elem_id="speech-speaker-cfg")
                     with gr.Row():
                         seed = gr.Number(value=0, precision=0, label="Seed", info=INFO["seed"], elem_id="speech-seed")
                         randomize = gr.Checkbox(value=False, label="Random seed", info=INFO["randomize"])
@@ -255,7 +259,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         views = [grid, step_mel, step_audio, ladder_audio, schedule, caption]
         example.change(pick_example, example, [prompt, prompt_text], api_name=False)
         ev = go.click(generate, [text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend,
-                                 prompt_text],
+                                 prompt_text, speaker_cfg],
                       [out_audio, out_mel, info, arrays, step, chunk, all_arrays], api_name="generate_speech",
                       concurrency_limit=2)
         insp_views = [insp_md, insp_life, insp_mel]

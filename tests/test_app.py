@@ -157,6 +157,8 @@ def test_speech_prompt_transcript_sets_the_pace_and_a_bad_one_is_a_message(serve
                                 "   ")[2]                                  # a blank transcript: no pace
     with pytest.raises(Exception, match="the prompt's transcript"):
         _speak(client, _prompt_wav(tmp_path / "p.wav"), "The quick brown fox.", 5, "griffin-lim", "?! ;")
+    info = _speak(client, _prompt_wav(tmp_path / "p.wav"), "The quick brown fox.", 5, "griffin-lim", "", 2.0)[2]
+    assert "(with and without the text, without the prompt's voice, one batch of 3)" in info
 
 
 def test_speech_endpoints(served, tmp_path):

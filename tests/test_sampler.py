@@ -4,7 +4,8 @@ import torch
 from resgen.core.config import RVQConfig
 from resgen.core.mog import MoGParams
 from resgen.core.rvq import ResidualVQ
-from resgen.core.sampler import init_state, make_plan, predict_pair, run, step
+from resgen.core.sampler import (SamplerState, guide, guide_voice, init_state, make_plan, predict_pair, run,
+                                  step)
 
 
 class DummyDenoiser:
@@ -100,6 +101,70 @@ def test_guided_pair_is_one_batch_equal_to_two_calls():
     assert torch.equal(c, net(tokens, cond).means) and torch.equal(u, net(tokens, null).means)
     out, none = predict_pair(net, tokens, cond, null, guided=False)
     assert none is None and torch.equal(out.means, net(tokens, cond).means)
+
+
+def _voiced(speaker_cfg, cfg, prompt_len=4, B=2, D=3, steps=4):
+    rvq, net, N = _setup(D)
+    plan = make_plan(steps, N - prompt_len, D, cfg=cfg, temperature=1.0, top_p=0.9, sigma=0.5, speaker_cfg=speaker_cfg)
+    codes, mask = _start(N, B, D, prompt_len)
+    state = SamplerState(codes, mask, 0)
+    seen = []
+    orig = net.__call__
+
+    def spy(tokens, cond):                    # every position also reads the mean of all (the prompt's voice)
+        seen.append(tokens.clone())
+        out = orig(tokens, cond)
+        return MoGParams(out.logits + out.logits.mean(1, keepdim=True), out.means + out.means.mean(1, keepdim=True))
+    prompt = (torch.arange(N) < prompt_len)[None].expand(B, N)
+    outs = list(run(spy, plan, rvq, state, torch.arange(B), torch.full((B,), 99), 16,
+                    torch.Generator().manual_seed(0), prompt=prompt))
+    return outs, seen, codes[:, :prompt_len]
+
+
+def test_speaker_guidance_adds_a_row_with_the_prompt_masked():
+    outs, seen, prompt = _voiced(speaker_cfg=2.0, cfg=1.5)
+    assert all(t.shape[0] == 6 for t in seen)                          # cond, voiceless, no-text: 3B rows per call
+    for t in seen:
+        cond_rows, voiceless, no_text = t[:2], t[2:4], t[4:]
+        assert torch.equal(cond_rows[:, :4], prompt) and torch.equal(no_text[:, :4], prompt)
+        assert (voiceless[:, :4] == 16).all()                           # the prompt's tokens masked
+        assert torch.equal(voiceless[:, 4:], cond_rows[:, 4:])          # the target as it stands
+    assert not outs[-1][0].mask.any() and torch.equal(outs[-1][0].codes[:, :4], prompt)
+    _, seen, _ = _voiced(speaker_cfg=2.0, cfg=1.0)
+    assert all(t.shape[0] == 4 for t in seen)                          # no text guidance: 2B rows
+
+
+def test_speaker_guidance_of_one_is_the_sampler_without_it():
+    a, seen_a, _ = _voiced(speaker_cfg=1.0, cfg=1.5)
+    assert all(t.shape[0] == 4 for t in seen_a)
+    rvq, net, N = _setup(3)
+
+    def ctx(tokens, cond):
+        out = net(tokens, cond)
+        return MoGParams(out.logits + out.logits.mean(1, keepdim=True), out.means + out.means.mean(1, keepdim=True))
+    b = list(run(ctx, make_plan(4, N - 4, 3, cfg=1.5, temperature=1.0, top_p=0.9, sigma=0.5), rvq,
+                 SamplerState(*_start(N), 0), torch.arange(2), torch.full((2,), 99), 16, torch.Generator().manual_seed(0)))
+    assert torch.equal(a[-1][0].codes, b[-1][0].codes)
+    c, _, _ = _voiced(speaker_cfg=3.0, cfg=1.5)
+    assert not torch.equal(a[-1][0].codes, c[-1][0].codes)
+
+
+def _start(N, B=2, D=3, prompt_len=4):
+    state = init_state(B, N, D)
+    codes = state.codes.clone()
+    codes[:, :prompt_len] = torch.randint(0, 16, (B, prompt_len, D), generator=torch.Generator().manual_seed(1))
+    mask = state.mask.clone()
+    mask[:, :prompt_len] = False
+    return codes, mask
+
+
+def test_guide_voice_is_the_additive_two_condition_guidance():
+    g = torch.Generator().manual_seed(0)
+    c, u, v = (MoGParams(torch.randn(2, 3, 4, generator=g), torch.randn(2, 3, 4, 5, generator=g)) for _ in range(3))
+    out = guide_voice(guide(c, u, 1.5), c, v, 2.5)
+    assert torch.allclose(out.means, c.means + 0.5 * (c.means - u.means) + 1.5 * (c.means - v.means), atol=1e-6)
+    assert torch.allclose(out.logits, c.logits + 0.5 * (c.logits - u.logits) + 1.5 * (c.logits - v.logits), atol=1e-6)
+    assert guide_voice(c, c, v, 1.0) is c and guide_voice(c, c, None, 2.0) is c
 
 
 def test_single_step_reveals_everything():

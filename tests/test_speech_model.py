@@ -6,7 +6,7 @@ from tiny import resgen
 
 from resgen.core.config import DenoiserConfig, MoGConfig, SpeechModelConfig, from_dict, to_dict
 from resgen.speech.model import SpeechModel, durations_from_log, positions_phonemes
-from resgen.train.speech import make_batch, synthetic_corpus
+from resgen.train.speech import hide_prompts, make_batch, synthetic_corpus
 from resgen.core.config import MelTokenizerConfig, RVQConfig
 from resgen.speech.tokenizer import MelTokenizer
 
@@ -125,13 +125,27 @@ def test_per_frame_batches_carry_every_frame():
         assert cond[b, n_p:n_p + n_t].flatten()[:len(frames)].tolist() == frames[:4 * n_t].tolist()
 
 
+def test_prompt_drop_hides_the_whole_prompt_of_the_dropped_rows_only():
+    tok = MelTokenizer(MelTokenizerConfig(channels=16, rvq=RVQConfig(depth=3, codebook_size=8, dim=4)))
+    corpus = synthetic_corpus(tok, n=12, voices=3)
+    codes, cond, keep, target, ph, du, pkeep, Np = make_batch(corpus, torch.tensor([0, 4, 7]), torch.Generator(),
+                                                              5, 16, 99)
+    mask = torch.rand(codes.shape, generator=torch.Generator().manual_seed(0)) < 0.5
+    mask &= target[..., None]
+    hidden = hide_prompts(mask, keep & ~target, torch.tensor([True, False, True]))
+    for b in range(3):
+        n_p = int(pkeep[b].sum())
+        assert torch.equal(hidden[b, n_p:], mask[b, n_p:])                     # the target as the mask left it
+        assert hidden[b, :n_p].all() if b != 1 else not hidden[b, :n_p].any()
+
+
 def test_cli_trains_on_a_synthetic_corpus(tmp_path):
     r = resgen("train", "speech", "--synthetic", "--out", str(tmp_path), "--steps", "4", "--batch-size", "4",
                "--width", "32", "--layers", "1", "--heads", "2", "--components", "4", "--rank", "2",
                "--max-prompt", "8", "--max-target", "16", "--threads", "1")
     assert r.returncode == 0, r.stderr
     cfg = json.loads((tmp_path / "config.json").read_text())
-    assert cfg["task"] == "speech" and cfg["trained_steps"] == 4
+    assert cfg["task"] == "speech" and cfg["trained_steps"] == 4 and cfg["prompt_drop"] == 0.0
     model = SpeechModel(from_dict(SpeechModelConfig, cfg["model"]))
     from resgen.core.weights import load_module
     load_module(model, tmp_path / "model.safetensors")

@@ -8,6 +8,7 @@ from tiny import resgen as resgen_cli
 import resgen
 from resgen.speech.audio import AudioError
 from resgen.core.trace import load_traces
+from resgen.speech.aligned import generate_aligned
 
 SR = 44100
 
@@ -35,6 +36,22 @@ def test_generate_keeps_the_prompt_and_fills_the_target(pipe):
     again = pipe.generate("The quick brown fox.", _tone(), SR, steps=4, seed=3, vocoder="griffin-lim")
     assert torch.equal(again.codes, r.codes)
     assert r.phonemes[0] == r.phonemes[-1] == "<sil>"
+
+
+def test_guidance_on_the_voice_changes_the_speech_and_needs_a_model_trained_for_it(pipe, monkeypatch):
+    assert pipe.voice_guidance                       # the tiny model is trained with --prompt-drop 0.2
+    kw = {"steps": 4, "seed": 3, "vocoder": "griffin-lim"}
+    plain = pipe.generate("The quick brown fox.", _tone(), SR, **kw)
+    voiced = pipe.generate("The quick brown fox.", _tone(), SR, speaker_cfg=3.0, **kw)
+    again = pipe.generate("The quick brown fox.", _tone(), SR, speaker_cfg=3.0, **kw)
+    assert voiced.settings["speaker_cfg"] == 3.0 and plain.settings["speaker_cfg"] == 1.0
+    first = [r.traces[0].pred_sum for r in (voiced, again, plain)]     # the guided draw of the first step
+    assert torch.equal(first[0], first[1]) and not torch.allclose(first[0], first[2])
+    monkeypatch.setattr(pipe, "voice_guidance", False)
+    with pytest.raises(ValueError, match="not trained for guidance on the voice"):
+        pipe.generate("The quick brown fox.", _tone(), SR, speaker_cfg=2.0, **kw)
+    same = pipe.generate("The quick brown fox.", _tone(), SR, speaker_cfg=1.0, **kw)
+    assert torch.equal(same.codes, plain.codes) and torch.equal(same.traces[0].pred_sum, first[2])
 
 
 def test_speed_changes_the_length(pipe):
@@ -77,6 +94,7 @@ def test_prompt_transcript_sets_the_pace_from_the_prompts_own_length(pipe, monke
     ({"accent": "fr"}, ValueError, "accent"),
     ({"steps": 0}, ValueError, "steps"),
     ({"vocoder": "wavenet"}, ValueError, "vocoder"),
+    ({"speaker_cfg": 11}, ValueError, "speaker_cfg must be between 0 and 10"),
     ({"prompt_text": "?! ... ;"}, ValueError, "the prompt's transcript: the text has no pronounceable words"),
 ])
 def test_bad_input_is_a_clear_error(pipe, kwargs, err, match):
@@ -90,8 +108,9 @@ def test_cli_writes_wav_and_trace(tiny_speech_dir, tmp_path):
     sf.write(tmp_path / "p.wav", np.stack([quiet_start, quiet_start], 1), SR)
     r = resgen_cli("sample", "speech", "--text", "The quick brown fox.", "--prompt", str(tmp_path / "p.wav"),
                    "--model", str(tiny_speech_dir), "--steps", "3", "--out", str(tmp_path / "o.wav"),
-                   "--trace", str(tmp_path / "o.npz"), "--vocoder", "griffin-lim")
+                   "--trace", str(tmp_path / "o.npz"), "--vocoder", "griffin-lim", "--speaker-cfg", "1.5")
     assert r.returncode == 0, r.stderr
+    assert "speaker_cfg 1.5" in r.stderr
     for notice in ("prompt: mixed 2 channels down to mono", "prompt: resampled from 44.1 kHz",
                    "prompt: trimmed silence: 0.9 s at the start"):
         assert notice in r.stderr, r.stderr
@@ -124,10 +143,10 @@ def test_steps_run_without_autograd_from_any_thread(pipe):
 def test_generate_aligned_follows_the_given_durations(pipe):
     phonemes = ["<sil>", "ð", "ə", "k", "<sil>"]
     frames = torch.tensor([4, 8, 4, 12, 4])
-    audio = pipe.generate_aligned(phonemes, frames, _tone(), SR, seed=1, vocoder="griffin-lim")
+    audio = generate_aligned(pipe, phonemes, frames, _tone(), SR, seed=1, vocoder="griffin-lim")
     positions = -(-int(frames.sum()) // pipe.cfg.frames_per_position)
     assert len(audio) == positions * pipe.cfg.frames_per_position * 256
-    longer = pipe.generate_aligned(phonemes, frames * 2, _tone(), SR, seed=1, vocoder="griffin-lim")
+    longer = generate_aligned(pipe, phonemes, frames * 2, _tone(), SR, seed=1, vocoder="griffin-lim")
     assert len(longer) == 2 * len(audio)
 
 
@@ -144,6 +163,6 @@ def test_given_depths_are_kept_and_the_rest_filled(pipe):
     Np = len(prompt)
     assert len(traces) == 4 and not traces[0].mask[0, Np:, :2].any() and traces[0].mask[0, Np:, 2:].any()
     assert torch.equal(traces[-1].codes[0, Np:, :2], known) and not traces[-1].mask.any()
-    audio = pipe.generate_aligned(["<sil>", "ð", "ə", "<sil>"], torch.tensor([4, 8, 8, 4]), _tone(), SR,
+    audio = generate_aligned(pipe, ["<sil>", "ð", "ə", "<sil>"], torch.tensor([4, 8, 8, 4]), _tone(), SR,
                                   vocoder="griffin-lim", known=known[:3])            # shorter: padded by repetition
     assert len(audio) == len(pos) * pipe.cfg.frames_per_position * 256

@@ -28,7 +28,8 @@ def tiny_model(root: Path, steps: int = 4, depth: int = 4) -> Path:
 
 
 SPEECH_ARGS = ["--synthetic", "--batch-size", "4", "--width", "32", "--layers", "1", "--heads", "2",
-               "--components", "4", "--rank", "2", "--max-prompt", "8", "--max-target", "64", "--threads", "1"]
+               "--components", "4", "--rank", "2", "--max-prompt", "8", "--max-target", "64", "--threads", "1",
+               "--prompt-drop", "0.2"]
 
 
 def tiny_speech_model(root: Path, steps: int = 6) -> Path:

@@ -112,6 +112,8 @@ def add_speech_args(p: argparse.ArgumentParser):
     p.add_argument("--accent", default="en-us", help="pronunciation used to phonemise the text")
     p.add_argument("--steps", type=int, default=None, help="sampling steps T (default: model's)")
     p.add_argument("--cfg", type=float, default=None, help="guidance scale on the text; 1 = off (default: model's)")
+    p.add_argument("--speaker-cfg", type=float, default=None,
+                   help="guidance on the prompt's voice; 1 = off (default: model's)")
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--top-p", type=float, default=None)
     p.add_argument("--seed", type=int, default=0)
@@ -149,7 +151,8 @@ def run_speech(args) -> None:
                 print(f"chunk {k + 1}/{n}: {text[:60]!r}{'...' if len(text) > 60 else ''}", file=sys.stderr, flush=True)
         result = pipe.generate(args.text, audio, rate, speed=args.speed, steps=args.steps, cfg=args.cfg,
                                temperature=args.temperature, top_p=args.top_p, seed=args.seed, accent=args.accent,
-                               vocoder=args.vocoder, on_chunk=progress, prompt_text=args.prompt_text)
+                               vocoder=args.vocoder, on_chunk=progress, prompt_text=args.prompt_text,
+                               speaker_cfg=args.speaker_cfg)
     except (ModelFileError, AudioError, ValueError) as e:
         raise UsageError(str(e)) from None
     save_audio(out, result.audio, result.sample_rate)
@@ -163,7 +166,8 @@ def run_speech(args) -> None:
         print(f"prompt: {notice}", file=sys.stderr)
     print(f"wrote {out} ({result.duration:.2f} s of speech)" + (f", trace {args.trace}" if args.trace else ""))
     voc = args.vocoder + (f" ({s['vocoder_backend']})" if s.get("vocoder_backend") else "")
-    print(f"backend {result.backend}, vocoder {voc}; steps {s['steps']}, cfg {s['cfg']}, speed {s['speed']}, "
+    print(f"backend {result.backend}, vocoder {voc}; steps {s['steps']}, cfg {s['cfg']}, "
+          f"speaker_cfg {s['speaker_cfg']}, speed {s['speed']}, "
           f"pace {s['pace']}{' (from the prompt transcript)' if args.prompt_text else ''}, "
           f"seed {s['seed']}; sampling + vocoding {result.seconds:.2f} s (real-time factor {result.rtf:.2f}), "
           f"load {t_load:.2f} s, total {time.perf_counter() - t0:.2f} s", file=sys.stderr)

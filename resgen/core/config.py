@@ -96,6 +96,7 @@ class SamplerConfig:
     cfg_schedule: str = "constant"  # "constant" or "linear" (guidance grows with the share of known slots)
     pi_temperature: float = 1.0     # mixture logits / this before the component draw (0 = the most likely component)
     code_temperature: float = 0.0   # codes drawn from softmax(-dist / (2 (sigma scale)^2 * this)) per depth (0 = nearest)
+    speaker_cfg: float = 1.0        # guidance on the prompt, speech (1 = none; a model trained with --prompt-drop)
 
     def __post_init__(self):
         check_cfg_schedule(self.cfg_schedule)

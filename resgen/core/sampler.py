@@ -23,6 +23,7 @@ from resgen.core.trace import TOP_COMPONENTS, StepTrace
 
 Predict = Callable[[torch.Tensor, object], MoGParams]
 MAX_PI_TEMPERATURE = 10.0  # mixture temperature range accepted from users: 0 (greedy) .. this
+MAX_SPEAKER_CFG = 10.0  # guidance on the prompt (speech): 1 = none
 MAX_CODE_TEMPERATURE = 10.0  # code temperature range accepted from users: 0 (nearest code) .. this
 
 
@@ -37,6 +38,7 @@ class SamplingPlan:
     mog_noise: float = 0.0         # MoG draw = mean + mog_noise * sigma * eps (0: the component mean)
     pi_temperature: float = 1.0    # mixture logits / this before the component draw (0: the most likely one)
     code_temperature: float = 0.0  # codes drawn from softmax(-dist / (beta * this)) at each depth (0: the nearest)
+    speaker_cfg: float = 1.0       # guidance on the prompt (1 = none): a third row with the prompt's tokens masked
 
     @property
     def steps(self) -> int:
@@ -46,12 +48,13 @@ class SamplingPlan:
 def make_plan(steps: int, positions: int, depth: int, *, cfg: float = 1.0, temperature: float = 1.0,
               top_p: float = 1.0, sigma: float = 1.0, latent_scale: float = 1.0,
               schedule: str = "cosine", mog_noise: float = 0.0, cfg_schedule: str = "constant",
-              pi_temperature: float = 1.0, code_temperature: float = 0.0) -> SamplingPlan:
+              pi_temperature: float = 1.0, code_temperature: float = 0.0, speaker_cfg: float = 1.0) -> SamplingPlan:
     """Precompute every per-step number so the step never searches mutable state.
 
     cfg_schedule "constant" guides every step with `cfg`; "linear" (MAR, Li et al. 2024) scales the
     guidance with the share of slots known after the step: 1 + (cfg - 1) * (1 - masked_after / (N*D)),
-    weak while the canvas is empty and `cfg` at the last step."""
+    weak while the canvas is empty and `cfg` at the last step. `speaker_cfg` guides on the prompt at every step
+    (see `guide_voice`)."""
     masked = masked_steps(steps, positions, depth, schedule)
     noise = tuple(temperature * (1 - (t + 1) / steps) for t in range(steps))  # annealed to 0 (MaskGIT)
     check_cfg_schedule(cfg_schedule)
@@ -60,18 +63,20 @@ def make_plan(steps: int, positions: int, depth: int, *, cfg: float = 1.0, tempe
     else:
         guidance = (float(cfg),) * steps
     return SamplingPlan(tuple(masked), noise, guidance, float(top_p), float(sigma),
-                        float(latent_scale), float(mog_noise), float(pi_temperature), float(code_temperature))
+                        float(latent_scale), float(mog_noise), float(pi_temperature), float(code_temperature),
+                        float(speaker_cfg))
 
 
 def checked_settings(defaults, steps=None, cfg=None, temperature=None, top_p=None, seed: int = 0,
-                     max_steps: int = 256, pi_temperature=None) -> dict:
+                     max_steps: int = 256, pi_temperature=None, speaker_cfg=None) -> dict:
     """User sampler settings, None = the model's default (a SamplerConfig) -> a checked dict.
     Raises ValueError with a message fit for a user."""
     s = {"steps": defaults.steps if steps is None else int(steps),
          "cfg": defaults.cfg if cfg is None else float(cfg),
          "temperature": defaults.temperature if temperature is None else float(temperature),
          "top_p": defaults.top_p if top_p is None else float(top_p), "seed": int(seed),
-         "pi_temperature": defaults.pi_temperature if pi_temperature is None else float(pi_temperature)}
+         "pi_temperature": defaults.pi_temperature if pi_temperature is None else float(pi_temperature),
+         "speaker_cfg": defaults.speaker_cfg if speaker_cfg is None else float(speaker_cfg)}
     if not 1 <= s["steps"] <= max_steps:
         raise ValueError(f"steps must be between 1 and {max_steps}")
     if not 0 <= s["cfg"] <= 20:
@@ -80,6 +85,8 @@ def checked_settings(defaults, steps=None, cfg=None, temperature=None, top_p=Non
         raise ValueError("temperature must be between 0 and 10")
     if not 0 < s["top_p"] <= 1:
         raise ValueError("top_p must be in (0, 1]")
+    if not 0 <= s["speaker_cfg"] <= MAX_SPEAKER_CFG:
+        raise ValueError(f"speaker_cfg must be between 0 and {MAX_SPEAKER_CFG:g}")
     if not 0 <= s["pi_temperature"] <= MAX_PI_TEMPERATURE:
         raise ValueError(f"pi_temperature must be between 0 and {MAX_PI_TEMPERATURE:g}")
     return s
@@ -103,6 +110,16 @@ def guide(cond: MoGParams, uncond: MoGParams | None, w: float) -> MoGParams:
         return cond
     return MoGParams(uncond.logits + w * (cond.logits - uncond.logits),
                      uncond.means + w * (cond.means - uncond.means))
+
+
+def guide_voice(guided: MoGParams, cond: MoGParams, voiceless: MoGParams | None, w: float) -> MoGParams:
+    """Guidance on the prompt, added to the text's: g + (w - 1) (c - v), where v is the network's output with the
+    prompt's tokens masked (a model trained with --prompt-drop). With `guide`: c + (w_text - 1)(c - u) +
+    (w - 1)(c - v), the two-condition guidance of InstructPix2Pix (Brooks et al. 2023) in its additive form."""
+    if voiceless is None or w == 1.0:
+        return guided
+    return MoGParams(guided.logits + (w - 1) * (cond.logits - voiceless.logits),
+                     guided.means + (w - 1) * (cond.means - voiceless.means))
 
 
 def _gumbel(shape, generator, device) -> torch.Tensor:
@@ -175,19 +192,36 @@ def predict_pair(predict: Callable, tokens: torch.Tensor, cond, null_cond, guide
     The output is a tensor or a tuple of tensors (MoGParams), each with the batch first."""
     if not guided:
         return predict(tokens, cond), None
-    B = tokens.shape[0]
-    both = predict(torch.cat([tokens, tokens]), torch.cat([cond, null_cond]))
-    if isinstance(both, torch.Tensor):
-        return both[:B], both[B:]
-    return type(both)(*(x[:B] for x in both)), type(both)(*(x[B:] for x in both))
+    return tuple(predict_rows(predict, [(tokens, cond), (tokens, null_cond)]))
+
+
+def predict_rows(predict: Callable, rows: list[tuple[torch.Tensor, object]]) -> list:
+    """Several (tokens, cond) rows of the same shape in one network call -> one output per row."""
+    B = rows[0][0].shape[0]
+    out = predict(torch.cat([r[0] for r in rows]), torch.cat([r[1] for r in rows]))
+    if isinstance(out, torch.Tensor):
+        return [out[i * B:(i + 1) * B] for i in range(len(rows))]
+    return [type(out)(*(x[i * B:(i + 1) * B] for x in out)) for i in range(len(rows))]
 
 
 def run(predict: Predict, plan: SamplingPlan, rvq: ResidualVQ, state: SamplerState, cond, null_cond,
-        mask_id: int, generator: torch.Generator) -> Iterator[tuple[SamplerState, StepTrace]]:
+        mask_id: int, generator: torch.Generator,
+        prompt: torch.Tensor | None = None) -> Iterator[tuple[SamplerState, StepTrace]]:
     """The sampling loop: T steps, T network calls whatever D (under guidance each call is a batch
-    of 2B: the conditional and unconditional rows). Yields (state, trace)."""
+    of 2B: the conditional and unconditional rows; 3B with guidance on the prompt, whose positions
+    `prompt` (B, N) bool marks). Yields (state, trace)."""
+    voice = prompt is not None and plan.speaker_cfg != 1.0
     for t in range(state.step, plan.steps):
         tokens = torch.where(state.mask, mask_id, state.codes)               # (B, N, D)
-        out, uncond = predict_pair(predict, tokens, cond, null_cond, plan.cfg[t] != 1.0)
-        state, trace = step(state, guide(out, uncond, plan.cfg[t]), plan, rvq, generator)
+        if not voice:
+            out, uncond = predict_pair(predict, tokens, cond, null_cond, plan.cfg[t] != 1.0)
+            guided = guide(out, uncond, plan.cfg[t])
+        else:
+            rows = [(tokens, cond), (torch.where(prompt[..., None], mask_id, tokens), cond)]
+            if plan.cfg[t] != 1.0:
+                rows.append((tokens, null_cond))
+            out, voiceless, *uncond = predict_rows(predict, rows)
+            guided = guide_voice(guide(out, uncond[0] if uncond else None, plan.cfg[t]), out, voiceless,
+                                 plan.speaker_cfg)
+        state, trace = step(state, guided, plan, rvq, generator)
         yield state, trace

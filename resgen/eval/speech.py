@@ -26,9 +26,10 @@ import torch
 
 from resgen.core.argtypes import ranged
 from resgen.core.config import CFG_SCHEDULES
-from resgen.core.sampler import MAX_CODE_TEMPERATURE, MAX_PI_TEMPERATURE
+from resgen.core.sampler import MAX_CODE_TEMPERATURE, MAX_PI_TEMPERATURE, MAX_SPEAKER_CFG
 from resgen.eval.image import apply_sampler_overrides, machine
 from resgen.eval.speech_data import CorpusSplit
+from resgen.speech.aligned import generate_aligned
 
 
 def add_args(p: argparse.ArgumentParser):
@@ -53,6 +54,8 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--n", type=int, default=0, help="evaluate the first n held-out utterances (0 = all)")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--cfg", type=float, default=None)
+    p.add_argument("--speaker-cfg", type=ranged(MAX_SPEAKER_CFG), default=None,
+                   help="guidance on the prompt's voice (1 = none; default: the model's)")
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--top-p", type=float, default=None)
     p.add_argument("--mog-noise", type=float, default=None,
@@ -152,11 +155,13 @@ def run(args) -> dict:
     triples = split.triples()
     if args.n:
         triples = triples[: args.n]
-    settings = {"steps": args.steps, "cfg": args.cfg, "temperature": args.temperature, "top_p": args.top_p}
+    settings = {"steps": args.steps, "cfg": args.cfg, "temperature": args.temperature, "top_p": args.top_p,
+                "speaker_cfg": args.speaker_cfg}
     res: dict = {"machine": machine(), "torch": torch.__version__, "model": str(pipe.model_dir),
                  "recogniser": str(rec_dir), "split": args.split, "pairs": len(triples),
                  "voices": len({int(split.voice[t[0]]) for t in triples}), "vocoder": args.vocoder,
-                 "settings": {**pipe._settings(args.steps, args.cfg, args.temperature, args.top_p, args.seed, 1.0),
+                 "settings": {**pipe._settings(args.steps, args.cfg, args.temperature, args.top_p, args.seed, 1.0,
+                                              speaker_cfg=args.speaker_cfg),
                               **{k: getattr(pipe.defaults, k) for k in ("mog_noise", "cfg_schedule", "code_temperature")},
                               "prompt_text": bool(args.prompt_text)}}
     if args.prompt_text:
@@ -184,7 +189,7 @@ def run(args) -> dict:
         rows["ResGEN"] = generate_all(pipe, split, triples, args, settings, res)
     if not args.no_model and args.oracle_durations:
         rows["ResGEN, recording's alignment"] = [
-            pipe.generate_aligned(split.phonemes[i], torch.from_numpy(split.durations[i]), split.audio[j],
+            generate_aligned(pipe, split.phonemes[i], torch.from_numpy(split.durations[i]), split.audio[j],
                                   split.sample_rate, seed=args.seed + n, vocoder=args.vocoder)
             for n, (i, j, _) in enumerate(tqdm(triples, desc="aligned", dynamic_ncols=True, mininterval=5.0))]
     if not args.no_model and args.oracle_depths:
@@ -215,7 +220,7 @@ def oracle_depth_rows(pipe, split: CorpusSplit, triples, args) -> dict[str, list
         with torch.no_grad():
             codes = pipe.tokenizer.encode(log_mel(torch.from_numpy(split.audio[i])))[0]      # (Nt, D)
         for k, name in zip(ks, rows):
-            rows[name].append(pipe.generate_aligned(split.phonemes[i], torch.from_numpy(split.durations[i]),
+            rows[name].append(generate_aligned(pipe, split.phonemes[i], torch.from_numpy(split.durations[i]),
                                                     split.audio[j], split.sample_rate, seed=args.seed + n,
                                                     vocoder=args.vocoder, known=codes[:, :k]))
     return rows

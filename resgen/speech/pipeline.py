@@ -92,6 +92,7 @@ class SpeechPipeline:
             self.symbols: dict[str, int] = dict(cfg["symbols"])
             self.latent_scale = float(cfg["latent_scale"])
             self.defaults = from_dict(SamplerConfig, cfg.get("sampler", {}))
+            self.voice_guidance = float(cfg.get("prompt_drop", 0.0)) > 0    # trained with its prompt masked at times
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(f"{self.model_dir / 'config.json'} is not a valid speech model config: {e}") from None
         self.device = torch.device(device)
@@ -169,11 +170,13 @@ class SpeechPipeline:
         mel = log_mel(torch.from_numpy(p.audio).to(self.device))
         return self.tokenizer.encode(mel)[0, : self.cfg.max_prompt], p.notices
 
-    def _settings(self, steps, cfg, temperature, top_p, seed, speed, pace: float = 1.0) -> dict:
+    def _settings(self, steps, cfg, temperature, top_p, seed, speed, pace: float = 1.0, speaker_cfg=None) -> dict:
         """pace: the prompt's pace (resgen/speech/pace.py); durations are predicted, times pace, divided by speed."""
-        s = checked_settings(self.defaults, steps, cfg, temperature, top_p, seed)
+        s = checked_settings(self.defaults, steps, cfg, temperature, top_p, seed, speaker_cfg=speaker_cfg)
         if not 0.5 <= float(speed) <= 2.0:
             raise ValueError("speed must be between 0.5 and 2.0")
+        if s["speaker_cfg"] != 1.0 and not self.voice_guidance:
+            raise ValueError("this speech model was not trained for guidance on the voice: speaker_cfg must be 1")
         return s | {"speed": float(speed), "pace": round(float(pace), 3)}
 
     def pace(self, audio: np.ndarray, rate: int, prompt_text: str | None, accent: str = "en-us") -> float:
@@ -217,11 +220,11 @@ class SpeechPipeline:
                          sigma=self.cfg.denoiser.mog.sigma, latent_scale=self.latent_scale,
                          schedule=self.defaults.schedule, mog_noise=self.defaults.mog_noise,
                          cfg_schedule=self.defaults.cfg_schedule, code_temperature=self.defaults.code_temperature,
-                         pi_temperature=s["pi_temperature"])
+                         pi_temperature=s["pi_temperature"], speaker_cfg=s["speaker_cfg"])
         gen = torch.Generator(device=dev).manual_seed(s["seed"])
-
-        state = SamplerState(codes, mask, 0)
-        for _, trace in run(self.predict, plan, self.tokenizer.rvq, state, cond, null, self.tok_cfg.rvq.codebook_size, gen):
+        is_prompt = (torch.arange(Np + Nt, device=dev) < Np)[None]               # (1, N)
+        for _, trace in run(self.predict, plan, self.tokenizer.rvq, SamplerState(codes, mask, 0), cond, null,
+                            self.tok_cfg.rvq.codebook_size, gen, prompt=is_prompt):
             yield trace
 
     def chunk_text(self, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
@@ -251,12 +254,12 @@ class SpeechPipeline:
     def generate_steps(self, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
                        steps: int | None = None, cfg: float | None = None, temperature: float | None = None,
                        top_p: float | None = None, seed: int = 0, accent: str = "en-us",
-                       prompt_text: str | None = None):
+                       prompt_text: str | None = None, speaker_cfg: float | None = None):
         """-> (iterator of StepTrace, prompt positions, phonemes, settings; settings["prompt_notices"] says what was
         done to the prompt audio, settings["pace"] the prompt's pace when `prompt_text`, its transcript, is given).
         Bad input raises ValueError or AudioError at once."""
         s = self._settings(steps, cfg, temperature, top_p, seed, speed,
-                           self.pace(prompt_audio, prompt_rate, prompt_text, accent))
+                           self.pace(prompt_audio, prompt_rate, prompt_text, accent), speaker_cfg)
         phonemes = self.phonemes(text, accent)
         prompt, notices = self.prompt(prompt_audio, prompt_rate)
         _, pos = self.plan_target(phonemes, prompt, s["speed"] / s["pace"])
@@ -264,32 +267,15 @@ class SpeechPipeline:
         return self._sample(prompt, pos, s), len(prompt), phonemes, s
 
     @torch.no_grad()
-    def generate_aligned(self, phonemes: list[str], frames: torch.Tensor, prompt_audio: np.ndarray, prompt_rate: int,
-                         seed: int = 0, vocoder: str = "hifigan", known: torch.Tensor | None = None) -> np.ndarray:
-        """Speech for a given alignment (phoneme symbols with their durations in mel frames, e.g. a recording's),
-        bypassing the duration predictor; the model's sampler settings. known (Nt', k): the recording's codes at
-        depths 1..k, given to the sampler (cropped or padded by repetition to the alignment's positions).
-        -> float32 audio. For diagnosis."""
-        s = self._settings(None, None, None, None, seed, 1.0)
-        prompt = self.prompt_codes(prompt_audio, prompt_rate)
-        ids = torch.tensor([self.symbols[p] for p in phonemes])
-        pos = positions_phonemes(ids, frames.long(), self.cfg.frames_per_position, self.cfg.denoiser.cond_frames)
-        room = self.cfg.denoiser.positions - len(prompt)
-        pos = pos[:room]
-        if known is not None and known.shape[1]:
-            known = torch.cat([known, known[-1:].expand(max(0, len(pos) - len(known)), -1)])[: len(pos)]
-            s["steps"] = min(s["steps"], len(pos) * (self.tok_cfg.rvq.depth - known.shape[1]))
-        traces = list(self._sample(prompt, pos, s, known if known is not None and known.shape[1] else None))
-        return self.vocode(self.decode(traces[-1].codes[0, len(prompt):]), vocoder)
-
-    @torch.no_grad()
     def generate(self, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
                  steps: int | None = None, cfg: float | None = None, temperature: float | None = None,
                  top_p: float | None = None, seed: int = 0, accent: str = "en-us",
-                 vocoder: str = "hifigan", on_chunk=None, prompt_text: str | None = None) -> SpeechResult:
+                 vocoder: str = "hifigan", on_chunk=None, prompt_text: str | None = None,
+                 speaker_cfg: float | None = None) -> SpeechResult:
         """Speak `text` (up to MAX_TEXT characters; a long one in chunks, see the module docstring).
         on_chunk(k, n, chunk_text) is called before chunk k of n is generated. prompt_text: what the prompt says
-        (optional): the speech then takes the prompt speaker's pace (resgen/speech/pace.py)."""
+        (optional): the speech then takes the prompt speaker's pace (resgen/speech/pace.py). speaker_cfg: guidance
+        on the prompt's voice (1 = none; the model's default when None)."""
         if vocoder not in VOCODERS:
             raise ValueError(f"unknown vocoder {vocoder!r}; choose one of {', '.join(VOCODERS)}")
         t0 = time.perf_counter()
@@ -299,7 +285,7 @@ class SpeechPipeline:
             if on_chunk is not None:
                 on_chunk(k, len(chunks), chunk)
             parts.append(self._speak(chunk, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p,
-                                     seed + k, accent, vocoder, prompt_text))
+                                     seed + k, accent, vocoder, prompt_text, speaker_cfg))
         if len(parts) == 1:
             return parts[0]
         from resgen.speech.chunks import crossfade_join
@@ -311,11 +297,11 @@ class SpeechPipeline:
                             {**first.settings, "seed": seed, "chunks": len(parts)}, parts, chunks)
 
     def _speak(self, text, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p, seed, accent,
-               vocoder, prompt_text=None) -> SpeechResult:
+               vocoder, prompt_text=None, speaker_cfg=None) -> SpeechResult:
         """One generation (a text that fits one)."""
         t0 = time.perf_counter()
         it, Np, phonemes, s = self.generate_steps(text, prompt_audio, prompt_rate, speed, steps, cfg, temperature,
-                                                  top_p, seed, accent, prompt_text)
+                                                  top_p, seed, accent, prompt_text, speaker_cfg)
         traces = list(it)
         codes = traces[-1].codes[0, Np:]
         mel = self.decode(codes)

@@ -4,7 +4,8 @@
 Each example: a target utterance and a prompt (a crop of up to --max-prompt positions of another
 utterance of the same voice). The denoiser sees [prompt | target] with the target masked by the
 ResGEN forward process and each target position tagged with its phoneme (from espeak's
-durations); the text is dropped with probability --text-drop for classifier-free guidance. The
+durations); the text is dropped with probability --text-drop and, independently, the prompt's tokens are masked
+with probability --prompt-drop, for classifier-free guidance on the text and on the voice. The
 loss is the MoG loss on the masked target positions plus the duration predictor's squared error
 on log(1 + frames). The run folder receives a model folder like assets/speech/.
 """
@@ -62,7 +63,10 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--conv-kernel", type=int, default=5,
                    help="width of each block's depthwise convolution over neighbouring positions (odd; 0 = attention "
                         "only, the first shipped model)")
-    p.add_argument("--text-drop", type=float, default=0.1, help="share of examples without text (CFG)")
+    p.add_argument("--text-drop", type=ranged(0.5), default=0.1, help="share of examples without text (CFG)")
+    p.add_argument("--prompt-drop", type=ranged(0.5), default=0.0,
+                   help="share of examples whose prompt tokens are all masked (guidance on the voice, "
+                        "--speaker-cfg at sampling); 0: none, as the models shipped before 2026-12-06")
     p.add_argument("--max-prompt", type=int, default=64, help="prompt positions (4 mel frames each)")
     p.add_argument("--max-target", type=int, default=192, help="longer targets are cropped")
     p.add_argument("--prompt-layout", default="adjacent", choices=PROMPT_LAYOUTS,
@@ -210,6 +214,13 @@ def make_batch(corpus: Corpus, idx: torch.Tensor, gen: torch.Generator, max_prom
     return codes, cond, keep, target, ph, du, pkeep, Np
 
 
+def hide_prompts(mask: torch.Tensor, prompt: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
+    """The slots the network sees masked: mask (B, N, D), and every slot of the prompt positions (B, N) of the rows
+    in drop (B,) bool (guidance on the voice: the network learns to speak without the prompt's tokens; the loss stays
+    on the target's slots)."""
+    return mask | (drop[:, None] & prompt)[..., None]
+
+
 def run(args) -> Path:
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -280,7 +291,10 @@ def run(args) -> Path:
         z = masked_target(per_depth, mask) / latent_scale
         prompt_latent = per_depth[:, :Np].sum(2) / latent_scale                # (B, Np, E)
         select = mask.any(-1)                                                  # (B, N) positions with masked slots
-        params, pred = net(masked_tokens(codes, mask, V), cond, keep, ph, prompt_latent, pkeep, select)
+        hidden = mask
+        if args.prompt_drop > 0:                       # drawn only when asked: older recipes keep their stream
+            hidden = hide_prompts(mask, keep & ~target, torch.rand(B, generator=gen, device=dev) < args.prompt_drop)
+        params, pred = net(masked_tokens(codes, hidden, V), cond, keep, ph, prompt_latent, pkeep, select)
         z_sel = z[select][None]                                                # (1, M, E)
         l_mog = mog_loss(params, z_sel, torch.ones(z_sel.shape[:2], device=dev), cfg.denoiser.mog.sigma)
         valid = (ph != 0).float()
@@ -298,6 +312,7 @@ def run(args) -> Path:
             "sampler": {**to_dict(SamplerConfig()), "cfg": 2.0, "top_p": 1.0},
             "files": {"tokenizer.safetensors": file_sha256(out / "tokenizer.safetensors"), "model.safetensors": sha},
             "trained_steps": step,
+            "prompt_drop": args.prompt_drop,              # > 0: the model takes guidance on the voice (speaker_cfg)
         }))
 
     loop = LoopConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, stop_at=args.stop_at,

@@ -1,0 +1,31 @@
+"""Speech for a given alignment, bypassing the duration predictor: the diagnosis rows of `resgen eval speech`
+(--oracle-durations, --oracle-depths).
+
+    audio = generate_aligned(pipe, phonemes, frames, prompt_audio, prompt_rate, seed=0)
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from resgen.speech.model import positions_phonemes
+
+
+@torch.no_grad()
+def generate_aligned(pipe, phonemes: list[str], frames: torch.Tensor, prompt_audio: np.ndarray, prompt_rate: int,
+                     seed: int = 0, vocoder: str = "hifigan", known: torch.Tensor | None = None) -> np.ndarray:
+    """Phoneme symbols with their durations in mel frames (P,) (e.g. a recording's) -> float32 audio, with the
+    pipeline's sampler settings. known (Nt', k): the recording's codes at depths 1..k, given to the sampler (cropped
+    or padded by repetition to the alignment's positions)."""
+    s = pipe._settings(None, None, None, None, seed, 1.0)
+    prompt = pipe.prompt_codes(prompt_audio, prompt_rate)
+    ids = torch.tensor([pipe.symbols[p] for p in phonemes])
+    pos = positions_phonemes(ids, frames.long(), pipe.cfg.frames_per_position, pipe.cfg.denoiser.cond_frames)
+    pos = pos[: pipe.cfg.denoiser.positions - len(prompt)]
+    if known is not None and known.shape[1]:
+        known = torch.cat([known, known[-1:].expand(max(0, len(pos) - len(known)), -1)])[: len(pos)]
+        s["steps"] = min(s["steps"], len(pos) * (pipe.tok_cfg.rvq.depth - known.shape[1]))
+    else:
+        known = None
+    traces = list(pipe._sample(prompt, pos, s, known))
+    return pipe.vocode(pipe.decode(traces[-1].codes[0, len(prompt):]), vocoder)

@@ -89,9 +89,11 @@ def speech_rows(args) -> list[tuple]:
         secs = run_o().duration
         t_t = timeit(run_t, max(1, args.repeats // 2))
         t_o = timeit(run_o, max(1, args.repeats // 2))
-        T, w = pipe_o.defaults.steps, pipe_o.defaults.cfg
-        rows.append((f"whole sample, {secs:.1f} s of speech (T={T}, CFG {w:g}: {T} calls"
-                     f"{' of batch 2' if w != 1 else ''}, {voc}; RTF torch / ort {t_t / secs:.2f} / {t_o / secs:.2f})",
+        T, w, s = pipe_o.defaults.steps, pipe_o.defaults.cfg, pipe_o.defaults.speaker_cfg
+        batch = 1 + (w != 1) + (s != 1)
+        rows.append((f"whole sample, {secs:.1f} s of speech (T={T}, CFG {w:g}, voice {s:g}: {T} calls"
+                     f"{f' of batch {batch}' if batch > 1 else ''}, {voc}; RTF torch / ort {t_t / secs:.2f} / "
+                     f"{t_o / secs:.2f})",
                      f"{t_t:.3f} s", f"{t_o:.3f} s", f"{t_t / t_o:.2f}x"))
     return rows
 

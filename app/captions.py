@@ -27,8 +27,9 @@ def step_caption(arrays: dict, step: int, sample: int = 0, start: int = 0) -> st
             f"{int(mask.all(-1).sum())} untouched{mean_p}")
 
 
-def method_panel(arrays: dict, start: int = 0, guided: bool = True) -> str:
-    """'How ResGEN samples', with this run's numbers (arrays: its trace; positions before `start` are a prompt)."""
+def method_panel(arrays: dict, start: int = 0, guided: bool = True, voice: bool = False) -> str:
+    """'How ResGEN samples', with this run's numbers (arrays: its trace; positions before `start` are a prompt;
+    guided: CFG on the condition; voice: guidance on the prompt's voice too)."""
     T = len(arrays["codes"])
     mask = arrays["mask"][:, 0, start:]                                      # (T, N, D)
     N, D = mask.shape[1:]
@@ -37,7 +38,8 @@ def method_panel(arrays: dict, start: int = 0, guided: bool = True) -> str:
     revealed = [left[t] - left[t + 1] for t in range(T)]
     first_depth = [int(r[:, 0].sum()) for r in arrays["revealed"][:, 0, start:]]
     d1_done = next((t + 1 for t in range(T) if not mask[t, :, 0].any()), T)
-    calls = f"{T} network calls" + (" (each one batch of 2: with and without the condition)" if guided else "")
+    rows = ["with and without the condition"] * guided + ["without the prompt's voice"] * voice
+    calls = f"{T} network calls" + (f" (each one batch of {len(rows) + 1}: {', and '.join(rows)})" if rows else "")
     prompt = f" The {start} prompt positions are given and never masked." if start else ""
     return "\n".join([
         "**How ResGEN samples** (the numbers are this run's)",

@@ -266,7 +266,8 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         ev.then(show, [arrays, step, depth, selected], views, api_name=False).then(
             inspect, [arrays, step, selected], insp_views, api_name=False).then(
             show_map, [arrays, step, selected, order], tmap, api_name=False)
-        ev.then(lambda a: method_panel(a, a["meta"]["prompt_positions"], float(a["meta"].get("cfg", 1)) != 1)
+        ev.then(lambda a: method_panel(a, a["meta"]["prompt_positions"], float(a["meta"].get("cfg", 1)) != 1,
+                                       float(a["meta"].get("speaker_cfg", 1)) != 1)
                 if a else gr.update(), arrays, method, api_name=False)
         stop.click(None, None, None, cancels=[ev])
         chunk.input(pick_chunk, [all_arrays, chunk], arrays, api_name="speech_chunk").then(

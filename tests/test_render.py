@@ -139,6 +139,8 @@ def test_method_panel_uses_the_runs_numbers():
     speech = method_panel({"codes": np.zeros((T, 1, N, D)), "mask": mask, "revealed": revealed}, start=1,
                           guided=False)
     assert "N = 3" in speech and "The 1 prompt positions are given" in speech and "batch of 2" not in speech
+    voiced = method_panel({"codes": np.zeros((T, 1, N, D)), "mask": mask, "revealed": revealed}, start=1, voice=True)
+    assert "(each one batch of 3: with and without the condition, and without the prompt's voice)" in voiced
 
 
 def test_upscale_and_tile_take_grey_and_colour():

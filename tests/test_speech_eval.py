@@ -49,6 +49,25 @@ def test_triples_use_other_utterances_of_the_same_voice(tmp_path):
     assert {voice[t[0]] for t in triples[:2]} == {5, 6}          # round-robin over voices
 
 
+def test_guidance_on_the_voice_of_a_model_not_trained_for_it_is_a_one_line_error(tiny_speech_dir, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+    model = tmp_path / "model"
+    shutil.copytree(tiny_speech_dir, model)
+    cfg = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps(cfg | {"prompt_drop": 0.0}))    # as the models before 2026-12-06
+    lengths = [22050 * 2] * 3
+    np.savez(tmp_path / "heldout.npz", audio=np.zeros(sum(lengths), np.int16), audio_offsets=np.cumsum([0, *lengths]),
+             voice=np.zeros(3, np.int16), texts=np.array(json.dumps(["one", "two", "three"])))
+    (tmp_path / "corpus.json").write_text(json.dumps({"voices": [{"accent": "en-us"}], "sample_rate": 22050}))
+    r = subprocess.run([sys.executable, "-m", "resgen", "eval", "speech", "--data", str(tmp_path), "--model",
+                        str(model), "--no-resynthesis", "--speaker-cfg", "2", "--repeats", "0"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "not trained for guidance on the voice" in r.stderr
+
+
 def test_no_model_with_no_resynthesis_is_a_one_line_error(tmp_path):
     import subprocess
     import sys

@@ -157,11 +157,15 @@ def run(args) -> dict:
         triples = triples[: args.n]
     settings = {"steps": args.steps, "cfg": args.cfg, "temperature": args.temperature, "top_p": args.top_p,
                 "speaker_cfg": args.speaker_cfg}
+    try:
+        checked = pipe._settings(args.steps, args.cfg, args.temperature, args.top_p, args.seed, 1.0,
+                                 speaker_cfg=args.speaker_cfg)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     res: dict = {"machine": machine(), "torch": torch.__version__, "model": str(pipe.model_dir),
                  "recogniser": str(rec_dir), "split": args.split, "pairs": len(triples),
                  "voices": len({int(split.voice[t[0]]) for t in triples}), "vocoder": args.vocoder,
-                 "settings": {**pipe._settings(args.steps, args.cfg, args.temperature, args.top_p, args.seed, 1.0,
-                                              speaker_cfg=args.speaker_cfg),
+                 "settings": {**checked,
                               **{k: getattr(pipe.defaults, k) for k in ("mog_noise", "cfg_schedule", "code_temperature")},
                               "prompt_text": bool(args.prompt_text)}}
     if args.prompt_text:
@@ -190,7 +194,7 @@ def run(args) -> dict:
     if not args.no_model and args.oracle_durations:
         rows["ResGEN, recording's alignment"] = [
             generate_aligned(pipe, split.phonemes[i], torch.from_numpy(split.durations[i]), split.audio[j],
-                                  split.sample_rate, seed=args.seed + n, vocoder=args.vocoder)
+                             split.sample_rate, seed=args.seed + n, vocoder=args.vocoder)
             for n, (i, j, _) in enumerate(tqdm(triples, desc="aligned", dynamic_ncols=True, mininterval=5.0))]
     if not args.no_model and args.oracle_depths:
         rows.update(oracle_depth_rows(pipe, split, triples, args))
@@ -221,8 +225,8 @@ def oracle_depth_rows(pipe, split: CorpusSplit, triples, args) -> dict[str, list
             codes = pipe.tokenizer.encode(log_mel(torch.from_numpy(split.audio[i])))[0]      # (Nt, D)
         for k, name in zip(ks, rows):
             rows[name].append(generate_aligned(pipe, split.phonemes[i], torch.from_numpy(split.durations[i]),
-                                                    split.audio[j], split.sample_rate, seed=args.seed + n,
-                                                    vocoder=args.vocoder, known=codes[:, :k]))
+                                               split.audio[j], split.sample_rate, seed=args.seed + n,
+                                               vocoder=args.vocoder, known=codes[:, :k]))
     return rows
 
 

@@ -68,15 +68,14 @@ def make_plan(steps: int, positions: int, depth: int, *, cfg: float = 1.0, tempe
 
 
 def checked_settings(defaults, steps=None, cfg=None, temperature=None, top_p=None, seed: int = 0,
-                     max_steps: int = 256, pi_temperature=None, speaker_cfg=None) -> dict:
+                     max_steps: int = 256, pi_temperature=None) -> dict:
     """User sampler settings, None = the model's default (a SamplerConfig) -> a checked dict.
     Raises ValueError with a message fit for a user."""
     s = {"steps": defaults.steps if steps is None else int(steps),
          "cfg": defaults.cfg if cfg is None else float(cfg),
          "temperature": defaults.temperature if temperature is None else float(temperature),
          "top_p": defaults.top_p if top_p is None else float(top_p), "seed": int(seed),
-         "pi_temperature": defaults.pi_temperature if pi_temperature is None else float(pi_temperature),
-         "speaker_cfg": defaults.speaker_cfg if speaker_cfg is None else float(speaker_cfg)}
+         "pi_temperature": defaults.pi_temperature if pi_temperature is None else float(pi_temperature)}
     if not 1 <= s["steps"] <= max_steps:
         raise ValueError(f"steps must be between 1 and {max_steps}")
     if not 0 <= s["cfg"] <= 20:
@@ -85,8 +84,6 @@ def checked_settings(defaults, steps=None, cfg=None, temperature=None, top_p=Non
         raise ValueError("temperature must be between 0 and 10")
     if not 0 < s["top_p"] <= 1:
         raise ValueError("top_p must be in (0, 1]")
-    if not 0 <= s["speaker_cfg"] <= MAX_SPEAKER_CFG:
-        raise ValueError(f"speaker_cfg must be between 0 and {MAX_SPEAKER_CFG:g}")
     if not 0 <= s["pi_temperature"] <= MAX_PI_TEMPERATURE:
         raise ValueError(f"pi_temperature must be between 0 and {MAX_PI_TEMPERATURE:g}")
     return s
@@ -213,15 +210,11 @@ def run(predict: Predict, plan: SamplingPlan, rvq: ResidualVQ, state: SamplerSta
     voice = prompt is not None and plan.speaker_cfg != 1.0
     for t in range(state.step, plan.steps):
         tokens = torch.where(state.mask, mask_id, state.codes)               # (B, N, D)
-        if not voice:
-            out, uncond = predict_pair(predict, tokens, cond, null_cond, plan.cfg[t] != 1.0)
-            guided = guide(out, uncond, plan.cfg[t])
-        else:
-            rows = [(tokens, cond), (torch.where(prompt[..., None], mask_id, tokens), cond)]
-            if plan.cfg[t] != 1.0:
-                rows.append((tokens, null_cond))
-            out, voiceless, *uncond = predict_rows(predict, rows)
-            guided = guide_voice(guide(out, uncond[0] if uncond else None, plan.cfg[t]), out, voiceless,
-                                 plan.speaker_cfg)
-        state, trace = step(state, guided, plan, rvq, generator)
+        text = plan.cfg[t] != 1.0
+        rows = ([(tokens, cond)] + ([(torch.where(prompt[..., None], mask_id, tokens), cond)] if voice else [])
+                + ([(tokens, null_cond)] if text else []))                     # one network call for all rows
+        outs = predict_rows(predict, rows) if len(rows) > 1 else [predict(tokens, cond)]
+        out = guide(outs[0], outs[-1] if text else None, plan.cfg[t])
+        out = guide_voice(out, outs[0], outs[1] if voice else None, plan.speaker_cfg)
+        state, trace = step(state, out, plan, rvq, generator)
         yield state, trace

@@ -98,10 +98,8 @@ class ImagePipeline:
         return i
 
     def _settings(self, steps, cfg, temperature, top_p, seed, pi_temperature=None) -> dict:
-        s = checked_settings(self.defaults, steps, cfg, temperature, top_p, seed,
-                             max_steps=self.den_cfg.positions * self.depth, pi_temperature=pi_temperature)
-        del s["speaker_cfg"]                            # guidance on a speech prompt; an image has none
-        return s
+        return checked_settings(self.defaults, steps, cfg, temperature, top_p, seed,
+                                max_steps=self.den_cfg.positions * self.depth, pi_temperature=pi_temperature)
 
     def _label_ids(self, labels: Sequence[int | str]) -> list[int]:
         ids = [self.label_id(l) for l in labels]

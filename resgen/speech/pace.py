@@ -24,14 +24,10 @@ def phoneme_pace(pipe, audio: np.ndarray, rate: int, phonemes: list[str]) -> flo
     (edge silence trimmed) / the frames the duration predictor gives those phonemes in the prompt's voice; not
     clamped. Raises AudioError for unusable audio."""
     from resgen.speech.audio import MelConfig
-    from resgen.speech.model import durations_from_log
     from resgen.speech.prompt_audio import PROMPT_SECONDS, condition_prompt
     conditioned = condition_prompt(audio, rate, min_s=PROMPT_SECONDS[0], max_s=PROMPT_SECONDS[1])
     real = len(conditioned.audio) / MelConfig.hop                          # mel frames
-    prompt = pipe.prompt_codes(audio, rate)
-    ids = torch.tensor([[pipe.symbols[p] for p in phonemes]], device=pipe.device)
-    latents = pipe.tokenizer.rvq.decode(prompt[None].to(pipe.device)) / pipe.latent_scale
-    predicted = float(durations_from_log(pipe.model.log_durations(ids, latents)[0]).sum())
+    predicted = float(pipe.durations(phonemes, pipe.prompt_codes(audio, rate)).sum())
     return real / max(predicted, 1.0)
 
 

@@ -28,7 +28,7 @@ import torch
 from resgen.speech.audio import MelConfig, log_mel
 from resgen.speech.prompt_audio import PROMPT_SECONDS, condition_prompt
 from resgen.core.config import MelTokenizerConfig, SamplerConfig, SpeechModelConfig, from_dict
-from resgen.core.sampler import SamplerState, checked_settings, make_plan, run
+from resgen.core.sampler import MAX_SPEAKER_CFG, SamplerState, checked_settings, make_plan, run
 from resgen.speech.corpus import ACCENTS
 from resgen.speech.model import NULL_TEXT, SpeechModel, durations_from_log, positions_phonemes
 from resgen.speech.pace import PaceMemo
@@ -172,12 +172,15 @@ class SpeechPipeline:
 
     def _settings(self, steps, cfg, temperature, top_p, seed, speed, pace: float = 1.0, speaker_cfg=None) -> dict:
         """pace: the prompt's pace (resgen/speech/pace.py); durations are predicted, times pace, divided by speed."""
-        s = checked_settings(self.defaults, steps, cfg, temperature, top_p, seed, speaker_cfg=speaker_cfg)
+        s = checked_settings(self.defaults, steps, cfg, temperature, top_p, seed)
         if not 0.5 <= float(speed) <= 2.0:
             raise ValueError("speed must be between 0.5 and 2.0")
-        if s["speaker_cfg"] != 1.0 and not self.voice_guidance:
+        voice = self.defaults.speaker_cfg if speaker_cfg is None else float(speaker_cfg)
+        if not 0 <= voice <= MAX_SPEAKER_CFG:
+            raise ValueError(f"speaker_cfg must be between 0 and {MAX_SPEAKER_CFG:g}")
+        if voice != 1.0 and not self.voice_guidance:
             raise ValueError("this speech model was not trained for guidance on the voice: speaker_cfg must be 1")
-        return s | {"speed": float(speed), "pace": round(float(pace), 3)}
+        return s | {"speaker_cfg": voice, "speed": float(speed), "pace": round(float(pace), 3)}
 
     def pace(self, audio: np.ndarray, rate: int, prompt_text: str | None, accent: str = "en-us") -> float:
         """1 without a transcript of the prompt; with one, the prompt's pace (resgen/speech/pace.py)."""
@@ -186,14 +189,19 @@ class SpeechPipeline:
 
     # ---- sampling --------------------------------------------------------------------------
     @torch.no_grad()
+    def durations(self, phonemes: list[str], prompt: torch.Tensor, speed: float = 1.0) -> torch.Tensor:
+        """The duration predictor: phoneme symbols in the voice of the prompt's codes (Np, D) -> frames (P,)."""
+        ids = torch.tensor([[self.symbols[p] for p in phonemes]], device=self.device)
+        latents = self.tokenizer.rvq.decode(prompt[None].to(self.device)) / self.latent_scale
+        return durations_from_log(self.model.log_durations(ids, latents)[0], speed)
+
+    @torch.no_grad()
     def plan_target(self, phonemes: list[str], prompt: torch.Tensor, speed: float) -> tuple[torch.Tensor, torch.Tensor]:
         """-> (durations in frames (P,), phoneme ids per target position: (Nt,), or (Nt, F) for a model
         conditioned on F frames per position)."""
-        ids = torch.tensor([[self.symbols[p] for p in phonemes]], device=self.device)
-        latents = self.tokenizer.rvq.decode(prompt[None]) / self.latent_scale
-        frames = durations_from_log(self.model.log_durations(ids, latents)[0], speed)
-        pos = positions_phonemes(ids[0].cpu(), frames.cpu(), self.cfg.frames_per_position,
-                                 self.cfg.denoiser.cond_frames)
+        frames = self.durations(phonemes, prompt, speed)
+        ids = torch.tensor([self.symbols[p] for p in phonemes])
+        pos = positions_phonemes(ids, frames.cpu(), self.cfg.frames_per_position, self.cfg.denoiser.cond_frames)
         room = self.cfg.denoiser.positions - len(prompt)
         if len(pos) > room:
             raise ValueError(f"the text is too long for one utterance ({len(pos)} positions; at most {room})")

@@ -29,6 +29,25 @@ def same_encoder(a: Path, b: Path) -> bool:
         sa[k].shape == sb[k].shape and bool((sa[k] == sb[k]).all()) for k in keep)
 
 
+def decoder_shape(folder: Path, current: dict | None) -> dict | None:
+    """The tokenizer config of `folder` (tokenizer.json of a run, or config.json of a model folder) when it differs
+    from `current` in the decoder's shape only (`--decoder-channels`, `--decoder-blocks`); None when it has none or
+    is the same. Raises ModelFileError when anything else differs."""
+    from dataclasses import replace
+
+    from resgen.core.config import MelTokenizerConfig, from_dict
+    meta = next((folder / m for m in ("tokenizer.json", "config.json") if (folder / m).exists()), None)
+    new = read_json(meta).get("tokenizer") if meta is not None else None
+    if not new or current is None:
+        return None
+    a, b = from_dict(MelTokenizerConfig, current), from_dict(MelTokenizerConfig, new)
+    if a == b:
+        return None
+    if replace(a, decoder_channels=0, decoder_blocks=2) != replace(b, decoder_channels=0, decoder_blocks=2):
+        raise ModelFileError(f"{meta} describes another tokenizer than the model's (only the decoder may differ)")
+    return new
+
+
 def ship(src: Path, dst: Path, half: tuple[str, ...] = (), sampler_from: Path | None = None,
          label: str | None = None, tokenizer_from: Path | None = None) -> list[Path]:
     """-> the files written in dst; the safetensors files named in `half` are stored as float16.
@@ -55,6 +74,9 @@ def ship(src: Path, dst: Path, half: tuple[str, ...] = (), sampler_from: Path | 
             raise ModelFileError(f"{tok} encodes differently from {src}'s tokenizer (only the decoder may differ); "
                                  "train the model on its codes instead")
         sources["tokenizer.safetensors"] = tok
+        shape = decoder_shape(tokenizer_from, meta.get("tokenizer"))
+        if shape is not None:
+            meta["tokenizer"] = shape
     dst.mkdir(parents=True, exist_ok=True)
     written = []
     for name in files:

@@ -16,7 +16,8 @@ def _tone(path, seconds, sr, f0=180.0):
     sf.write(str(path), (0.3 * np.sin(2 * np.pi * f0 * t) * (1 + 0.5 * np.sin(7 * t))).astype(np.float32), sr)
 
 
-def _tree(src):
+def _tree(src, more: int = 0):
+    """A package tree; `more` extra plain Asterisk prompts (prompt-000 ...)."""
     ast = src / "asterisk"
     lines = ["; Core Asterisk Sounds in English", "",
              "agent-loginok: Agent logged in, please wait for your call.",      # kept
@@ -26,11 +27,12 @@ def _tree(src):
              "long-one: This prompt is far too long for the evaluation set.",   # over max_seconds: dropped
              "missing: This file was never recorded at all.",                   # no wav: dropped
              "queue-thankyou: Thank you for your patience, please stay on the line."]
+    lines += [f"prompt-{k:03d}: Please hold the line number {k} for us." for k in range(more)]
     (ast / ASTERISK_TEXT).parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(ast / ASTERISK_TEXT, "wt") as f:
         f.write("\n".join(lines) + "\n")
     for name, secs in [("agent-loginok", 1.5), ("both_help", 2), ("spy-iax2", 1), ("hello", 1), ("long-one", 20),
-                       ("queue-thankyou", 2.5)]:
+                       ("queue-thankyou", 2.5)] + [(f"prompt-{k:03d}", 1.6) for k in range(more)]:
         _tone(ast / ASTERISK_DIR / f"{name}.wav", secs, 8000)
     for sub, trans, rows in [("librivox", "transcription", ["he was not an ill disposed young man", "had he married",
                                                              "he might even have been made amiable himself"]),
@@ -66,6 +68,24 @@ def test_build_writes_an_evaluation_split_the_eval_reads(tmp_path):
     assert [split.voice_name(i) for i in (0, 2, 5)] == ["Allison Smith (Asterisk prompts)",
                                                         "LibriVox reader (Sense and Sensibility)", "CMU cards speaker"]
     assert len(split.triples()) >= 3                                              # voices with 3+ utterances pair up
+
+
+def test_a_validation_split_of_the_last_asterisk_prompts(tmp_path):
+    """--val N writes val.npz with the last N Asterisk prompts (one speaker) and leaves heldout.npz whole; it is
+    refused when it would reach into the first 60 the held-out table uses."""
+    import pytest
+    src = _tree(tmp_path / "src", more=61)                                         # 63 Asterisk prompts
+    whole = build(src, tmp_path / "a")
+    s = build(src, tmp_path / "b", val=3)
+    assert s["utterances"] == {"heldout": whole["utterances"]["heldout"], "val": 3}
+    held, val = CorpusSplit(tmp_path / "b", "heldout"), CorpusSplit(tmp_path / "b", "val")
+    asterisk = [t for t, v in zip(held.texts, held.voice) if v == 0]
+    assert val.texts == asterisk[-3:] and set(val.voice.tolist()) == {0} and len(val.triples()) == 3
+    assert np.array_equal(np.load(tmp_path / "a" / "heldout.npz")["audio"], np.load(tmp_path / "b" / "heldout.npz")["audio"])
+    with pytest.raises(ValueError, match="60 for the held-out table"):
+        build(src, tmp_path / "c", val=4)
+    build(src, tmp_path / "b")                                                     # rebuilt without: no stale val
+    assert not (tmp_path / "b" / "val.npz").exists()
 
 
 def test_prompts_from_human_and_engine_corpora_append_to_the_listing(tmp_path):

@@ -58,3 +58,30 @@ def test_ship_with_a_fine_tuned_decoder_only(tiny_speech_dir, tmp_path, capsys):
     assert pipe is not None
     assert export_main(["ship", str(tiny_speech_dir), str(tmp_path / "bad"), "--tokenizer-from", str(tmp_path / "enc")]) == 2
     assert "encodes differently" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+
+def test_ship_with_a_decoder_of_another_shape(tiny_speech_dir, tmp_path, capsys):
+    """A decoder retrained wider on the same codes (`--decoder-channels`) ships with its shape in config.json, and the
+    pipeline loads it; a tokenizer.json that changes the codes' shape is refused."""
+    import json
+
+    from resgen.core.config import MelTokenizerConfig, from_dict, to_dict
+    from resgen.core.weights import load_module, read_json, save_module
+    from resgen.speech.tokenizer import MelTokenizer
+    from resgen.train.speech_tokenizer import new_decoder
+    cfg = from_dict(MelTokenizerConfig, read_json(tiny_speech_dir / "config.json")["tokenizer"])
+    old = load_module(MelTokenizer(cfg), tiny_speech_dir / "tokenizer.safetensors")
+    wide = new_decoder(old, {"decoder_channels": 24, "decoder_blocks": 1})
+    (tmp_path / "wide").mkdir()
+    save_module(wide, tmp_path / "wide" / "tokenizer.safetensors")
+    (tmp_path / "wide" / "tokenizer.json").write_text(json.dumps({"tokenizer": to_dict(wide.cfg)}))
+    dst = tmp_path / "speech"
+    assert export_main(["ship", str(tiny_speech_dir), str(dst), "--tokenizer-from", str(tmp_path / "wide")]) == 0
+    assert read_json(dst / "config.json")["tokenizer"]["decoder_channels"] == 24
+    pipe = resgen.load("speech", backend="torch", model_dir=dst)
+    assert pipe.tokenizer.cfg.decoder_channels == 24
+    other = dict(to_dict(wide.cfg), downsample=2)
+    (tmp_path / "wide" / "tokenizer.json").write_text(json.dumps({"tokenizer": other}))
+    assert export_main(["ship", str(tiny_speech_dir), str(tmp_path / "bad"), "--tokenizer-from",
+                        str(tmp_path / "wide")]) == 2
+    assert "only the decoder may differ" in capsys.readouterr().err and not (tmp_path / "bad").exists()

@@ -66,6 +66,31 @@ def test_decoder_only_fine_tuning_keeps_the_codes(tmp_path):
     assert r.returncode == 2 and "--init" in r.stderr and r.stderr.count("\n") == 1
 
 
+def test_a_new_decoder_shape_on_the_same_codes(tmp_path):
+    """--init X --decoder-only --decoder-channels C --decoder-blocks B trains a fresh decoder of another shape on X's
+    codes: X's encoder, codebooks and statistics, and the shape in tokenizer.json."""
+    base = ["--synthetic", "--batch-size", "4", "--crop", "32", "--threads", "1"]
+    r = resgen("train", "speech-tokenizer", *base, "--out", str(tmp_path / "a"), "--channels", "16", "--depth", "3",
+               "--codebook-size", "8", "--code-dim", "4", "--steps", "3")
+    assert r.returncode == 0, r.stderr
+    r = resgen("train", "speech-tokenizer", *base, "--out", str(tmp_path / "b"), "--init", str(tmp_path / "a"),
+               "--decoder-only", "--decoder-channels", "24", "--decoder-blocks", "1", "--steps", "3")
+    assert r.returncode == 0, r.stderr
+    cfg = from_dict(MelTokenizerConfig, json.loads((tmp_path / "b" / "tokenizer.json").read_text())["tokenizer"])
+    assert (cfg.channels, cfg.decoder_channels, cfg.decoder_blocks) == (16, 24, 1)
+    a = load_module(MelTokenizer(TINY), tmp_path / "a" / "tokenizer.safetensors")
+    b = load_module(MelTokenizer(cfg), tmp_path / "b" / "tokenizer.safetensors")
+    sa, sb = a.state_dict(), b.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa if not k.startswith("decoder."))
+    assert sb["decoder.0.weight"].shape[0] == 24
+    mel = torch.randn(2, 80, 40) - 5
+    codes = a.encode(mel)
+    assert torch.equal(codes, b.encode(mel)) and b.decode(codes).shape == (2, 80, 40)
+    r = resgen("train", "speech-tokenizer", *base, "--out", str(tmp_path / "c"), "--init", str(tmp_path / "a"),
+               "--decoder-channels", "24")
+    assert r.returncode == 2 and "--decoder-only" in r.stderr and r.stderr.count("\n") == 1
+
+
 def test_missing_corpus_is_one_line(tmp_path):
     r = resgen("train", "speech-tokenizer", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "no corpus" in r.stderr and r.stderr.count("\n") == 1

@@ -34,6 +34,9 @@ class MelTokenizerConfig:
     channels: int = 192       # width of the 1-D convolutions
     downsample: int = 4       # mel frames per token position (a power of two)
     rvq: RVQConfig = field(default_factory=lambda: RVQConfig(depth=8, codebook_size=256, dim=32))
+    decoder_channels: int = 0  # width of the decoder's convolutions (0: `channels`)
+    decoder_blocks: int = 2    # residual blocks of the decoder before it upsamples
+    decoder_post_blocks: int = 0  # residual blocks after it upsamples, at the mel frame rate
 
 
 @dataclass(frozen=True)

@@ -89,10 +89,12 @@ def print_table(res: dict) -> None:
           f"| length ratio | sentence choice (of {s.get('sentence_candidates', '?')}) |"
           + (" pocketsphinx WER |" if wer else ""))
     print("|---|---|---|---|---|---|" + ("---|" if wer else ""))
+    one = res.get("voices", 2) < 2                  # identification among one voice is always right: not shown
     for name in res["rows"]:
         r = s[name]
         print(f"| {name} | {r['per']:.3f} | {r['similarity']:.3f} ± {r['similarity_std']:.3f} | "
-              f"{r['identification']:.3f} | {r['length_ratio']:.3f} | {r.get('sentence_choice', float('nan')):.3f} |"
+              + ("- (one voice) |" if one else f"{r['identification']:.3f} |")
+              + f" {r['length_ratio']:.3f} | {r.get('sentence_choice', float('nan')):.3f} |"
               + (f" {r['wer']:.3f} |" if wer else ""))
     rec = s.get("recordings", {})
     if "per_wrong_sentence" in rec:

@@ -98,9 +98,11 @@ def sphinx_items(folder: Path, transcription: str) -> list[tuple[Path, str]]:
     return items
 
 
-def build(src: Path, out: Path, min_words: int = 4, max_seconds: float = 12.0, limit: int = 0) -> dict:
+def build(src: Path, out: Path, min_words: int = 4, max_seconds: float = 12.0, limit: int = 0, val: int = 0) -> dict:
     """Assemble corpus.json + heldout.npz in `out` from the fetched sources; returns the summary.
-    limit: at most this many Asterisk prompts (0 = all), an even spread over the alphabetical list."""
+    limit: at most this many Asterisk prompts (0 = all), an even spread over the alphabetical list.
+    val: also write val.npz, the last `val` Asterisk prompts (to choose models on; heldout.npz stays whole, and the
+    first 60 triples of the held-out table never use these: targets 0-49 and their prompts and references)."""
     from resgen.speech.audio import AudioError, MelConfig, load_audio
     from resgen.speech.corpus import PAD, SIL, Phonemizer, save_split
     sources = {"asterisk": asterisk_items(src / "asterisk", min_words, max_seconds),
@@ -131,10 +133,18 @@ def build(src: Path, out: Path, min_words: int = 4, max_seconds: float = 12.0, l
     symbols = {PAD: 0, SIL: 1, **{p: i + 2 for i, p in enumerate(phones)}}
     out.mkdir(parents=True, exist_ok=True)
     save_split(out / "heldout.npz", utts, symbols)
+    asterisk = [u for u in utts if u[0] == 0]
+    if val and len(asterisk) < val + 60:
+        raise ValueError(f"--val {val} needs {val + 60} Asterisk prompts (60 for the held-out table); "
+                         f"there are {len(asterisk)}")
+    if val:
+        save_split(out / "val.npz", asterisk[-val:], symbols)
+    elif (out / "val.npz").exists():
+        (out / "val.npz").unlink()
     counts = {v["key"]: sum(u[0] == k for u in utts) for k, v in enumerate(voices)}
     summary = {"format": "resgen-speech-corpus/1", "kind": "human recordings (evaluation only)", "sample_rate": RATE,
                "hop": 256, "voices": voices, "symbols": symbols, "durations": "none",
-               "utterances": {"heldout": len(utts)}, "per_voice": counts,
+               "utterances": {"heldout": len(utts), **({"val": val} if val else {})}, "per_voice": counts,
                "hours": {"heldout": sum(len(u[4]) for u in utts) / RATE / 3600},
                "selection": {"min_words": min_words, "max_seconds": max_seconds, "limit": limit},
                "licences": sorted({v["licence"] for v in voices})}
@@ -148,17 +158,24 @@ def add_args(p):
     p.add_argument("--min-words", type=int, default=4, help="Asterisk prompts of at least this many words")
     p.add_argument("--max-seconds", type=float, default=12.0, help="and at most this long")
     p.add_argument("--limit", type=int, default=0, help="at most this many Asterisk prompts (0 = all)")
+    p.add_argument("--val", type=int, default=0,
+                   help="also write val.npz: the last N Asterisk prompts, one speaker, to choose models on "
+                        "(`resgen eval speech --split val`); heldout.npz is unchanged")
 
 
 def run(args) -> dict:
     from resgen.core.errors import UsageError
-    if args.min_words < 1 or args.max_seconds <= 0 or args.limit < 0:
-        raise UsageError("--min-words must be at least 1, --max-seconds positive and --limit at least 0")
+    if args.min_words < 1 or args.max_seconds <= 0 or args.limit < 0 or args.val < 0:
+        raise UsageError("--min-words must be at least 1, --max-seconds positive, --limit and --val at least 0")
     try:
         fetch(Path(args.src))
     except (OSError, subprocess.CalledProcessError, ValueError) as e:
         raise UsageError(f"could not fetch the recordings into {args.src}: {e}") from None
-    s = build(Path(args.src), Path(args.out), args.min_words, args.max_seconds, args.limit)
+    try:
+        s = build(Path(args.src), Path(args.out), args.min_words, args.max_seconds, args.limit, args.val)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     print(f"wrote {args.out}: {s['utterances']['heldout']} human utterances ({s['hours']['heldout'] * 60:.1f} min), "
-          f"{len(s['voices'])} speakers: " + ", ".join(f"{k} {n}" for k, n in s["per_voice"].items()))
+          f"{len(s['voices'])} speakers: " + ", ".join(f"{k} {n}" for k, n in s["per_voice"].items())
+          + (f"; val.npz: the last {args.val} Asterisk prompts" if args.val else ""))
     return s

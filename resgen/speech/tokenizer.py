@@ -45,10 +45,12 @@ class MelTokenizer(nn.Module):
             enc += [nn.SiLU(), nn.Conv1d(C, C, 4, stride=2, padding=1), ResBlock1d(C)]
         enc += [ResBlock1d(C), nn.GroupNorm(8, C), nn.SiLU(), nn.Conv1d(C, E, 1)]
         self.encoder = nn.Sequential(*enc)
-        dec = [nn.Conv1d(E, C, 3, padding=1), ResBlock1d(C), ResBlock1d(C)]
+        Cd = cfg.decoder_channels or C
+        dec = [nn.Conv1d(E, Cd, 3, padding=1)] + [ResBlock1d(Cd) for _ in range(cfg.decoder_blocks)]
         for _ in range(stages):
-            dec += [nn.GroupNorm(8, C), nn.SiLU(), nn.ConvTranspose1d(C, C, 4, stride=2, padding=1), ResBlock1d(C)]
-        dec += [nn.GroupNorm(8, C), nn.SiLU(), nn.Conv1d(C, M, 3, padding=1)]
+            dec += [nn.GroupNorm(8, Cd), nn.SiLU(), nn.ConvTranspose1d(Cd, Cd, 4, stride=2, padding=1), ResBlock1d(Cd)]
+        dec += [ResBlock1d(Cd) for _ in range(cfg.decoder_post_blocks)]
+        dec += [nn.GroupNorm(8, Cd), nn.SiLU(), nn.Conv1d(Cd, M, 3, padding=1)]
         self.decoder = nn.Sequential(*dec)
         self.rvq = ResidualVQ(cfg.rvq)
         self.register_buffer("mel_mean", torch.zeros(M))

@@ -43,6 +43,16 @@ def add_args(p: argparse.ArgumentParser):
                         "config.json); its architecture and mel statistics replace the options above")
     p.add_argument("--decoder-only", action="store_true",
                    help="with --init: train only the decoder; the codes of every utterance stay the same")
+    p.add_argument("--decoder-channels", type=int, default=None,
+                   help="decoder width (default: --channels); with --init --decoder-only a different width or "
+                        "--decoder-blocks starts a new decoder of that shape on the same codes")
+    p.add_argument("--decoder-blocks", type=int, default=None, help="decoder residual blocks before upsampling (2)")
+    p.add_argument("--decoder-post-blocks", type=int, default=None,
+                   help="decoder residual blocks after upsampling, at the mel frame rate (0); more of them with "
+                        "--init --decoder-only grow the existing decoder, the new blocks starting as the identity")
+    p.add_argument("--adversarial", type=float, default=0.0,
+                   help="weight W of a mel critic's LSGAN loss on the decoder (feature matching 2W); 0 = L1 + MSE only "
+                        "(resgen/train/mel_critic.py)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stop-at", type=int, default=0, help="stop after this step (resume later with the same command)")
     p.add_argument("--threads", type=int, default=0)
@@ -104,14 +114,50 @@ def _initial(folder: Path) -> MelTokenizer:
     return load_module(MelTokenizer(cfg), folder / "tokenizer.safetensors")
 
 
+def new_decoder(old: MelTokenizer, shape: dict) -> MelTokenizer:
+    """A tokenizer with `old`'s encoder, codebooks and mel statistics and a decoder of another shape (decoder_channels,
+    decoder_blocks, decoder_post_blocks): every utterance keeps its codes. When only decoder_post_blocks grows, the
+    old decoder is kept and the new blocks start as the identity (their last convolution zero), so the tokenizer
+    decodes exactly as before until trained; any other change starts a fresh decoder."""
+    from dataclasses import replace
+    cfg = replace(old.cfg, **shape)
+    if cfg == old.cfg:
+        return old
+    model = MelTokenizer(cfg)
+    model.encoder.load_state_dict(old.encoder.state_dict())
+    model.rvq.load_state_dict(old.rvq.state_dict())
+    model.set_stats(old.mel_mean, old.mel_std)
+    if replace(old.cfg, decoder_post_blocks=cfg.decoder_post_blocks) == cfg and \
+            cfg.decoder_post_blocks > old.cfg.decoder_post_blocks:
+        was, now, head = list(old.decoder), list(model.decoder), 3              # head: GroupNorm, SiLU, Conv1d
+        for a, b in zip(was[:-head] + was[-head:], now[:len(was) - head] + now[-head:]):
+            b.load_state_dict(a.state_dict())
+        with torch.no_grad():
+            for block in now[len(was) - head:-head]:
+                block.block[-1].weight.zero_()
+                block.block[-1].bias.zero_()
+    return model
+
+
 def run(args) -> Path:
     from resgen.core.errors import UsageError
     if args.decoder_only and not args.init:
         raise UsageError("--decoder-only needs --init (the tokenizer whose decoder is fine-tuned)")
+    shape = {k: v for k, v in (("decoder_channels", args.decoder_channels), ("decoder_blocks", args.decoder_blocks),
+                               ("decoder_post_blocks", args.decoder_post_blocks)) if v is not None}
+    if args.adversarial < 0:
+        raise UsageError("--adversarial must be at least 0")
+    if any(v < (k == "decoder_channels") for k, v in shape.items()):
+        raise UsageError("--decoder-channels must be at least 1, --decoder-blocks and --decoder-post-blocks at least 0")
     init = _initial(Path(args.init)) if args.init else None            # checked before any heavy work
+    if init is not None and shape and not args.decoder_only:
+        raise UsageError("a new decoder shape with --init needs --decoder-only (the codes must stay the same)")
+    torch.manual_seed(args.seed)                                  # the initial weights
+    if init is not None and shape:
+        init = new_decoder(init, shape)
     cfg = init.cfg if init is not None else MelTokenizerConfig(
         channels=args.channels, downsample=args.downsample,
-        rvq=RVQConfig(depth=args.depth, codebook_size=args.codebook_size, dim=args.code_dim))
+        rvq=RVQConfig(depth=args.depth, codebook_size=args.codebook_size, dim=args.code_dim), **shape)
     if args.crop % cfg.downsample:
         raise UsageError(f"--crop must be a multiple of --downsample ({cfg.downsample})")
     out = Path(args.out)
@@ -140,19 +186,23 @@ def run(args) -> Path:
         x = batch.to(dev)
         drop = torch.rand(b, generator=gen, device=dev) < args.dropout_p
         keep = torch.where(drop, torch.randint(1, D + 1, (b,), generator=gen, device=dev), D)
-        rec, codes, commit = net(x, keep, args.decoder_only)
+        rec, codes, commit, *critic = net(x, keep, args.decoder_only)
         core = net.module if hasattr(net, "module") else net
         err = (rec - x) / core.mel_std[:, None]
         mse, l1 = err.pow(2).mean(), err.abs().mean()
-        return {"loss": mse + l1 + 0.25 * commit, "l1": l1.detach(), "commit": commit.detach()}
+        out = {"loss": mse + l1 + 0.25 * commit, "l1": l1.detach(), "commit": commit.detach()}
+        if critic:
+            c = critic[0]
+            out["loss"] = out["loss"] + c["critic"] + args.adversarial * (c["adv"] + 2 * c["fm"])
+            out.update({k: v.detach() for k, v in c.items()})
+        return out
 
     def export(model, step):
-        sha = save_module(model, out / "tokenizer.safetensors")
+        sha = save_module(getattr(model, "tokenizer", model), out / "tokenizer.safetensors")
         (out / "tokenizer.json").write_text(dumps({"tokenizer": to_dict(cfg), "sha256": sha, "step": step}))
 
     loop = LoopConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, stop_at=args.stop_at,
                       threads=args.threads, ckpt_every=250, ema=0.0)
-    torch.manual_seed(args.seed)                                  # the initial weights
     if init is not None:
         model = init
         if args.decoder_only:
@@ -160,5 +210,8 @@ def run(args) -> Path:
     else:
         model = MelTokenizer(cfg)
         model.set_stats(all_mels.mean(1), all_mels.std(1))        # per-band standardisation, saved with it
+    if args.adversarial > 0:
+        from resgen.train.mel_critic import CriticisedTokenizer, MelCritic
+        model = CriticisedTokenizer(model, MelCritic())
     train(out, model, loss_fn, len(lengths), loop, on_checkpoint=export)
     return out

@@ -31,19 +31,18 @@ def same_encoder(a: Path, b: Path) -> bool:
 
 def decoder_shape(folder: Path, current: dict | None) -> dict | None:
     """The tokenizer config of `folder` (tokenizer.json of a run, or config.json of a model folder) when it differs
-    from `current` in the decoder's shape only (`--decoder-channels`, `--decoder-blocks`); None when it has none or
-    is the same. Raises ModelFileError when anything else differs."""
-    from dataclasses import replace
-
+    from `current` in the decoder's shape only (`--decoder-channels`, `--decoder-blocks`, `--decoder-post-blocks`);
+    None when it has none or is the same. Raises ModelFileError when anything else differs."""
     from resgen.core.config import MelTokenizerConfig, from_dict
-    meta = next((folder / m for m in ("tokenizer.json", "config.json") if (folder / m).exists()), None)
+    from resgen.speech.tokenizer import meta_file, same_codes
+    meta = meta_file(folder)
     new = read_json(meta).get("tokenizer") if meta is not None else None
     if not new or current is None:
         return None
     a, b = from_dict(MelTokenizerConfig, current), from_dict(MelTokenizerConfig, new)
     if a == b:
         return None
-    if replace(a, decoder_channels=0, decoder_blocks=2) != replace(b, decoder_channels=0, decoder_blocks=2):
+    if not same_codes(a, b):
         raise ModelFileError(f"{meta} describes another tokenizer than the model's (only the decoder may differ)")
     return new
 

@@ -85,3 +85,28 @@ def test_ship_with_a_decoder_of_another_shape(tiny_speech_dir, tmp_path, capsys)
     assert export_main(["ship", str(tiny_speech_dir), str(tmp_path / "bad"), "--tokenizer-from",
                         str(tmp_path / "wide")]) == 2
     assert "only the decoder may differ" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+
+def test_ship_with_a_grown_decoder(tiny_speech_dir, tmp_path):
+    """A decoder grown by `--decoder-post-blocks` is a decoder change too: it ships, and decodes as before until
+    trained (the new blocks start as the identity)."""
+    import json
+
+    import torch
+
+    from resgen.core.config import to_dict
+    from resgen.core.weights import read_json, save_module
+    from resgen.speech.tokenizer import load_tokenizer
+    from resgen.train.speech_tokenizer import new_decoder
+    old = load_tokenizer(tiny_speech_dir)
+    grown = new_decoder(old, {"decoder_post_blocks": 2}).eval()
+    (tmp_path / "grown").mkdir()
+    save_module(grown, tmp_path / "grown" / "tokenizer.safetensors")
+    (tmp_path / "grown" / "tokenizer.json").write_text(json.dumps({"tokenizer": to_dict(grown.cfg)}))
+    dst = tmp_path / "speech"
+    assert export_main(["ship", str(tiny_speech_dir), str(dst), "--tokenizer-from", str(tmp_path / "grown")]) == 0
+    assert read_json(dst / "config.json")["tokenizer"]["decoder_post_blocks"] == 2
+    pipe = resgen.load("speech", backend="torch", model_dir=dst)
+    mel = torch.randn(1, 80, 40) - 5
+    c = old.encode(mel)
+    assert torch.equal(pipe.tokenizer.encode(mel), c) and torch.allclose(pipe.tokenizer.decode(c), old.decode(c))

@@ -20,15 +20,6 @@ import numpy as np
 import torch
 
 
-def load_tokenizer(folder: Path):
-    from resgen.core.config import MelTokenizerConfig, from_dict
-    from resgen.core.weights import load_module, read_json
-    from resgen.speech.tokenizer import MelTokenizer
-    meta = folder / "tokenizer.json" if (folder / "tokenizer.json").exists() else folder / "config.json"
-    cfg = from_dict(MelTokenizerConfig, read_json(meta)["tokenizer"])
-    return load_module(MelTokenizer(cfg), folder / "tokenizer.safetensors").eval()
-
-
 @torch.no_grad()
 def variants(tok, mel: torch.Tensor) -> dict[str, torch.Tensor]:
     """mel (1, 80, F), F a multiple of the downsampling -> reconstructions (80, F) by name."""
@@ -51,6 +42,7 @@ def main(argv=None):
     from resgen.eval.speech_data import CorpusSplit
     from resgen.eval.speech_metrics import SpeakerEncoder, cosine
     from resgen.speech.audio import MelConfig, log_mel, resample
+    from resgen.speech.tokenizer import load_tokenizer
     from resgen.speech.vocoder import load_hifigan, vocode
     split = CorpusSplit(Path(args.data), args.split)
     triples = split.triples()[: args.n]

@@ -134,13 +134,13 @@ def build(src: Path, out: Path, min_words: int = 4, max_seconds: float = 12.0, l
     out.mkdir(parents=True, exist_ok=True)
     save_split(out / "heldout.npz", utts, symbols)
     asterisk = [u for u in utts if u[0] == 0]
-    if val and len(asterisk) < val + 60:
-        raise ValueError(f"--val {val} needs {val + 60} Asterisk prompts (60 for the held-out table); "
-                         f"there are {len(asterisk)}")
     if val:
+        if len(asterisk) < val + 60:
+            raise ValueError(f"--val {val} needs {val + 60} Asterisk prompts (60 for the held-out table); "
+                             f"there are {len(asterisk)}")
         save_split(out / "val.npz", asterisk[-val:], symbols)
-    elif (out / "val.npz").exists():
-        (out / "val.npz").unlink()
+    else:
+        (out / "val.npz").unlink(missing_ok=True)                 # no stale split from an earlier build
     counts = {v["key"]: sum(u[0] == k for u in utts) for k, v in enumerate(voices)}
     summary = {"format": "resgen-speech-corpus/1", "kind": "human recordings (evaluation only)", "sample_rate": RATE,
                "hop": 256, "voices": voices, "symbols": symbols, "durations": "none",

@@ -9,6 +9,8 @@ self-contained. F must be a multiple of s (`pad_frames`).
 from __future__ import annotations
 
 import math
+from dataclasses import fields, replace
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +20,27 @@ from resgen.core.config import MelTokenizerConfig
 from resgen.core.rvq import ResidualVQ
 
 LOG_FLOOR = math.log(1e-5)
+DECODER_FIELDS = ("decoder_channels", "decoder_blocks", "decoder_post_blocks")   # the decoder's shape alone
+
+
+def same_codes(a: MelTokenizerConfig, b: MelTokenizerConfig) -> bool:
+    """Do two tokenizer configs differ at most in the decoder's shape (so the same weights can give the same codes)?"""
+    base = {f.name: f.default for f in fields(MelTokenizerConfig) if f.name in DECODER_FIELDS}
+    return replace(a, **base) == replace(b, **base)
+
+
+def meta_file(folder: Path) -> Path | None:
+    """The json holding a tokenizer's config in a folder: tokenizer.json of a training run, or config.json of a
+    model folder such as assets/speech; None when there is neither."""
+    return next((Path(folder) / m for m in ("tokenizer.json", "config.json") if (Path(folder) / m).exists()), None)
+
+
+def load_tokenizer(folder: Path) -> "MelTokenizer":
+    """A trained tokenizer from a run folder or a model folder (see meta_file), in eval mode."""
+    from resgen.core.config import from_dict
+    from resgen.core.weights import load_module, read_json
+    cfg = from_dict(MelTokenizerConfig, read_json(meta_file(folder))["tokenizer"])
+    return load_module(MelTokenizer(cfg), Path(folder) / "tokenizer.safetensors").eval()
 
 
 class ResBlock1d(nn.Module):

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from resgen.speech.audio import log_mel
-from resgen.core.config import MelTokenizerConfig, RVQConfig, dumps, from_dict, to_dict
-from resgen.speech.tokenizer import LOG_FLOOR, MelTokenizer
-from resgen.core.weights import load_module, read_json, save_module
+from resgen.core.config import MelTokenizerConfig, RVQConfig, dumps, to_dict
+from resgen.speech.tokenizer import LOG_FLOOR, MelTokenizer, load_tokenizer, meta_file
+from resgen.core.weights import save_module
 from resgen.train.loop import LoopConfig, train
 
 
@@ -105,13 +105,11 @@ def synthetic_mels(n: int = 24, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _initial(folder: Path) -> MelTokenizer:
-    """A trained tokenizer from a run folder (tokenizer.json) or a model folder (config.json)."""
+    """A trained tokenizer from a run folder (tokenizer.json) or a model folder (config.json), in training mode."""
     from resgen.core.errors import UsageError
-    meta = folder / "tokenizer.json" if (folder / "tokenizer.json").exists() else folder / "config.json"
-    if not meta.exists() or not (folder / "tokenizer.safetensors").exists():
+    if meta_file(folder) is None or not (folder / "tokenizer.safetensors").exists():
         raise UsageError(f"no speech tokenizer at {folder} (tokenizer.json or config.json, and tokenizer.safetensors)")
-    cfg = from_dict(MelTokenizerConfig, read_json(meta)["tokenizer"])
-    return load_module(MelTokenizer(cfg), folder / "tokenizer.safetensors")
+    return load_tokenizer(folder).train()
 
 
 def new_decoder(old: MelTokenizer, shape: dict) -> MelTokenizer:

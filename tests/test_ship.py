@@ -60,21 +60,30 @@ def test_ship_with_a_fine_tuned_decoder_only(tiny_speech_dir, tmp_path, capsys):
     assert "encodes differently" in capsys.readouterr().err and not (tmp_path / "bad").exists()
 
 
+def _reshaped(tiny_speech_dir, tmp_path, name: str, shape: dict):
+    """(the tiny model's tokenizer, one with a decoder of `shape` written as a run folder tmp_path/name)."""
+    import json
+
+    from resgen.core.config import to_dict
+    from resgen.core.weights import save_module
+    from resgen.speech.tokenizer import load_tokenizer
+    from resgen.train.speech_tokenizer import new_decoder
+    old = load_tokenizer(tiny_speech_dir)
+    tok = new_decoder(old, shape).eval()
+    (tmp_path / name).mkdir()
+    save_module(tok, tmp_path / name / "tokenizer.safetensors")
+    (tmp_path / name / "tokenizer.json").write_text(json.dumps({"tokenizer": to_dict(tok.cfg)}))
+    return old, tok
+
+
 def test_ship_with_a_decoder_of_another_shape(tiny_speech_dir, tmp_path, capsys):
     """A decoder retrained wider on the same codes (`--decoder-channels`) ships with its shape in config.json, and the
     pipeline loads it; a tokenizer.json that changes the codes' shape is refused."""
     import json
 
-    from resgen.core.config import MelTokenizerConfig, from_dict, to_dict
-    from resgen.core.weights import load_module, read_json, save_module
-    from resgen.speech.tokenizer import MelTokenizer
-    from resgen.train.speech_tokenizer import new_decoder
-    cfg = from_dict(MelTokenizerConfig, read_json(tiny_speech_dir / "config.json")["tokenizer"])
-    old = load_module(MelTokenizer(cfg), tiny_speech_dir / "tokenizer.safetensors")
-    wide = new_decoder(old, {"decoder_channels": 24, "decoder_blocks": 1})
-    (tmp_path / "wide").mkdir()
-    save_module(wide, tmp_path / "wide" / "tokenizer.safetensors")
-    (tmp_path / "wide" / "tokenizer.json").write_text(json.dumps({"tokenizer": to_dict(wide.cfg)}))
+    from resgen.core.config import to_dict
+    from resgen.core.weights import read_json
+    _, wide = _reshaped(tiny_speech_dir, tmp_path, "wide", {"decoder_channels": 24, "decoder_blocks": 1})
     dst = tmp_path / "speech"
     assert export_main(["ship", str(tiny_speech_dir), str(dst), "--tokenizer-from", str(tmp_path / "wide")]) == 0
     assert read_json(dst / "config.json")["tokenizer"]["decoder_channels"] == 24
@@ -90,19 +99,10 @@ def test_ship_with_a_decoder_of_another_shape(tiny_speech_dir, tmp_path, capsys)
 def test_ship_with_a_grown_decoder(tiny_speech_dir, tmp_path):
     """A decoder grown by `--decoder-post-blocks` is a decoder change too: it ships, and decodes as before until
     trained (the new blocks start as the identity)."""
-    import json
-
     import torch
 
-    from resgen.core.config import to_dict
-    from resgen.core.weights import read_json, save_module
-    from resgen.speech.tokenizer import load_tokenizer
-    from resgen.train.speech_tokenizer import new_decoder
-    old = load_tokenizer(tiny_speech_dir)
-    grown = new_decoder(old, {"decoder_post_blocks": 2}).eval()
-    (tmp_path / "grown").mkdir()
-    save_module(grown, tmp_path / "grown" / "tokenizer.safetensors")
-    (tmp_path / "grown" / "tokenizer.json").write_text(json.dumps({"tokenizer": to_dict(grown.cfg)}))
+    from resgen.core.weights import read_json
+    old, _ = _reshaped(tiny_speech_dir, tmp_path, "grown", {"decoder_post_blocks": 2})
     dst = tmp_path / "speech"
     assert export_main(["ship", str(tiny_speech_dir), str(dst), "--tokenizer-from", str(tmp_path / "grown")]) == 0
     assert read_json(dst / "config.json")["tokenizer"]["decoder_post_blocks"] == 2

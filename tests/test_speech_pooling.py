@@ -86,3 +86,30 @@ def test_an_unaligned_corpus_is_refused_in_one_line(tmp_path):
     np.savez(data / "train.npz", audio=np.zeros(0, np.int16))
     r = resgen("train", "speech", "--tokenizer", str(tok), "--data", str(data), "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "no phoneme durations" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_init_grows_a_deeper_model_that_starts_as_the_smaller_one(tmp_path):
+    from resgen.core.config import SpeechModelConfig, from_dict
+    from resgen.core.weights import load_module, read_json
+    from resgen.speech.model import SpeechModel
+    small = tmp_path / "small"
+    assert resgen("train", "speech", "--synthetic", "--out", str(small), "--steps", "3", *ARGS).returncode == 0
+    deep = ARGS[:2] + ["--layers", "3"] + ARGS[4:]              # --layers 1 -> 3
+    grown = tmp_path / "grown"
+    r = resgen("train", "speech", "--synthetic", "--out", str(grown), "--steps", "1", "--lr", "1e-12",
+               "--init", str(small), *deep)
+    assert r.returncode == 0, r.stderr
+    models = [load_module(SpeechModel(from_dict(SpeechModelConfig, read_json(d / "config.json")["model"])),
+                          d / "model.safetensors").eval() for d in (small, grown)]
+    assert [len(m.denoiser.blocks) for m in models] == [1, 3]
+    g = torch.Generator().manual_seed(0)
+    dn = models[0].cfg.denoiser
+    tokens = torch.randint(0, dn.codebook_size + 1, (2, 12, dn.depth), generator=g)
+    cond = torch.randint(1, dn.cond_vocab, (2, 12, dn.cond_frames) if dn.cond_frames > 1 else (2, 12), generator=g)
+    keep = torch.ones(2, 12, dtype=torch.bool)
+    with torch.no_grad():
+        a, b = (m.denoise(tokens, cond, keep) for m in models)
+    assert all(torch.allclose(x, y, atol=1e-5) for x, y in zip(a, b) if torch.is_tensor(x))
+    r = resgen("train", "speech", "--synthetic", "--out", str(tmp_path / "shrunk"), "--steps", "1",
+               "--init", str(grown), *ARGS)                     # fewer layers than the model it starts from
+    assert r.returncode == 2 and "cannot start from" in r.stderr and r.stderr.count("\n") == 1

@@ -28,6 +28,7 @@ from resgen.core.mog import MAX_SIGMA, loss as mog_loss
 from resgen.speech.model import NULL_TEXT, SpeechModel, positions_phonemes
 from resgen.speech.tokenizer import MelTokenizer
 from resgen.core.weights import ModelFileError, file_sha256, load_module, read_json, save_module
+from resgen.train.grow import grows, load_grown
 from resgen.train.loop import LoopConfig, train
 from resgen.train.speech_tokenizer import corpus_folders, corpus_mels
 
@@ -42,7 +43,8 @@ def add_args(p: argparse.ArgumentParser):
                         "phonemes in the first corpus's table")
     p.add_argument("--init", default=None,
                    help="start from this model's weights (a run or model folder with config.json and "
-                        "model.safetensors of the same shape): fine-tuning, for example on a new corpus")
+                        "model.safetensors of the same shape, or with fewer --layers: the new blocks start as the identity): "
+                        "fine-tuning, for example on a new corpus")
     p.add_argument("--tokenizer", default="runs/speech-tokenizer", help="folder with tokenizer.json/.safetensors")
     p.add_argument("--tokens", default=None,
                    help="the corpus as tokens (default <out>/tokens_train.npz, made from --data on first use)")
@@ -323,9 +325,13 @@ def run(args) -> Path:
         init = Path(args.init)
         try:
             init_cfg = from_dict(SpeechModelConfig, read_json(init / "config.json")["model"])
-            if init_cfg != cfg:
-                raise ValueError("its configuration differs from this run's (width, layers, heads, symbols, ...)")
-            load_module(model, init / "model.safetensors")
+            if grows(init_cfg, cfg):                   # more --layers: the new blocks start as the identity
+                load_grown(model, init / "model.safetensors", init_cfg.denoiser.layers)
+            elif init_cfg != cfg:
+                raise ValueError("its configuration differs from this run's (width, heads, symbols, ...; only "
+                                 "--layers may grow)")
+            else:
+                load_module(model, init / "model.safetensors")
         except (OSError, KeyError, ValueError, ModelFileError) as e:
             raise UsageError(f"cannot start from {init}: {e}") from None
     train(out, model, loss_fn, len(corpus), loop, on_checkpoint=export)

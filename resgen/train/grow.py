@@ -1,0 +1,49 @@
+"""Start a deeper speech model from a trained shallower one (`resgen train speech --init M --layers L`).
+
+The grown model takes every weight of the smaller one; its denoiser's blocks L0..L-1 (past the smaller model's
+L0) are appended fresh. A fresh block is the identity: adaLN-Zero initialises its gates to zero and its local
+convolution's output to zero, so the grown model computes exactly what the smaller one did until training moves
+the new blocks (DiT's argument for adaLN-Zero, applied to depth).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from resgen.core.config import SpeechModelConfig
+from resgen.core.weights import ModelFileError
+
+
+def grows(small: SpeechModelConfig, big: SpeechModelConfig) -> bool:
+    """True when `big` is `small` with more denoiser blocks and nothing else changed."""
+    return (big.denoiser.layers > small.denoiser.layers
+            and replace(big, denoiser=replace(big.denoiser, layers=small.denoiser.layers)) == small)
+
+
+def load_grown(model: torch.nn.Module, path: str | Path, small_layers: int) -> torch.nn.Module:
+    """Load a smaller model's weights into `model` (a SpeechModel with more blocks); the blocks from `small_layers`
+    on keep their fresh (identity) initialisation. Any other mismatch is refused."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"missing model file {path}")
+    try:
+        state = load_file(str(path))
+    except Exception as e:  # safetensors raises several types for corrupt files
+        raise ModelFileError(f"cannot read {path}: {e}") from None
+    layers = len(model.denoiser.blocks)
+    new = tuple(f"denoiser.blocks.{i}." for i in range(small_layers, layers))
+    ours = model.state_dict()
+    unexpected = sorted(set(state) - set(ours))
+    missing = sorted(k for k in set(ours) - set(state) if not k.startswith(new))
+    grown = [k for k in state if k.startswith(new)]
+    if unexpected or missing or grown:
+        first = (unexpected or missing or grown)[0]
+        raise ModelFileError(f"{path} is not the {small_layers}-block version of this model (first mismatch: {first})")
+    try:
+        model.load_state_dict(state, strict=False)
+    except RuntimeError as e:
+        raise ModelFileError(f"{path} does not match: {str(e).splitlines()[0]}") from None
+    return model

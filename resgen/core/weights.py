@@ -32,14 +32,20 @@ def save_module(module: torch.nn.Module, path: str | Path) -> str:
     return file_sha256(path)
 
 
-def load_module(module: torch.nn.Module, path: str | Path) -> torch.nn.Module:
+def read_state(path: str | Path) -> dict[str, torch.Tensor]:
+    """A safetensors file -> its tensors; a missing or unreadable file raises ModelFileError."""
     path = Path(path)
     if not path.exists():
         raise ModelFileError(f"missing model file {path}")
     try:
-        state = load_file(str(path))
+        return load_file(str(path))
     except Exception as e:  # safetensors raises several types for corrupt files
         raise ModelFileError(f"cannot read {path}: {e}") from None
+
+
+def load_module(module: torch.nn.Module, path: str | Path) -> torch.nn.Module:
+    path = Path(path)
+    state = read_state(path)
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as e:

@@ -11,10 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
-
 from resgen.core.config import SpeechModelConfig
-from resgen.core.weights import ModelFileError
+from resgen.core.weights import ModelFileError, read_state
 
 
 def grows(small: SpeechModelConfig, big: SpeechModelConfig) -> bool:
@@ -27,12 +25,7 @@ def load_grown(model: torch.nn.Module, path: str | Path, small_layers: int) -> t
     """Load a smaller model's weights into `model` (a SpeechModel with more blocks); the blocks from `small_layers`
     on keep their fresh (identity) initialisation. Any other mismatch is refused."""
     path = Path(path)
-    if not path.exists():
-        raise ModelFileError(f"missing model file {path}")
-    try:
-        state = load_file(str(path))
-    except Exception as e:  # safetensors raises several types for corrupt files
-        raise ModelFileError(f"cannot read {path}: {e}") from None
+    state = read_state(path)
     layers = len(model.denoiser.blocks)
     new = tuple(f"denoiser.blocks.{i}." for i in range(small_layers, layers))
     ours = model.state_dict()

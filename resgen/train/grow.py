@@ -1,7 +1,7 @@
 """Start a deeper speech model from a trained shallower one (`resgen train speech --init M --layers L`).
 
-The grown model takes every weight of the smaller one; its denoiser's blocks L0..L-1 (past the smaller model's
-L0) are appended fresh. A fresh block is the identity: adaLN-Zero initialises its gates to zero and its local
+The grown model takes every weight of the smaller one; the denoiser blocks past the smaller model's last one are
+appended fresh. A fresh block is the identity: adaLN-Zero initialises its gates to zero and its local
 convolution's output to zero, so the grown model computes exactly what the smaller one did until training moves
 the new blocks (DiT's argument for adaLN-Zero, applied to depth).
 """
@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+
 from resgen.core.config import SpeechModelConfig
 from resgen.core.weights import ModelFileError, read_state
 

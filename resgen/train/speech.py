@@ -43,8 +43,8 @@ def add_args(p: argparse.ArgumentParser):
                         "phonemes in the first corpus's table")
     p.add_argument("--init", default=None,
                    help="start from this model's weights (a run or model folder with config.json and "
-                        "model.safetensors of the same shape, or with fewer --layers: the new blocks start as the identity): "
-                        "fine-tuning, for example on a new corpus")
+                        "model.safetensors of the same shape, or with fewer --layers: the new blocks start as the "
+                        "identity): fine-tuning, for example on a new corpus")
     p.add_argument("--tokenizer", default="runs/speech-tokenizer", help="folder with tokenizer.json/.safetensors")
     p.add_argument("--tokens", default=None,
                    help="the corpus as tokens (default <out>/tokens_train.npz, made from --data on first use)")

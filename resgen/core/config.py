@@ -62,6 +62,9 @@ class DenoiserConfig:
     cond_frames: int = 1      # F ids per position (cond (B, N, F), e.g. one phoneme per mel frame); 1: cond (B, N)
     conv_kernel: int = 0      # > 0: every block also mixes neighbouring positions by a depthwise convolution of this
                               # odd width (local context, e.g. speech frames); 0 = attention only
+    voice_cond: int = -1      # >= 0: the mean token embedding of the positions with this condition id (speech: the
+                              # prompt) joins the class in every block's adaLN, a global voice vector beside the
+                              # in-context prompt; -1 = none
     mog: MoGConfig = field(default_factory=MoGConfig)
 
 

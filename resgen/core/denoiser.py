@@ -6,6 +6,8 @@ label == num_classes is the null class (classifier-free guidance); optionally (s
 id per position cond (B, N) int64 (0 = none, added to the input embedding; or F ids per position,
 cond (B, N, F), whose embeddings are mixed by one linear map) and keep (B, N) bool
 (False = padding, ignored by attention and by the optional local convolution, cfg.conv_kernel).
+With cfg.voice_cond >= 0 the mean token embedding of the positions whose (first) condition id is
+voice_cond (the speech prompt) joins the class in the adaLN condition: a global voice vector.
 Output: MoGParams over the normalised sum of the masked
 embeddings at every position.
 """
@@ -97,6 +99,12 @@ class Denoiser(nn.Module):
         # F > 1 ids per position: their embeddings, in order, through one linear map (so the model knows
         # which frames of the position each id covers, e.g. where a phoneme boundary falls)
         self.cond_mix = nn.Linear(cfg.cond_frames * C, C) if cfg.cond_vocab and cfg.cond_frames > 1 else None
+        # a global voice vector (speech): the mean token embedding of the prompt, joined to the class condition;
+        # its last layer starts at zero, so a model grown with it starts as the model without
+        self.voice = nn.Sequential(nn.Linear(C, C), nn.SiLU(), nn.Linear(C, C)) if cfg.voice_cond >= 0 else None
+        if self.voice is not None:
+            nn.init.zeros_(self.voice[2].weight)
+            nn.init.zeros_(self.voice[2].bias)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.layers))
         self.final_norm = nn.LayerNorm(C, elementwise_affine=False)
         self.final_ada = nn.Sequential(nn.SiLU(), nn.Linear(C, 2 * C))
@@ -127,18 +135,27 @@ class Denoiser(nn.Module):
         N = tokens.shape[1]
         if N > self.cfg.positions:
             raise ValueError(f"{N} positions; this denoiser reads at most {self.cfg.positions}")
-        x = self.token_emb(tokens + self.depth_offset).sum(2)                # (B, N, C)
-        x = x + self.pos_emb[:, :N]
+        tok = self.token_emb(tokens + self.depth_offset).sum(2)              # (B, N, C)
+        x = tok + self.pos_emb[:, :N]
         if cond is not None:
             e = self.cond_emb(cond)                                           # (B, N, C) or (B, N, F, C)
             x = x + (e if self.cond_mix is None else self.cond_mix(e.flatten(2)))
         attn_mask = None if keep is None else keep[:, None, None, :]          # (B, 1, 1, N) keys
         c = self.class_emb(labels)                                            # (B, C)
+        if self.voice is not None and cond is not None:
+            c = c + self.voice(pooled(tok, (cond if cond.dim() == 2 else cond[..., 0]) == self.cfg.voice_cond, keep))
         for block in self.blocks:
             x = block(x, c, attn_mask)
         shift, scale = self.final_ada(c).chunk(2, -1)
         h = modulate(self.final_norm(x), shift, scale)                        # (B, N, C)
         return self.head(h if select is None else h[select][None])
+
+
+def pooled(x: torch.Tensor, where: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+    """x (B, N, C), where (B, N) bool, keep (B, N) bool or None -> the mean of x over the kept positions in `where`
+    (B, C); zeros for a row without any."""
+    w = (where if keep is None else where & keep).to(x.dtype)[..., None]         # (B, N, 1)
+    return (x * w).sum(1) / w.sum(1).clamp(min=1)
 
 
 def masked_tokens(codes: torch.Tensor, mask: torch.Tensor, mask_id: int) -> torch.Tensor:

@@ -1,9 +1,10 @@
-"""Start a deeper speech model from a trained shallower one (`resgen train speech --init M --layers L`).
+"""Start a grown speech model from a trained smaller one: deeper (`resgen train speech --init M --layers L`) and/or
+with a global voice vector added (`--voice-vector`).
 
 The grown model takes every weight of the smaller one; the denoiser blocks past the smaller model's last one are
-appended fresh. A fresh block is the identity: adaLN-Zero initialises its gates to zero and its local
-convolution's output to zero, so the grown model computes exactly what the smaller one did until training moves
-the new blocks (DiT's argument for adaLN-Zero, applied to depth).
+appended fresh, and so is the voice vector's map. A fresh block is the identity: adaLN-Zero initialises its gates to
+zero and its local convolution's output to zero; the voice map's last layer starts at zero. So the grown model
+computes exactly what the smaller one did until training moves the new parts (DiT's argument for adaLN-Zero).
 """
 from __future__ import annotations
 
@@ -17,18 +18,22 @@ from resgen.core.weights import ModelFileError, read_state
 
 
 def grows(small: SpeechModelConfig, big: SpeechModelConfig) -> bool:
-    """True when `big` is `small` with more denoiser blocks and nothing else changed."""
-    return (big.denoiser.layers > small.denoiser.layers
-            and replace(big, denoiser=replace(big.denoiser, layers=small.denoiser.layers)) == small)
+    """True when `big` is `small` with more denoiser blocks and/or a voice vector added, nothing else changed."""
+    deeper = big.denoiser.layers >= small.denoiser.layers
+    voiced = big.denoiser.voice_cond >= 0 and small.denoiser.voice_cond < 0
+    same = replace(big, denoiser=replace(big.denoiser, layers=small.denoiser.layers,
+                                         voice_cond=small.denoiser.voice_cond)) == small
+    return deeper and same and (big.denoiser.layers > small.denoiser.layers or voiced)
 
 
 def load_grown(model: torch.nn.Module, path: str | Path, small_layers: int) -> torch.nn.Module:
-    """Load a smaller model's weights into `model` (a SpeechModel with more blocks); the blocks from `small_layers`
-    on keep their fresh (identity) initialisation. Any other mismatch is refused."""
+    """Load a smaller model's weights into `model` (a SpeechModel with more blocks or a voice vector); the blocks
+    from `small_layers` on and the voice map keep their fresh (identity) initialisation. Any other mismatch is
+    refused."""
     path = Path(path)
     state = read_state(path)
     layers = len(model.denoiser.blocks)
-    new = tuple(f"denoiser.blocks.{i}." for i in range(small_layers, layers))
+    new = (*(f"denoiser.blocks.{i}." for i in range(small_layers, layers)), "denoiser.voice.")
     ours = model.state_dict()
     unexpected = sorted(set(state) - set(ours))
     missing = sorted(k for k in set(ours) - set(state) if not k.startswith(new))

@@ -69,6 +69,9 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--prompt-drop", type=ranged(0.5), default=0.0,
                    help="share of examples whose prompt tokens are all masked (guidance on the voice, "
                         "--speaker-cfg at sampling); 0: none, as the models shipped before 2026-12-06")
+    p.add_argument("--voice-vector", action="store_true",
+                   help="the prompt's mean token embedding also conditions every block (adaLN), a global voice vector "
+                        "beside the in-context prompt; with --init from a model without one, it starts at zero")
     p.add_argument("--max-prompt", type=int, default=64, help="prompt positions (4 mel frames each)")
     p.add_argument("--max-target", type=int, default=192, help="longer targets are cropped")
     p.add_argument("--prompt-layout", default="adjacent", choices=PROMPT_LAYOUTS,
@@ -273,7 +276,7 @@ def run(args) -> Path:
         denoiser=DenoiserConfig(positions=args.max_prompt + args.max_target, depth=D, codebook_size=V, code_dim=E,
                                 width=args.width, layers=args.layers, heads=args.heads, num_classes=1,
                                 cond_vocab=symbols + 1, cond_frames=args.cond_frames,
-                                conv_kernel=args.conv_kernel,
+                                conv_kernel=args.conv_kernel, voice_cond=symbols if args.voice_vector else -1,
                                 mog=MoGConfig(components=args.components, rank=args.rank, sigma=args.sigma)),
         durations=DurationConfig(), frames_per_position=tok_cfg.downsample, max_prompt=args.max_prompt)
     codebooks = rvq.codebooks.clone()
@@ -325,11 +328,11 @@ def run(args) -> Path:
         init = Path(args.init)
         try:
             init_cfg = from_dict(SpeechModelConfig, read_json(init / "config.json")["model"])
-            if grows(init_cfg, cfg):                   # more --layers: the new blocks start as the identity
+            if grows(init_cfg, cfg):                   # more --layers or a voice vector: new parts start as identity
                 load_grown(model, init / "model.safetensors", init_cfg.denoiser.layers)
             elif init_cfg != cfg:
                 raise ValueError("its configuration differs from this run's (width, heads, symbols, ...; only "
-                                 "--layers may grow)")
+                                 "--layers may grow and --voice-vector be added)")
             else:
                 load_module(model, init / "model.safetensors")
         except (OSError, KeyError, ValueError, ModelFileError) as e:

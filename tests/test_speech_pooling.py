@@ -119,3 +119,20 @@ def test_init_grows_a_model_that_starts_as_the_smaller_one(tmp_path, grow):
     r = resgen("train", "speech", "--synthetic", "--out", str(tmp_path / "shrunk"), "--steps", "1",
                "--init", str(grown), *ARGS)                     # fewer layers than the model it starts from
     assert r.returncode == 2 and "cannot start from" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_train_only_moves_the_matching_parameters_and_freezes_the_rest(tmp_path):
+    from resgen.core.weights import read_state
+    small = tmp_path / "small"
+    assert resgen("train", "speech", "--synthetic", "--out", str(small), "--steps", "3", *ARGS).returncode == 0
+    out = tmp_path / "adapted"
+    r = resgen("train", "speech", "--synthetic", "--out", str(out), "--steps", "3", "--lr", "1e-2", "--ema", "0",
+               "--init", str(small), "--voice-vector", "--train-only", "denoiser.voice.*,*.ada.*", *ARGS)
+    assert r.returncode == 0, r.stderr
+    before, after = read_state(small / "model.safetensors"), read_state(out / "model.safetensors")
+    moved = {k for k in before if not torch.equal(before[k], after[k])}
+    assert moved and all(".ada." in k for k in moved)
+    assert any(k.startswith("denoiser.voice.") for k in after)
+    r = resgen("train", "speech", "--synthetic", "--out", str(tmp_path / "none"), "--steps", "1",
+               "--train-only", "no.such.*", *ARGS)
+    assert r.returncode == 2 and "no parameter matches" in r.stderr and r.stderr.count("\n") == 1

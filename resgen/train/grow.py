@@ -9,6 +9,7 @@ computes exactly what the smaller one did until training moves the new parts (Di
 from __future__ import annotations
 
 from dataclasses import replace
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import torch
@@ -46,3 +47,16 @@ def load_grown(model: torch.nn.Module, path: str | Path, small_layers: int) -> t
     except RuntimeError as e:
         raise ModelFileError(f"{path} does not match: {str(e).splitlines()[0]}") from None
     return model
+
+
+def freeze_except(model: torch.nn.Module, patterns: list[str]) -> int:
+    """Train only the parameters whose names match one of the glob `patterns` (for example the voice map and the
+    adaLN layers of a model grown with a voice vector: the new part learns, the rest cannot drift); -> how many
+    parameters stay trainable. Raises ValueError when no name matches."""
+    kept = 0
+    for name, p in model.named_parameters():
+        p.requires_grad_(any(fnmatchcase(name, pat) for pat in patterns))
+        kept += p.numel() if p.requires_grad else 0
+    if not kept:
+        raise ValueError(f"no parameter matches {', '.join(patterns)} (names look like denoiser.blocks.0.ada.1.weight)")
+    return kept

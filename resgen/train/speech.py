@@ -28,7 +28,7 @@ from resgen.core.mog import MAX_SIGMA, loss as mog_loss
 from resgen.speech.model import NULL_TEXT, SpeechModel, positions_phonemes
 from resgen.speech.tokenizer import MelTokenizer
 from resgen.core.weights import ModelFileError, file_sha256, load_module, read_json, save_module
-from resgen.train.grow import grows, load_grown
+from resgen.train.grow import freeze_except, grows, load_grown
 from resgen.train.loop import LoopConfig, train
 from resgen.train.speech_tokenizer import corpus_folders, corpus_mels
 
@@ -72,6 +72,8 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--voice-vector", action="store_true",
                    help="the prompt's mean token embedding also conditions every block (adaLN), a global voice vector "
                         "beside the in-context prompt; with --init from a model without one, it starts at zero")
+    p.add_argument("--train-only", type=lambda s: [x for x in s.split(",") if x], default=None,
+                   help="comma list of parameter-name globs to train, the rest frozen (e.g. 'denoiser.voice.*,*ada*')")
     p.add_argument("--max-prompt", type=int, default=64, help="prompt positions (4 mel frames each)")
     p.add_argument("--max-target", type=int, default=192, help="longer targets are cropped")
     p.add_argument("--prompt-layout", default="adjacent", choices=PROMPT_LAYOUTS,
@@ -337,5 +339,10 @@ def run(args) -> Path:
                 load_module(model, init / "model.safetensors")
         except (OSError, KeyError, ValueError, ModelFileError) as e:
             raise UsageError(f"cannot start from {init}: {e}") from None
+    if args.train_only:
+        try:
+            print(f"training {freeze_except(model, args.train_only):,} parameters; the rest frozen")
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     train(out, model, loss_fn, len(corpus), loop, on_checkpoint=export)
     return out

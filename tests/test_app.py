@@ -1,6 +1,5 @@
 """The app over a tiny trained pipeline (no shipped weights), driven through gradio_client."""
 import re
-import socket
 import threading
 
 import numpy as np
@@ -13,20 +12,13 @@ from PIL import Image  # noqa: E402
 import resgen  # noqa: E402
 from app.main import build_app  # noqa: E402
 from resgen.core.trace import load_traces  # noqa: E402
+from serving import serve  # noqa: E402
 
 DEFAULTS = {"steps": 6, "cfg": 2.0, "temperature": 1.0, "top_p": 1.0}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(demo):
-    port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    return f"http://127.0.0.1:{port}/"
+    return f"http://127.0.0.1:{serve(demo)}/"
 
 
 SPEECH_DEFAULTS = {"steps": 4, "cfg": 2.0, "temperature": 1.0, "top_p": 1.0}

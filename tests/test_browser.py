@@ -3,7 +3,6 @@
 Screenshots go to test-artifacts/browser/. Needs `chromium` (the Makefile installs it).
 """
 import shutil
-import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -13,6 +12,7 @@ pytest.importorskip("gradio")
 playwright = pytest.importorskip("playwright.sync_api")
 
 from app.main import build_app  # noqa: E402
+from serving import serve  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
@@ -21,12 +21,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 
 
 COLOUR = "Emoji (colour)"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _compare_root(tmp_path_factory) -> Path:
@@ -72,8 +66,7 @@ def page(tiny_speech_dir, tiny_emoji_dir, tmp_path_factory):
                          speech_examples={"Example voice": voice}, compare_root=_compare_root(tmp_path_factory),
                          image_folders=folders)
         voice_name = "Example voice"
-    port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    port = serve(demo)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)

@@ -88,25 +88,26 @@ def test_an_unaligned_corpus_is_refused_in_one_line(tmp_path):
     assert r.returncode == 2 and "no phoneme durations" in r.stderr and r.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("grow", ["deeper", "voice"])
+@pytest.mark.parametrize("grow", ["deeper", "voice", "deeper with a voice"])
 def test_init_grows_a_model_that_starts_as_the_smaller_one(tmp_path, grow):
-    """--layers 1 -> 3, or --voice-vector added: the grown model computes what the smaller one did."""
+    """--layers 1 -> 3, or --voice-vector added, or a voice-vector model made deeper: the grown model computes
+    what the smaller one did."""
     from resgen.core.config import SpeechModelConfig, from_dict
     from resgen.core.weights import load_module, read_json
     from resgen.speech.model import SpeechModel
     small = tmp_path / "small"
-    assert resgen("train", "speech", "--synthetic", "--out", str(small), "--steps", "3", *ARGS).returncode == 0
-    deep = ARGS[:2] + ["--layers", "3"] + ARGS[4:] if grow == "deeper" else [*ARGS, "--voice-vector"]
+    base = [*ARGS, "--voice-vector"] if grow == "deeper with a voice" else ARGS
+    assert resgen("train", "speech", "--synthetic", "--out", str(small), "--steps", "3", *base).returncode == 0
+    deep = base[:2] + ["--layers", "3"] + base[4:] if grow.startswith("deeper") else [*ARGS, "--voice-vector"]
     grown = tmp_path / "grown"
     r = resgen("train", "speech", "--synthetic", "--out", str(grown), "--steps", "1", "--lr", "1e-12",
                "--init", str(small), *deep)
     assert r.returncode == 0, r.stderr
     models = [load_module(SpeechModel(from_dict(SpeechModelConfig, read_json(d / "config.json")["model"])),
                           d / "model.safetensors").eval() for d in (small, grown)]
-    if grow == "deeper":
+    if grow.startswith("deeper"):
         assert [len(m.denoiser.blocks) for m in models] == [1, 3]
-    else:
-        assert [m.denoiser.voice is None for m in models] == [True, False]
+    assert [m.denoiser.voice is None for m in models] == [grow != "deeper with a voice", grow == "deeper"]
     g = torch.Generator().manual_seed(0)
     dn = models[0].cfg.denoiser
     tokens = torch.randint(0, dn.codebook_size + 1, (2, 12, dn.depth), generator=g)

@@ -34,7 +34,9 @@ def load_grown(model: torch.nn.Module, path: str | Path, small_layers: int) -> t
     path = Path(path)
     state = read_state(path)
     layers = len(model.denoiser.blocks)
-    new = (*(f"denoiser.blocks.{i}." for i in range(small_layers, layers)), "denoiser.voice.")
+    new = tuple(f"denoiser.blocks.{i}." for i in range(small_layers, layers))
+    if not any(k.startswith("denoiser.voice.") for k in state):          # the voice vector is new too
+        new += ("denoiser.voice.",)
     ours = model.state_dict()
     unexpected = sorted(set(state) - set(ours))
     missing = sorted(k for k in set(ours) - set(state) if not k.startswith(new))

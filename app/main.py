@@ -10,6 +10,7 @@ import time
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from .image_models import CLASSES  # noqa: E402  (light: no gradio, no torch)
+from .launch import launch  # noqa: E402
 
 SAMPLER_KEYS = ("steps", "cfg", "temperature", "top_p", "speaker_cfg")
 
@@ -99,6 +100,6 @@ def main(argv=None):
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     demo = build_app(backend=args.backend)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, prevent_thread_lock=True)
+    launch(demo, args.host, args.port, share=args.share)
     print(f"ResGEN app ready in {time.perf_counter() - t0:.1f} s at http://{args.host}:{args.port}/", flush=True)
     demo.block_thread()

@@ -92,6 +92,11 @@ def _data_parsers(sub):
     engine_corpus.add_args(d)
     from resgen.cli import data_engines
     d.set_defaults(func=data_engines.run)
+    from resgen.train import gta
+    d = dsub.add_parser("speech-gta", help="the speech model's own codes for training recordings, on their alignment "
+                                           "(to fine-tune the tokenizer's decoder on: --gta)")
+    gta.add_args(d)
+    d.set_defaults(func=gta.run)
     from resgen.speech import human_corpus
     d = dsub.add_parser("speech-human", help="real human recordings with transcripts from installable packages "
                                              "(Asterisk prompts, pocketsphinx test data): an evaluation-only set")

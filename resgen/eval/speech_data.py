@@ -29,7 +29,8 @@ class CorpusSplit:
         f = np.load(data / f"{split}.npz")
         ao = f["audio_offsets"]
         self.split = split
-        self.audio = [f["audio"][ao[i]:ao[i + 1]].astype(np.float32) / 32768 for i in range(len(ao) - 1)]
+        audio = f["audio"]                             # read once (each f[...] reads the whole array again)
+        self.audio = [audio[ao[i]:ao[i + 1]].astype(np.float32) / 32768 for i in range(len(ao) - 1)]
         self.texts: list[str] = json.loads(str(f["texts"]))
         self.voice = f["voice"].astype(int)
         self.voices = meta["voices"]

@@ -1,7 +1,9 @@
 """Speech for a given alignment, bypassing the duration predictor: the diagnosis rows of `resgen eval speech`
-(--oracle-durations, --oracle-depths).
+(--oracle-durations, --oracle-depths), and the model's own codes for a recording's alignment, on which the
+tokenizer's decoder can be fine-tuned (resgen/train/gta.py).
 
     audio = generate_aligned(pipe, phonemes, frames, prompt_audio, prompt_rate, seed=0)
+    codes = aligned_codes(pipe, phonemes, frames, prompt_audio, prompt_rate, seed=0)     # (Nt, D)
 """
 from __future__ import annotations
 
@@ -12,9 +14,10 @@ from resgen.speech.model import positions_phonemes
 
 
 @torch.no_grad()
-def generate_aligned(pipe, phonemes: list[str], frames: torch.Tensor, prompt_audio: np.ndarray, prompt_rate: int,
-                     seed: int = 0, vocoder: str = "hifigan", known: torch.Tensor | None = None) -> np.ndarray:
-    """Phoneme symbols with their durations in mel frames (P,) (e.g. a recording's) -> float32 audio, with the
+def aligned_codes(pipe, phonemes: list[str], frames: torch.Tensor, prompt_audio: np.ndarray, prompt_rate: int,
+                  seed: int = 0, known: torch.Tensor | None = None) -> torch.Tensor:
+    """Phoneme symbols with their durations in mel frames (P,) (e.g. a recording's) -> the sampled target codes
+    (Nt, D), Nt = ceil(sum(frames) / frames per position) (fewer when the prompt leaves less room), with the
     pipeline's sampler settings. known (Nt', k): the recording's codes at depths 1..k, given to the sampler (cropped
     or padded by repetition to the alignment's positions)."""
     s = pipe._settings(None, None, None, None, seed, 1.0)
@@ -28,4 +31,11 @@ def generate_aligned(pipe, phonemes: list[str], frames: torch.Tensor, prompt_aud
     else:
         known = None
     traces = list(pipe._sample(prompt, pos, s, known))
-    return pipe.vocode(pipe.decode(traces[-1].codes[0, len(prompt):]), vocoder)
+    return traces[-1].codes[0, len(prompt):]
+
+
+def generate_aligned(pipe, phonemes: list[str], frames: torch.Tensor, prompt_audio: np.ndarray, prompt_rate: int,
+                     seed: int = 0, vocoder: str = "hifigan", known: torch.Tensor | None = None) -> np.ndarray:
+    """The same as aligned_codes, spoken: -> float32 audio."""
+    codes = aligned_codes(pipe, phonemes, frames, prompt_audio, prompt_rate, seed, known)
+    return pipe.vocode(pipe.decode(codes), vocoder)

@@ -108,15 +108,22 @@ class MelTokenizer(nn.Module):
         """codes (B, N, D) -> mel (B, 80, N * s) from the first `depth` depths."""
         return self.decode_latent(self.rvq.decode(codes, depth))
 
-    def forward(self, mel: torch.Tensor, keep: torch.Tensor | None = None, decoder_only: bool = False):
+    def forward(self, mel: torch.Tensor, keep: torch.Tensor | None = None, decoder_only: bool = False,
+                given: tuple[torch.Tensor, torch.Tensor] | None = None):
         """Training pass: mel (B, 80, F), F a multiple of s; keep (B,) depths decoded per sample ->
         (reconstruction, codes, commitment). decoder_only: the encoder and codebooks are used as
-        they are (no gradient, no codebook update), so the codes stay those of this tokenizer."""
+        they are (no gradient, no codebook update), so the codes stay those of this tokenizer.
+        given (decoder_only): (codes (B, N, D), use (B, N) bool): those codes are decoded instead of the mel's own
+        where `use` (the speech model's codes for the recording, resgen/train/gta.py)."""
         if not decoder_only:
+            if given is not None:
+                raise ValueError("given codes need decoder_only (the codebooks must stay as they are)")
             zq, codes, commit = self.rvq(self.encode_latent(mel), keep)
             return self.decode_latent(zq), codes, commit
         with torch.no_grad():
             codes = self.rvq.encode(self.encode_latent(mel))                      # (B, N, D)
+            if given is not None:
+                codes = torch.where(given[1][..., None], given[0].to(codes), codes)
             per_depth = self.rvq.embed_per_depth(codes)                           # (B, N, D, E)
             if keep is not None:
                 used = torch.arange(self.cfg.rvq.depth, device=mel.device)[None] < keep[:, None]   # (B, D)

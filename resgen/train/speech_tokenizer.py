@@ -7,7 +7,10 @@ commitment term, with half of each batch decoded from a random depth (quantiser 
 
 `--init DIR --decoder-only` fine-tunes only the decoder of an existing tokenizer (a run folder or a
 model folder such as assets/speech): the encoder, codebooks and mel statistics stay as they are,
-so every utterance keeps its codes and a speech model trained on them stays valid.
+so every utterance keeps its codes and a speech model trained on them stays valid. With `--gta DIR` (the speech
+model's own codes for training recordings on their alignment, `resgen data speech-gta`) a share of each batch
+decodes the model's codes instead of the recording's, against the recording's mel: the decoder learns to turn what
+the model makes, not only what the encoder makes, into speech.
 """
 from __future__ import annotations
 
@@ -53,6 +56,11 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--adversarial", type=float, default=0.0,
                    help="weight W of a mel critic's LSGAN loss on the decoder (feature matching 2W); 0 = L1 + MSE only "
                         "(resgen/train/mel_critic.py)")
+    p.add_argument("--gta", default=None,
+                   help="with --init --decoder-only: a folder of `resgen data speech-gta`, the speech model's own codes "
+                        "for training recordings; a share --gta-share of each batch decodes those instead of the "
+                        "recording's own codes, against the recording's mel")
+    p.add_argument("--gta-share", type=float, default=0.5, help="share of each batch from --gta (0-1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stop-at", type=int, default=0, help="stop after this step (resume later with the same command)")
     p.add_argument("--threads", type=int, default=0)
@@ -148,6 +156,11 @@ def run(args) -> Path:
     if any(v < (k == "decoder_channels") for k, v in shape.items()):
         raise UsageError("--decoder-channels must be at least 1, --decoder-blocks and --decoder-post-blocks at least 0")
     init = _initial(Path(args.init)) if args.init else None            # checked before any heavy work
+    if args.gta and (not args.decoder_only or args.synthetic):
+        raise UsageError("--gta needs --init and --decoder-only (the model's codes must keep their meaning) and a "
+                         "corpus (--data, not --synthetic)")
+    if not 0 < args.gta_share <= 1:
+        raise UsageError("--gta-share must be above 0 and at most 1")
     if init is not None and shape and not args.decoder_only:
         raise UsageError("a new decoder shape with --init needs --decoder-only (the codes must stay the same)")
     torch.manual_seed(args.seed)                                  # the initial weights
@@ -171,20 +184,45 @@ def run(args) -> Path:
     all_mels = torch.from_numpy(mels.astype(np.float32))                      # (80, T)
     starts, lengths = torch.from_numpy(offsets[:-1]), torch.from_numpy(np.diff(offsets))
     D, crop = cfg.rvq.depth, args.crop
+    gta = None
+    if args.gta:
+        from resgen.speech.gta_codes import GtaRows
+        gta = GtaRows(Path(args.gta), corpora, init)
+        if int(gta.utterance.max()) >= len(lengths):
+            raise UsageError(f"{args.gta} names utterances that --data does not have")
 
     def loss_fn(net, idx, gen):
         dev = gen.device
         b = len(idx)
-        room = (lengths[idx] - crop).clamp(min=0)
+        ends = lengths[idx]
+        rows = use = None
+        if gta is not None:                              # drawn only when asked: older recipes keep their stream
+            use = (torch.rand(b, generator=gen, device=dev) < args.gta_share).cpu()
+            rows = torch.randint(0, len(gta), (b,), generator=gen, device=dev).cpu()
+            idx = torch.where(use, gta.utterance[rows], idx)
+            ends = torch.where(use, torch.minimum(lengths[idx], torch.tensor([len(gta.codes[r]) for r in rows.tolist()])
+                                                 * cfg.downsample), lengths[idx])
+        room = (ends - crop).clamp(min=0)
         off = (torch.rand(b, generator=gen, device=dev).cpu() * (room + 1)).long().clamp(max=room)
+        given = None
+        if gta is not None:
+            off = torch.where(use, off // cfg.downsample * cfg.downsample, off)    # on the codes' position grid
+            given = (torch.zeros(b, crop // cfg.downsample, D, dtype=torch.long),
+                     torch.zeros(b, crop // cfg.downsample, dtype=torch.bool))
+            for k in torch.nonzero(use)[:, 0].tolist():
+                p0 = int(off[k]) // cfg.downsample
+                c = gta.codes[int(rows[k])][p0: p0 + crop // cfg.downsample]
+                c = c[: -(-(int(ends[k]) - int(off[k])) // cfg.downsample)]
+                given[0][k, :len(c)], given[1][k, :len(c)] = c, True
+            given = (given[0].to(dev), given[1].to(dev))
         batch = torch.full((b, 80, crop), LOG_FLOOR)
-        for k, (i, o) in enumerate(zip(idx.tolist(), off.tolist())):
-            seg = all_mels[:, starts[i] + o: starts[i] + min(lengths[i], o + crop)]
+        for k, (i, o, e) in enumerate(zip(idx.tolist(), off.tolist(), ends.tolist())):
+            seg = all_mels[:, starts[i] + o: starts[i] + min(e, o + crop)]
             batch[k, :, :seg.shape[1]] = seg
         x = batch.to(dev)
         drop = torch.rand(b, generator=gen, device=dev) < args.dropout_p
         keep = torch.where(drop, torch.randint(1, D + 1, (b,), generator=gen, device=dev), D)
-        rec, codes, commit, *critic = net(x, keep, args.decoder_only)
+        rec, codes, commit, *critic = net(x, keep, args.decoder_only, *([given] if given is not None else []))
         core = net.module if hasattr(net, "module") else net
         err = (rec - x) / core.mel_std[:, None]
         mse, l1 = err.pow(2).mean(), err.abs().mean()

@@ -1,0 +1,41 @@
+"""benchmarks/quality/paired.py: a side may pool runs of the same pairs under other seeds (each pair's mean)."""
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+spec = importlib.util.spec_from_file_location(
+    "paired", Path(__file__).resolve().parents[1] / "benchmarks" / "quality" / "paired.py")
+paired = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(paired)
+
+
+def _run(path, seed, sims, per=None, hits=None):
+    n = len(sims)
+    row = {"similarity_utterance": sims, "per_utterance": per or [0.1] * n, "hit_utterance": hits or [True] * n}
+    path.write_text(json.dumps({"settings": {"seed": seed}, "scores": {"ResGEN": row}}))
+    return str(path)
+
+
+def test_runs_of_a_side_are_averaged_pair_by_pair(tmp_path, capsys):
+    a0 = _run(tmp_path / "a0.json", 0, [0.8, 0.9, 0.7])
+    a1 = _run(tmp_path / "a1.json", 100, [0.6, 0.9, 0.9], hits=[False, True, True])
+    b = _run(tmp_path / "b.json", 0, [0.8, 0.9, 0.8])
+    side = paired.side_scores(f"{a0},{a1}", "ResGEN")
+    assert np.allclose(side["similarity_utterance"], [0.7, 0.9, 0.8])
+    assert np.allclose(side["hit_utterance"], [0.5, 1, 1])
+    paired.main([f"{a0},{a1}", b])
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("| similarity"))
+    assert "| 0.800 | 0.833 | +0.0333 |" in line
+
+
+def test_a_side_refuses_two_runs_of_one_seed_or_other_pairs(tmp_path):
+    a0 = _run(tmp_path / "a0.json", 0, [0.8, 0.9])
+    again = _run(tmp_path / "again.json", 0, [0.7, 0.9])
+    short = _run(tmp_path / "short.json", 1, [0.7])
+    with pytest.raises(SystemExit, match="same seed"):
+        paired.side_scores(f"{a0},{again}", "ResGEN")
+    with pytest.raises(SystemExit, match="different numbers of pairs"):
+        paired.side_scores(f"{a0},{short}", "ResGEN")

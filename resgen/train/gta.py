@@ -69,6 +69,7 @@ def run(args) -> Path:
     from resgen.core.errors import UsageError
     from resgen.eval.speech_data import CorpusSplit
     from resgen.speech.aligned import aligned_codes
+    from resgen.speech.audio import AudioError
     from resgen.train.speech_tokenizer import corpus_folders
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -91,9 +92,7 @@ def run(args) -> Path:
         if {k: old.get(k) for k in meta if k != "settings"} != {k: meta[k] for k in meta if k != "settings"}:
             raise UsageError(f"{out} holds codes made with other settings (model, data, seed or count); "
                              "choose another --out")
-    done, shift, bar = len(utts), 0, None
-    total = 0
-    plans = []
+    done, shift, total, plans = len(utts), 0, 0, []
     for k, data in enumerate(corpora):
         n = len(np.load(data / "train.npz")["audio_offsets"]) - 1
         plans.append((data, shift, pick_utterances(n, args.per_corpus, args.seed + k)))
@@ -113,14 +112,16 @@ def run(args) -> Path:
             if row <= done:
                 continue
             j = pick_prompt(split, i, args.seed)
+            c = None
             if j is not None and all(p in pipe.symbols for p in split.phonemes[i]):
-                c = aligned_codes(pipe, split.phonemes[i], torch.from_numpy(split.durations[i]), split.audio[j],
-                                  split.sample_rate, seed=args.seed + row)
-                codes.append(c.cpu().numpy().astype(np.int16))
-                utts.append(shift + i)
-            else:
-                codes.append(np.zeros((0, meta["depth"]), np.int16))
-                utts.append(-1)                   # a voice with one utterance, or unknown symbols: skipped
+                try:
+                    c = aligned_codes(pipe, split.phonemes[i], torch.from_numpy(split.durations[i]), split.audio[j],
+                                      split.sample_rate, seed=args.seed + row)
+                except (AudioError, ValueError):      # a prompt the pipeline refuses (too little sound, ...)
+                    c = None
+            # a voice with one utterance, unknown symbols or a refused prompt: the row is kept empty, skipped
+            codes.append(np.zeros((0, meta["depth"]), np.int16) if c is None else c.cpu().numpy().astype(np.int16))
+            utts.append(-1 if c is None else shift + i)
             bar.update(1)
             if len(utts) % args.save_every == 0:
                 _save(out, meta, codes, utts)

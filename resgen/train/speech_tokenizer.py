@@ -173,6 +173,7 @@ def run(args) -> Path:
         raise UsageError(f"--crop must be a multiple of --downsample ({cfg.downsample})")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    gta = None
     if args.synthetic:
         mels, offsets = synthetic_mels()
     else:
@@ -180,14 +181,14 @@ def run(args) -> Path:
         for data in corpora:
             if not (data / "train.npz").exists():
                 raise UsageError(f"no corpus at {data} (run `resgen data speech --out {data}` first)")
+        if args.gta:                                     # checked before the corpus's mels are computed
+            from resgen.speech.gta_codes import GtaRows
+            gta = GtaRows(Path(args.gta), corpora, init)
         mels, offsets = pooled_mels(corpora, out)
     all_mels = torch.from_numpy(mels.astype(np.float32))                      # (80, T)
     starts, lengths = torch.from_numpy(offsets[:-1]), torch.from_numpy(np.diff(offsets))
     D, crop = cfg.rvq.depth, args.crop
-    gta = None
-    if args.gta:
-        from resgen.speech.gta_codes import GtaRows
-        gta = GtaRows(Path(args.gta), corpora, init)
+    if gta is not None:
         if int(gta.utterance.max()) >= len(lengths):
             raise UsageError(f"{args.gta} names utterances that --data does not have")
 

@@ -10,7 +10,7 @@ from tiny import resgen
 from resgen.core.config import MelTokenizerConfig, RVQConfig
 from resgen.speech.corpus import save_split
 from resgen.speech.gta_codes import codebook_hash, load
-from resgen.train.gta import pick_prompt, pick_utterances
+from resgen.train.gta import _save, pick_prompt, pick_utterances
 from resgen.speech.tokenizer import MelTokenizer, load_tokenizer
 from resgen.train.speech import SYNTHETIC_PHONES
 
@@ -75,9 +75,14 @@ def test_model_codes_follow_the_alignment_and_the_decoder_trains_on_them(tiny_sp
     for c, u in zip(codes, rows):
         if u >= 0:                                         # one position per 4 frames of the recording's alignment
             assert c.shape == (-(-sum(utts[u][3]) // 4), 3) and 0 <= c.min() and c.max() < 8
+    # an interrupted build (3 rows saved, the first marked): the same command keeps them and makes the rest alike
+    marked = [(c + 1) % 8 for c in codes[:3]]
+    assert sum(len(c) for c in marked)                     # something to tell kept rows from remade ones
+    _save(out, {k: v for k, v in meta.items() if k != "done"}, marked, rows[:3])
     again = resgen("data", "speech-gta", "--model", str(tiny_speech_dir), "--data", str(tmp_path / "corpus"),
                    "--out", str(out), "--per-corpus", "20", "--threads", "1")
-    assert again.returncode == 0 and np.array_equal(np.load(out / "gta.npz")["codes"], np.concatenate(codes))
+    assert again.returncode == 0, again.stderr
+    assert np.array_equal(np.load(out / "gta.npz")["codes"], np.concatenate(marked + codes[3:]))
 
     base = ["train", "speech-tokenizer", "--data", str(tmp_path / "corpus"), "--batch-size", "4", "--crop", "32",
             "--threads", "1", "--steps", "3", "--decoder-only"]

@@ -46,6 +46,7 @@ class GtaRows:
             raise UsageError(f"{folder} holds no codes")
         self.codes = [torch.from_numpy(codes[r].astype(np.int64)) for r in keep]
         self.utterance = torch.tensor([utts[r] for r in keep])
+        self.positions = torch.tensor([len(c) for c in self.codes])          # (rows,) token positions of each
 
     def __len__(self) -> int:
         return len(self.codes)

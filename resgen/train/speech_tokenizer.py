@@ -201,8 +201,7 @@ def run(args) -> Path:
             use = (torch.rand(b, generator=gen, device=dev) < args.gta_share).cpu()
             rows = torch.randint(0, len(gta), (b,), generator=gen, device=dev).cpu()
             idx = torch.where(use, gta.utterance[rows], idx)
-            ends = torch.where(use, torch.minimum(lengths[idx], torch.tensor([len(gta.codes[r]) for r in rows.tolist()])
-                                                 * cfg.downsample), lengths[idx])
+            ends = torch.where(use, torch.minimum(lengths[idx], gta.positions[rows] * cfg.downsample), lengths[idx])
         room = (ends - crop).clamp(min=0)
         off = (torch.rand(b, generator=gen, device=dev).cpu() * (room + 1)).long().clamp(max=room)
         given = None

@@ -46,6 +46,10 @@ def _train_parsers(sub):
     t = tsub.add_parser("speech-tokenizer", help="the mel RQ-VAE on the speech corpus")
     speech_tokenizer.add_args(t)
     t.set_defaults(func=lambda a: speech_tokenizer.run(a))
+    from resgen.train import vocoder
+    t = tsub.add_parser("vocoder", help="fine-tune the HiFi-GAN vocoder on the corpora's recordings")
+    vocoder.add_args(t)
+    t.set_defaults(func=lambda a: vocoder.run(a))
     from resgen.train import speech
     t = tsub.add_parser("speech", help="the zero-shot TTS model (ResGEN denoiser + duration predictor)")
     speech.add_args(t)

@@ -54,6 +54,19 @@ def test_guidance_on_the_voice_changes_the_speech_and_needs_a_model_trained_for_
     assert torch.equal(same.codes, plain.codes) and torch.equal(same.traces[0].pred_sum, first[2])
 
 
+def test_the_postfilter_changes_the_mel_not_the_codes(pipe, monkeypatch):
+    kw = dict(steps=3, seed=2, vocoder="griffin-lim")
+    assert pipe.postfilter.contrast == 0.0                          # a model saved without one: no postfilter
+    plain = pipe.generate("The quick brown fox.", _tone(), SR, **kw)
+    sharp = pipe.generate("The quick brown fox.", _tone(), SR, contrast=0.5, **kw)
+    assert torch.equal(plain.codes, sharp.codes) and not torch.allclose(plain.mel, sharp.mel)
+    assert torch.allclose(plain.mel, pipe.decode(plain.codes)) and sharp.settings["contrast"] == 0.5
+    from resgen.speech.postfilter import PostfilterConfig
+    monkeypatch.setattr(pipe, "postfilter", PostfilterConfig(contrast=0.5))
+    default = pipe.generate("The quick brown fox.", _tone(), SR, **kw)   # the model's default when not given
+    assert torch.allclose(default.mel, sharp.mel) and default.settings["contrast"] == 0.5
+
+
 def test_speed_changes_the_length(pipe):
     slow = pipe.plan_target(pipe.phonemes("The quick brown fox."), pipe.prompt_codes(_tone(), SR), 0.5)
     fast = pipe.plan_target(pipe.phonemes("The quick brown fox."), pipe.prompt_codes(_tone(), SR), 2.0)
@@ -95,6 +108,7 @@ def test_prompt_transcript_sets_the_pace_from_the_prompts_own_length(pipe, monke
     ({"steps": 0}, ValueError, "steps"),
     ({"vocoder": "wavenet"}, ValueError, "vocoder"),
     ({"speaker_cfg": 11}, ValueError, "speaker_cfg must be between 0 and 10"),
+    ({"contrast": 1.5}, ValueError, "contrast must be between 0 and 1"),
     ({"prompt_text": "?! ... ;"}, ValueError, "the prompt's transcript: the text has no pronounceable words"),
 ])
 def test_bad_input_is_a_clear_error(pipe, kwargs, err, match):
@@ -108,9 +122,10 @@ def test_cli_writes_wav_and_trace(tiny_speech_dir, tmp_path):
     sf.write(tmp_path / "p.wav", np.stack([quiet_start, quiet_start], 1), SR)
     r = resgen_cli("sample", "speech", "--text", "The quick brown fox.", "--prompt", str(tmp_path / "p.wav"),
                    "--model", str(tiny_speech_dir), "--steps", "3", "--out", str(tmp_path / "o.wav"),
-                   "--trace", str(tmp_path / "o.npz"), "--vocoder", "griffin-lim", "--speaker-cfg", "1.5")
+                   "--trace", str(tmp_path / "o.npz"), "--vocoder", "griffin-lim", "--speaker-cfg", "1.5",
+                   "--contrast", "0.3")
     assert r.returncode == 0, r.stderr
-    assert "speaker_cfg 1.5" in r.stderr
+    assert "speaker_cfg 1.5, contrast 0.3" in r.stderr
     for notice in ("prompt: mixed 2 channels down to mono", "prompt: resampled from 44.1 kHz",
                    "prompt: trimmed silence: 0.9 s at the start"):
         assert notice in r.stderr, r.stderr

@@ -116,6 +116,8 @@ def add_speech_args(p: argparse.ArgumentParser):
                    help="guidance on the prompt's voice; 1 = off (default: model's)")
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--top-p", type=float, default=None)
+    p.add_argument("--contrast", type=float, default=None,
+                   help="spectral-contrast postfilter on the generated mel, 0-1; 0 = off (default: model's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vocoder", default="hifigan", choices=["hifigan", "griffin-lim"])
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"])
@@ -152,7 +154,7 @@ def run_speech(args) -> None:
         result = pipe.generate(args.text, audio, rate, speed=args.speed, steps=args.steps, cfg=args.cfg,
                                temperature=args.temperature, top_p=args.top_p, seed=args.seed, accent=args.accent,
                                vocoder=args.vocoder, on_chunk=progress, prompt_text=args.prompt_text,
-                               speaker_cfg=args.speaker_cfg)
+                               speaker_cfg=args.speaker_cfg, contrast=args.contrast)
     except (ModelFileError, AudioError, ValueError) as e:
         raise UsageError(str(e)) from None
     save_audio(out, result.audio, result.sample_rate)
@@ -167,7 +169,7 @@ def run_speech(args) -> None:
     print(f"wrote {out} ({result.duration:.2f} s of speech)" + (f", trace {args.trace}" if args.trace else ""))
     voc = args.vocoder + (f" ({s['vocoder_backend']})" if s.get("vocoder_backend") else "")
     print(f"backend {result.backend}, vocoder {voc}; steps {s['steps']}, cfg {s['cfg']}, "
-          f"speaker_cfg {s['speaker_cfg']}, speed {s['speed']}, "
+          f"speaker_cfg {s['speaker_cfg']}, contrast {s['contrast']}, speed {s['speed']}, "
           f"pace {s['pace']}{' (from the prompt transcript)' if args.prompt_text else ''}, "
           f"seed {s['seed']}; sampling + vocoding {result.seconds:.2f} s (real-time factor {result.rtf:.2f}), "
           f"load {t_load:.2f} s, total {time.perf_counter() - t0:.2f} s", file=sys.stderr)

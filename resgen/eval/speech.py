@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from resgen.core.argtypes import ranged
+from resgen.speech.postfilter import MAX_CONTRAST
 from resgen.core.config import CFG_SCHEDULES
 from resgen.core.sampler import MAX_CODE_TEMPERATURE, MAX_PI_TEMPERATURE, MAX_SPEAKER_CFG
 from resgen.eval.image import apply_sampler_overrides, machine
@@ -58,6 +59,8 @@ def add_args(p: argparse.ArgumentParser):
                    help="guidance on the prompt's voice (1 = none; default: the model's)")
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--top-p", type=float, default=None)
+    p.add_argument("--contrast", type=ranged(MAX_CONTRAST), default=None,
+                   help="spectral-contrast postfilter on generated mels (0 = none; default: the model's)")
     p.add_argument("--mog-noise", type=float, default=None,
                    help="MoG draw = mean + this x sigma x N(0, I) (default: the model's, see SamplerConfig)")
     p.add_argument("--pi-temperature", type=ranged(MAX_PI_TEMPERATURE), default=None,
@@ -156,7 +159,7 @@ def run(args) -> dict:
     if args.n:
         triples = triples[: args.n]
     settings = {"steps": args.steps, "cfg": args.cfg, "temperature": args.temperature, "top_p": args.top_p,
-                "speaker_cfg": args.speaker_cfg}
+                "speaker_cfg": args.speaker_cfg, "contrast": args.contrast}
     try:
         checked = pipe._settings(args.steps, args.cfg, args.temperature, args.top_p, args.seed, 1.0,
                                  speaker_cfg=args.speaker_cfg)
@@ -167,7 +170,8 @@ def run(args) -> dict:
                  "voices": len({int(split.voice[t[0]]) for t in triples}), "vocoder": args.vocoder,
                  "settings": {**checked,
                               **{k: getattr(pipe.defaults, k) for k in ("mog_noise", "cfg_schedule", "code_temperature")},
-                              "prompt_text": bool(args.prompt_text)}}
+                              "prompt_text": bool(args.prompt_text),
+                              "contrast": pipe.postfilter.contrast if args.contrast is None else args.contrast}}
     if args.prompt_text:
         res["settings"]["pace"] = "each prompt's, from its transcript"
     res["tokenizer_l1_per_depth"] = tokenizer_l1(pipe, split)
@@ -194,7 +198,7 @@ def run(args) -> dict:
     if not args.no_model and args.oracle_durations:
         rows["ResGEN, recording's alignment"] = [
             generate_aligned(pipe, split.phonemes[i], torch.from_numpy(split.durations[i]), split.audio[j],
-                             split.sample_rate, seed=args.seed + n, vocoder=args.vocoder)
+                             split.sample_rate, seed=args.seed + n, vocoder=args.vocoder, contrast=args.contrast)
             for n, (i, j, _) in enumerate(tqdm(triples, desc="aligned", dynamic_ncols=True, mininterval=5.0))]
     if not args.no_model and args.oracle_depths:
         rows.update(oracle_depth_rows(pipe, split, triples, args))
@@ -226,7 +230,7 @@ def oracle_depth_rows(pipe, split: CorpusSplit, triples, args) -> dict[str, list
         for k, name in zip(ks, rows):
             rows[name].append(generate_aligned(pipe, split.phonemes[i], torch.from_numpy(split.durations[i]),
                                                split.audio[j], split.sample_rate, seed=args.seed + n,
-                                               vocoder=args.vocoder, known=codes[:, :k]))
+                                               vocoder=args.vocoder, known=codes[:, :k], contrast=args.contrast))
     return rows
 
 

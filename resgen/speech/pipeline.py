@@ -32,6 +32,7 @@ from resgen.core.sampler import MAX_SPEAKER_CFG, SamplerState, checked_settings,
 from resgen.speech.corpus import ACCENTS
 from resgen.speech.model import NULL_TEXT, SpeechModel, durations_from_log, positions_phonemes
 from resgen.speech.pace import PaceMemo
+from resgen.speech.postfilter import PostfilterConfig, check_contrast, spectral_contrast
 from resgen.speech.tokenizer import MelTokenizer
 from resgen.core.trace import StepTrace
 from resgen.speech.vocoder import VOCODERS, vocode
@@ -93,6 +94,7 @@ class SpeechPipeline:
             self.latent_scale = float(cfg["latent_scale"])
             self.defaults = from_dict(SamplerConfig, cfg.get("sampler", {}))
             self.voice_guidance = float(cfg.get("prompt_drop", 0.0)) > 0    # trained with its prompt masked at times
+            self.postfilter = from_dict(PostfilterConfig, cfg.get("postfilter", {}))
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(f"{self.model_dir / 'config.json'} is not a valid speech model config: {e}") from None
         self.device = torch.device(device)
@@ -279,13 +281,15 @@ class SpeechPipeline:
                  steps: int | None = None, cfg: float | None = None, temperature: float | None = None,
                  top_p: float | None = None, seed: int = 0, accent: str = "en-us",
                  vocoder: str = "hifigan", on_chunk=None, prompt_text: str | None = None,
-                 speaker_cfg: float | None = None) -> SpeechResult:
+                 speaker_cfg: float | None = None, contrast: float | None = None) -> SpeechResult:
         """Speak `text` (up to MAX_TEXT characters; a long one in chunks, see the module docstring).
         on_chunk(k, n, chunk_text) is called before chunk k of n is generated. prompt_text: what the prompt says
         (optional): the speech then takes the prompt speaker's pace (resgen/speech/pace.py). speaker_cfg: guidance
-        on the prompt's voice (1 = none; the model's default when None)."""
+        on the prompt's voice (1 = none; the model's default when None). contrast: the spectral-contrast postfilter
+        on the generated mel (resgen/speech/postfilter.py; 0 = none; the model's default when None)."""
         if vocoder not in VOCODERS:
             raise ValueError(f"unknown vocoder {vocoder!r}; choose one of {', '.join(VOCODERS)}")
+        contrast = self.postfilter.contrast if contrast is None else check_contrast(contrast)
         t0 = time.perf_counter()
         chunks = self.chunk_text(text, prompt_audio, prompt_rate, speed, accent, prompt_text)
         parts = []
@@ -293,7 +297,7 @@ class SpeechPipeline:
             if on_chunk is not None:
                 on_chunk(k, len(chunks), chunk)
             parts.append(self._speak(chunk, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p,
-                                     seed + k, accent, vocoder, prompt_text, speaker_cfg))
+                                     seed + k, accent, vocoder, prompt_text, speaker_cfg, contrast))
         if len(parts) == 1:
             return parts[0]
         from resgen.speech.chunks import crossfade_join
@@ -305,16 +309,16 @@ class SpeechPipeline:
                             {**first.settings, "seed": seed, "chunks": len(parts)}, parts, chunks)
 
     def _speak(self, text, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p, seed, accent,
-               vocoder, prompt_text=None, speaker_cfg=None) -> SpeechResult:
+               vocoder, prompt_text=None, speaker_cfg=None, contrast: float = 0.0) -> SpeechResult:
         """One generation (a text that fits one)."""
         t0 = time.perf_counter()
         it, Np, phonemes, s = self.generate_steps(text, prompt_audio, prompt_rate, speed, steps, cfg, temperature,
                                                   top_p, seed, accent, prompt_text, speaker_cfg)
         traces = list(it)
         codes = traces[-1].codes[0, Np:]
-        mel = self.decode(codes)
+        mel = spectral_contrast(self.decode(codes), contrast, self.postfilter.sigma)
         audio = self.vocode(mel, vocoder)
-        settings = {**s, "accent": accent, "vocoder": vocoder}
+        settings = {**s, "accent": accent, "vocoder": vocoder, "contrast": contrast}
         if vocoder == "hifigan":
             settings["vocoder_backend"] = self.vocoder_backend
         return SpeechResult(audio, MelConfig.sample_rate, mel, codes, Np, phonemes, traces, time.perf_counter() - t0,

@@ -42,3 +42,20 @@ def test_out_of_range_contrast_is_a_clear_error(bad):
     with pytest.raises(ValueError, match="contrast must be"):
         check_contrast(bad)
     assert check_contrast("0.25") == 0.25 and PostfilterConfig().contrast == 0.0
+
+
+def test_a_model_config_with_a_bad_postfilter_is_refused(tiny_speech_dir, tmp_path):
+    import json
+    import shutil
+
+    import resgen
+    from resgen.core.weights import ModelFileError
+    model = tmp_path / "model"
+    shutil.copytree(tiny_speech_dir, model)
+    cfg = json.loads((model / "config.json").read_text())
+    for bad in ({"contrast": 3}, {"sigma": 0}, {"strength": 1}):
+        (model / "config.json").write_text(json.dumps(cfg | {"postfilter": bad}))
+        with pytest.raises(ModelFileError, match="not a valid speech model config"):
+            resgen.load("speech", model_dir=model)
+    (model / "config.json").write_text(json.dumps(cfg | {"postfilter": {"contrast": 0.2}}))
+    assert resgen.load("speech", model_dir=model).postfilter.contrast == 0.2

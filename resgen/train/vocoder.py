@@ -40,15 +40,15 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--init", default="assets/speech",
                    help="a model folder with vocoder.safetensors and the speech tokenizer (the starting point)")
     p.add_argument("--out", default="runs/vocoder")
-    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--steps", type=int, default=400)
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--lr", type=float, default=2e-5)
+    p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--segment", type=int, default=32, help="mel frames per item (a multiple of the tokenizer's 4)")
     p.add_argument("--margin", type=int, default=16, help="context frames on each side, not scored")
     p.add_argument("--decoded-share", type=float, default=0.5,
                    help="share of each batch given the tokenizer's reconstruction instead of the recorded mel (0-1)")
     p.add_argument("--depth", type=int, default=0, help="the tokenizer depth to decode at (0: all of them)")
-    p.add_argument("--adversarial", type=float, default=0.0, help="weight of a waveform discriminator (0: none)")
+    p.add_argument("--adversarial", type=float, default=1.0, help="weight of a waveform discriminator (0: none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stop-at", type=int, default=0, help="stop after this step (resume later with the same command)")
     p.add_argument("--threads", type=int, default=0)

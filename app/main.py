@@ -22,9 +22,12 @@ def sampler_defaults(model_dir=None) -> dict:
     out = {k: v for k, v in to_dict(SamplerConfig()).items() if k in SAMPLER_KEYS}
     path = (assets_dir() / "image" if model_dir is None else model_dir) / "config.json"
     try:
-        out.update({k: v for k, v in json.loads(path.read_text()).get("sampler", {}).items() if k in SAMPLER_KEYS})
-    except (OSError, ValueError):
-        pass                       # a missing model is reported when it is first used
+        cfg = json.loads(path.read_text())
+        out.update({k: v for k, v in cfg.get("sampler", {}).items() if k in SAMPLER_KEYS})
+        if "postfilter" in cfg:                    # a speech model's default spectral contrast
+            out["contrast"] = float(cfg["postfilter"].get("contrast", 0.0))
+    except (OSError, ValueError, AttributeError, TypeError):
+        pass                       # a missing or broken model is reported when it is first used
     return out
 
 

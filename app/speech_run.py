@@ -32,7 +32,7 @@ def make_handlers(load, examples: dict[str, Path]):
         return (rate, audio), transcript_of(examples[name])   # gradio caches the audio: the prompt is then a path
 
     def generate(text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend, prompt_text="",
-                 speaker_cfg=None):
+                 speaker_cfg=None, contrast=None):
         if prompt is None:
             raise gr.Error("Give a voice prompt: upload or record a few seconds, or pick an example voice.")
         from resgen.speech.audio import AudioError
@@ -48,6 +48,11 @@ def make_handlers(load, examples: dict[str, Path]):
         seed = random.randrange(2**31) if randomize else seed
         prompt_text = (prompt_text or "").strip() or None
         pipe = load(backend)
+        from resgen.speech.postfilter import check_contrast, spectral_contrast
+        try:
+            contrast = pipe.postfilter.contrast if contrast is None else check_contrast(contrast)
+        except ValueError as e:
+            raise gr.Error(str(e)) from None
         from resgen.speech.chunks import crossfade_join
         from resgen.speech.pipeline import CROSSFADE_S
         try:
@@ -70,11 +75,12 @@ def make_handlers(load, examples: dict[str, Path]):
                 yield (None, None, f"{where}step {tr.step + 1}/{s['steps']}: {tr.masked} target slots still masked",
                        None, gr.update(), gr.update(), None)
             codes = traces[-1].codes[0, Np:]
-            mels.append(pipe.decode(codes))
+            mels.append(spectral_contrast(pipe.decode(codes), contrast, pipe.postfilter.sigma))
             parts.append(pipe.vocode(mels[-1], vocoder))
             arrays = trace_arrays(traces)
             arrays["meta"] = {"task": "speech", "prompt_positions": Np, "phonemes": phonemes, "text": chunk,
-                              "chunk": k + 1, "chunks": n, "vocoder": vocoder, "_backend_choice": backend, **s}
+                              "chunk": k + 1, "chunks": n, "vocoder": vocoder, "_backend_choice": backend,
+                              "contrast": contrast, **s}
             all_arrays.append(arrays)
         wav = crossfade_join(parts, 22050, CROSSFADE_S)
         secs = time.perf_counter() - t0
@@ -85,7 +91,7 @@ def make_handlers(load, examples: dict[str, Path]):
         calls = s["steps"] * n
         voc = vocoder + (f" ({pipe.vocoder_backend})" if vocoder == "hifigan" and pipe.vocoder_backend else "")
         pace = (f"; the prompt speaker's pace from its transcript: durations x {s['pace']:.2f}" if prompt_text
-                else "")
+                else "") + (f"; formant contrast {contrast:g}" if contrast else "")
         info = (f"{dur:.2f} s of speech in {secs:.2f} s (real-time factor {secs / max(dur, 1e-9):.2f}) on "
                 f"{pipe.backend}, vocoder {voc}; seed {seed}; {s['steps']} steps, {calls} denoiser calls{pair}; "
                 + (f"{n} chunks (seeds {seed}..{seed + n - 1}), joined with a {CROSSFADE_S * 1000:.0f} ms cross-fade"

@@ -189,7 +189,8 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                                          info=INFO["prompt_text"], elem_id="speech-prompt-text")
                 with gr.Accordion("Sample texts", open=False):
                     gr.Examples([[t] for t in SAMPLE_TEXTS], [text], label="Sample texts")
-                with gr.Accordion("More settings: speed, steps, CFG, voice guidance, seed, vocoder, accent, backend",
+                with gr.Accordion("More settings: speed, steps, CFG, voice guidance, contrast, seed, vocoder, accent, "
+                                  "backend",
                                   open=False,
                                   elem_id="speech-settings"):
                     speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed", info=INFO["speed"])
@@ -200,6 +201,9 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                     speaker_cfg = gr.Slider(0, 4, value=defaults.get("speaker_cfg", 1.0), step=0.25,
                                             label="Guidance on the voice (1 = off)", info=INFO["speaker_cfg"],
                                             elem_id="speech-speaker-cfg")
+                    contrast = gr.Slider(0, 1, value=defaults.get("contrast", 0.0), step=0.05,
+                                         label="Formant contrast (postfilter; 0 = off)", info=INFO["contrast"],
+                                         elem_id="speech-contrast")
                     with gr.Row():
                         seed = gr.Number(value=0, precision=0, label="Seed", info=INFO["seed"], elem_id="speech-seed")
                         randomize = gr.Checkbox(value=False, label="Random seed", info=INFO["randomize"])
@@ -259,7 +263,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         views = [grid, step_mel, step_audio, ladder_audio, schedule, caption]
         example.change(pick_example, example, [prompt, prompt_text], api_name=False)
         ev = go.click(generate, [text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend,
-                                 prompt_text, speaker_cfg],
+                                 prompt_text, speaker_cfg, contrast],
                       [out_audio, out_mel, info, arrays, step, chunk, all_arrays], api_name="generate_speech",
                       concurrency_limit=2)
         insp_views = [insp_md, insp_life, insp_mel]

@@ -141,6 +141,17 @@ def _speak(client, prompt, text="The quick brown fox.", seed=5, vocoder="griffin
                           *prompt_text, api_name="/generate_speech")
 
 
+def test_speech_contrast_is_applied_and_out_of_range_is_a_message(served, tmp_path):
+    from gradio_client import handle_file
+    client = Client(served, verbose=False)
+    args = ("The quick brown fox.", handle_file(str(_prompt_wav(tmp_path / "p.wav"))), 1.0, 3, 2.0, 5, False,
+            "griffin-lim", "en-us", "torch", "", 1.0)
+    assert "formant contrast 0.3" in client.predict(*args, 0.3, api_name="/generate_speech")[2]
+    assert "formant contrast" not in client.predict(*args, 0.0, api_name="/generate_speech")[2]
+    with pytest.raises(Exception, match="greater than maximum value 1"):       # the slider's own range check
+        client.predict(*args, 1.5, api_name="/generate_speech")
+
+
 def test_speech_prompt_transcript_sets_the_pace_and_a_bad_one_is_a_message(served, tmp_path):
     client = Client(served, verbose=False)
     info = _speak(client, _prompt_wav(tmp_path / "p.wav"), "The quick brown fox.", 5, "griffin-lim", "Hello there.")[2]

@@ -48,9 +48,8 @@ def make_handlers(load, examples: dict[str, Path]):
         seed = random.randrange(2**31) if randomize else seed
         prompt_text = (prompt_text or "").strip() or None
         pipe = load(backend)
-        from resgen.speech.postfilter import check_contrast, spectral_contrast
         try:
-            contrast = pipe.postfilter.contrast if contrast is None else check_contrast(contrast)
+            contrast = pipe.postfilter.resolve(contrast)
         except ValueError as e:
             raise gr.Error(str(e)) from None
         from resgen.speech.chunks import crossfade_join
@@ -75,7 +74,7 @@ def make_handlers(load, examples: dict[str, Path]):
                 yield (None, None, f"{where}step {tr.step + 1}/{s['steps']}: {tr.masked} target slots still masked",
                        None, gr.update(), gr.update(), None)
             codes = traces[-1].codes[0, Np:]
-            mels.append(spectral_contrast(pipe.decode(codes), contrast, pipe.postfilter.sigma))
+            mels.append(pipe.postfilter.apply(pipe.decode(codes), contrast))
             parts.append(pipe.vocode(mels[-1], vocoder))
             arrays = trace_arrays(traces)
             arrays["meta"] = {"task": "speech", "prompt_positions": Np, "phonemes": phonemes, "text": chunk,

@@ -25,11 +25,11 @@ import numpy as np
 import torch
 
 from resgen.core.argtypes import ranged
-from resgen.speech.postfilter import MAX_CONTRAST
 from resgen.core.config import CFG_SCHEDULES
 from resgen.core.sampler import MAX_CODE_TEMPERATURE, MAX_PI_TEMPERATURE, MAX_SPEAKER_CFG
 from resgen.eval.image import apply_sampler_overrides, machine
 from resgen.eval.speech_data import CorpusSplit
+from resgen.speech.postfilter import MAX_CONTRAST
 from resgen.speech.aligned import generate_aligned
 
 
@@ -171,7 +171,7 @@ def run(args) -> dict:
                  "settings": {**checked,
                               **{k: getattr(pipe.defaults, k) for k in ("mog_noise", "cfg_schedule", "code_temperature")},
                               "prompt_text": bool(args.prompt_text),
-                              "contrast": pipe.postfilter.contrast if args.contrast is None else args.contrast}}
+                              "contrast": pipe.postfilter.resolve(args.contrast)}}
     if args.prompt_text:
         res["settings"]["pace"] = "each prompt's, from its transcript"
     res["tokenizer_l1_per_depth"] = tokenizer_l1(pipe, split)

@@ -38,7 +38,5 @@ def generate_aligned(pipe, phonemes: list[str], frames: torch.Tensor, prompt_aud
                      seed: int = 0, vocoder: str = "hifigan", known: torch.Tensor | None = None,
                      contrast: float | None = None) -> np.ndarray:
     """The same as aligned_codes, spoken (through the model's postfilter, or `contrast`'s): -> float32 audio."""
-    from resgen.speech.postfilter import spectral_contrast
     codes = aligned_codes(pipe, phonemes, frames, prompt_audio, prompt_rate, seed, known)
-    c = pipe.postfilter.contrast if contrast is None else contrast
-    return pipe.vocode(spectral_contrast(pipe.decode(codes), c, pipe.postfilter.sigma), vocoder)
+    return pipe.vocode(pipe.postfilter.apply(pipe.decode(codes), contrast), vocoder)

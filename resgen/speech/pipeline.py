@@ -32,7 +32,7 @@ from resgen.core.sampler import MAX_SPEAKER_CFG, SamplerState, checked_settings,
 from resgen.speech.corpus import ACCENTS
 from resgen.speech.model import NULL_TEXT, SpeechModel, durations_from_log, positions_phonemes
 from resgen.speech.pace import PaceMemo
-from resgen.speech.postfilter import PostfilterConfig, check_contrast, spectral_contrast
+from resgen.speech.postfilter import PostfilterConfig
 from resgen.speech.tokenizer import MelTokenizer
 from resgen.core.trace import StepTrace
 from resgen.speech.vocoder import VOCODERS, vocode
@@ -289,7 +289,7 @@ class SpeechPipeline:
         on the generated mel (resgen/speech/postfilter.py; 0 = none; the model's default when None)."""
         if vocoder not in VOCODERS:
             raise ValueError(f"unknown vocoder {vocoder!r}; choose one of {', '.join(VOCODERS)}")
-        contrast = self.postfilter.contrast if contrast is None else check_contrast(contrast)
+        contrast = self.postfilter.resolve(contrast)
         t0 = time.perf_counter()
         chunks = self.chunk_text(text, prompt_audio, prompt_rate, speed, accent, prompt_text)
         parts = []
@@ -316,7 +316,7 @@ class SpeechPipeline:
                                                   top_p, seed, accent, prompt_text, speaker_cfg)
         traces = list(it)
         codes = traces[-1].codes[0, Np:]
-        mel = spectral_contrast(self.decode(codes), contrast, self.postfilter.sigma)
+        mel = self.postfilter.apply(self.decode(codes), contrast)
         audio = self.vocode(mel, vocoder)
         settings = {**s, "accent": accent, "vocoder": vocoder, "contrast": contrast}
         if vocoder == "hifigan":

@@ -32,6 +32,14 @@ class PostfilterConfig:
         if not 0 < float(self.sigma) <= 20:
             raise ValueError("the postfilter's sigma must be above 0 and at most 20 bands")
 
+    def resolve(self, contrast: float | None = None) -> float:
+        """A user's contrast (None: this config's default) -> a checked float."""
+        return self.contrast if contrast is None else check_contrast(contrast)
+
+    def apply(self, mel: torch.Tensor, contrast: float | None = None) -> torch.Tensor:
+        """A generated log-mel (..., 80, F) through the postfilter at `contrast` (None: this config's default)."""
+        return spectral_contrast(mel, self.resolve(contrast), self.sigma)
+
 
 def check_contrast(value: float) -> float:
     """A user's contrast -> float; ValueError with a message fit for a user when out of range."""

@@ -123,6 +123,7 @@ class Windows:
 def run(args) -> Path:
     from resgen.core.errors import UsageError
     from resgen.speech.tokenizer import load_tokenizer
+    from resgen.train.speech_tokenizer import corpus_folders
     init = Path(args.init)
     hifigan = load_hifigan(init / "vocoder.safetensors")                  # a one-line error when missing
     tokenizer = load_tokenizer(init).eval().requires_grad_(False)
@@ -134,8 +135,7 @@ def run(args) -> Path:
         raise UsageError(f"--segment must be a positive multiple of {grid}, --margin at least 0")
     if not 0 <= args.decoded_share <= 1 or args.adversarial < 0:
         raise UsageError("--decoded-share must be within 0-1 and --adversarial at least 0")
-    audio, offsets = synthetic_audio() if args.synthetic else pooled_audio(
-        [Path(d.strip()) for d in str(args.data).split(",") if d.strip()])
+    audio, offsets = synthetic_audio() if args.synthetic else pooled_audio(corpus_folders(args.data))
     windows = Windows(audio, offsets, args.segment, args.margin, grid)
     if len(windows) < args.batch_size:
         raise UsageError(f"only {len(windows)} recordings are at least {args.segment} frames long")

@@ -146,10 +146,34 @@ def test_speech_contrast_is_applied_and_out_of_range_is_a_message(served, tmp_pa
     client = Client(served, verbose=False)
     args = ("The quick brown fox.", handle_file(str(_prompt_wav(tmp_path / "p.wav"))), 1.0, 3, 2.0, 5, False,
             "griffin-lim", "en-us", "torch", "", 1.0)
-    assert "formant contrast 0.3" in client.predict(*args, 0.3, api_name="/generate_speech")[2]
+    import soundfile as sf
+    audio, _, info, *_ = client.predict(*args, 0.3, api_name="/generate_speech")
+    assert "formant contrast 0.3" in info
+    ladder = client.predict(3, 16, api_name="/speech_step")[3]               # the ladder at full depth (clamped)
+    assert np.allclose(sf.read(ladder)[0], sf.read(audio)[0], atol=1e-4)      # is the speech, postfilter included
     assert "formant contrast" not in client.predict(*args, 0.0, api_name="/generate_speech")[2]
     with pytest.raises(Exception, match="greater than maximum value 1"):       # the slider's own range check
         client.predict(*args, 1.5, api_name="/generate_speech")
+
+
+def test_speech_best_of_n_takes_names_the_take_and_out_of_range_is_a_message(tiny_speech_dir, tmp_path):
+    from gradio_client import handle_file
+    from tiny import tiny_speech_with_voice
+    folder = tiny_speech_with_voice(tiny_speech_dir, tmp_path / "model")
+    demo = build_app(load_speech=lambda backend: resgen.load("speech", backend=backend, model_dir=folder),
+                     speech_defaults=SPEECH_DEFAULTS)
+    url = _serve(demo)
+    try:
+        client = Client(url, verbose=False)
+        args = ("The quick brown fox.", handle_file(str(_prompt_wav(tmp_path / "p.wav"))), 1.0, 3, 2.0, 5, False,
+                "griffin-lim", "en-us", "torch", "", 1.0, 0.0)
+        info = client.predict(*args, 3, api_name="/generate_speech")[2]
+        assert re.search(r"best of 3 takes by voice \(take [123], voice match -?[01]\.\d{3}\)", info)
+        assert "takes" not in client.predict(*args, 1, api_name="/generate_speech")[2]
+        with pytest.raises(Exception, match="greater than maximum value 8"):     # the slider's own range check
+            client.predict(*args, 9, api_name="/generate_speech")
+    finally:
+        demo.close()
 
 
 def test_speech_prompt_transcript_sets_the_pace_and_a_bad_one_is_a_message(served, tmp_path):

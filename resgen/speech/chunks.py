@@ -68,3 +68,28 @@ def crossfade_join(parts: list[np.ndarray], sample_rate: int, fade_s: float = 0.
         joint = out[-n:] * (1 - w) + part[:n] * w
         out = np.concatenate([out[:-n], joint, part[n:]])
     return out
+
+
+def chunk_text(pipe, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
+               accent: str = "en-us", prompt_text: str | None = None, max_chars: int = 200) -> list[str]:
+    """A speech pipeline's text (up to its MAX_TEXT characters) -> chunks that each fit one generation with this
+    prompt and speed; one chunk when the whole text fits. Raises ValueError for bad input, naming a piece that fits
+    nowhere (one huge word)."""
+    text = pipe.check_text(text)
+    pace = pipe.pace(prompt_audio, prompt_rate, prompt_text, accent)
+    s = pipe._settings(None, None, None, None, 0, speed, pace)
+    prompt, rate = pipe.prompt_codes(prompt_audio, prompt_rate), s["speed"] / s["pace"]
+
+    def fits(piece: str) -> bool:
+        try:
+            pipe.plan_target(pipe.phonemes(piece, accent), prompt, rate)
+            return True
+        except ValueError:
+            return False
+    if len(text) <= max_chars and fits(text):
+        return [text]
+    chunks = split_text(text, fits, max_chars)
+    for c in chunks:
+        if not fits(c):
+            pipe.plan_target(pipe.phonemes(c, accent), prompt, rate)
+    return chunks

@@ -33,8 +33,6 @@ INFO = {
                    "same step with the prompt hidden (a third row per denoiser call); 1 = off.",
     "contrast": "Sharpens the formants of the generated mel before the vocoder (0 = off): 0.2 gives a little more "
                 "of the prompt's voice on espeak and human voices, and can make realistic voices harder to tell apart.",
-    "candidates": "Samples this many takes in one batch and keeps the one whose voice the project's voice encoder "
-                  "finds nearest the prompt's (1 = the first take). Each take costs sampling time, not vocoder time.",
     "vocoder": "HiFi-GAN (trained, natural) or Griffin-Lim (no network, rough).",
     "accent": "The espeak-ng accent used to turn the text into phonemes.",
     "chunk": "Which chunk of a long text the visualiser shows (each has its own trace).",

@@ -26,8 +26,6 @@ def sampler_defaults(model_dir=None) -> dict:
         out.update({k: v for k, v in cfg.get("sampler", {}).items() if k in SAMPLER_KEYS})
         if "postfilter" in cfg:                    # a speech model's default spectral contrast
             out["contrast"] = float(cfg["postfilter"].get("contrast", 0.0))
-        if "best_of" in cfg:                       # a speech model's default number of takes
-            out["candidates"] = int(cfg["best_of"].get("candidates", 1))
     except (OSError, ValueError, AttributeError, TypeError):
         pass                       # a missing or broken model is reported when it is first used
     return out

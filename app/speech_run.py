@@ -32,7 +32,7 @@ def make_handlers(load, examples: dict[str, Path]):
         return (rate, audio), transcript_of(examples[name])   # gradio caches the audio: the prompt is then a path
 
     def generate(text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend, prompt_text="",
-                 speaker_cfg=None, contrast=None, candidates=None):
+                 speaker_cfg=None, contrast=None):
         if prompt is None:
             raise gr.Error("Give a voice prompt: upload or record a few seconds, or pick an example voice.")
         from resgen.speech.audio import AudioError
@@ -59,15 +59,12 @@ def make_handlers(load, examples: dict[str, Path]):
         except (ValueError, AudioError) as e:
             raise gr.Error(str(e)) from None
         from resgen.core.trace import trace_arrays
-        from resgen.core.weights import ModelFileError
-        from resgen.speech.voice_match import best_take
         t0, parts, mels, all_arrays, n = time.perf_counter(), [], [], [], len(chunks)
         for k, chunk in enumerate(chunks):
             try:
                 it, Np, phonemes, s = pipe.generate_steps(chunk, audio, int(rate), speed=speed, steps=int(steps),
                                                           cfg=cfg, seed=seed + k, accent=accent,
-                                                          prompt_text=prompt_text, speaker_cfg=speaker_cfg,
-                                                          candidates=candidates)
+                                                          prompt_text=prompt_text, speaker_cfg=speaker_cfg)
             except (ValueError, AudioError) as e:
                 raise gr.Error(f"chunk {k + 1} of {n}: {e}" if n > 1 else str(e)) from None
             where = f"chunk {k + 1}/{n}, " if n > 1 else ""
@@ -76,17 +73,13 @@ def make_handlers(load, examples: dict[str, Path]):
                 traces.append(tr)
                 yield (None, None, f"{where}step {tr.step + 1}/{s['steps']}: {tr.masked} target slots still masked",
                        None, gr.update(), gr.update(), None)
-            try:
-                traces, mel, chosen = best_take(pipe, traces, Np)
-            except ModelFileError as e:
-                raise gr.Error(str(e)) from None
             codes = traces[-1].codes[0, Np:]
-            mels.append(pipe.postfilter.apply(mel, contrast))
+            mels.append(pipe.postfilter.apply(pipe.decode(codes), contrast))
             parts.append(pipe.vocode(mels[-1], vocoder))
             arrays = trace_arrays(traces)
             arrays["meta"] = {"task": "speech", "prompt_positions": Np, "phonemes": phonemes, "text": chunk,
                               "chunk": k + 1, "chunks": n, "vocoder": vocoder, "_backend_choice": backend,
-                              "contrast": contrast, **s, **chosen}
+                              "contrast": contrast, **s}
             all_arrays.append(arrays)
         wav = crossfade_join(parts, 22050, CROSSFADE_S)
         secs = time.perf_counter() - t0
@@ -97,10 +90,7 @@ def make_handlers(load, examples: dict[str, Path]):
         calls = s["steps"] * n
         voc = vocoder + (f" ({pipe.vocoder_backend})" if vocoder == "hifigan" and pipe.vocoder_backend else "")
         pace = (f"; the prompt speaker's pace from its transcript: durations x {s['pace']:.2f}" if prompt_text
-                else "") + (f"; formant contrast {contrast:g}" if contrast else "") + (
-                    f"; best of {s['candidates']} takes by voice" + (
-                        f" (take {chosen['take'] + 1}, voice match {chosen['voice_match'][chosen['take']]:.3f})"
-                        if n == 1 else " in each chunk") if s["candidates"] > 1 else "")
+                else "") + (f"; formant contrast {contrast:g}" if contrast else "")
         info = (f"{dur:.2f} s of speech in {secs:.2f} s (real-time factor {secs / max(dur, 1e-9):.2f}) on "
                 f"{pipe.backend}, vocoder {voc}; seed {seed}; {s['steps']} steps, {calls} denoiser calls{pair}; "
                 + (f"{n} chunks (seeds {seed}..{seed + n - 1}), joined with a {CROSSFADE_S * 1000:.0f} ms cross-fade"

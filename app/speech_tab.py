@@ -15,7 +15,6 @@ import gradio as gr
 import numpy as np
 
 from resgen.speech.corpus import ACCENTS
-from resgen.speech.voice_match import MAX_CANDIDATES
 
 from . import render
 from .captions import method_panel, step_caption
@@ -192,8 +191,8 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                                          info=INFO["prompt_text"], elem_id="speech-prompt-text")
                 with gr.Accordion("Sample texts", open=False):
                     gr.Examples([[t] for t in SAMPLE_TEXTS], [text], label="Sample texts")
-                with gr.Accordion("More settings: speed, steps, CFG, voice guidance, contrast, takes, seed, vocoder, "
-                                  "accent, backend",
+                with gr.Accordion("More settings: speed, steps, CFG, voice guidance, contrast, seed, vocoder, accent, "
+                                  "backend",
                                   open=False,
                                   elem_id="speech-settings"):
                     speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed", info=INFO["speed"])
@@ -207,9 +206,6 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                     contrast = gr.Slider(0, 1, value=defaults.get("contrast", 0.0), step=0.05,
                                          label="Formant contrast (postfilter; 0 = off)", info=INFO["contrast"],
                                          elem_id="speech-contrast")
-                    candidates = gr.Slider(1, MAX_CANDIDATES, value=defaults.get("candidates", 1), step=1,
-                                           label="Takes: keep the best of N by voice", info=INFO["candidates"],
-                                           elem_id="speech-candidates")
                     with gr.Row():
                         seed = gr.Number(value=0, precision=0, label="Seed", info=INFO["seed"], elem_id="speech-seed")
                         randomize = gr.Checkbox(value=False, label="Random seed", info=INFO["randomize"])
@@ -269,7 +265,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         views = [grid, step_mel, step_audio, ladder_audio, schedule, caption]
         example.change(pick_example, example, [prompt, prompt_text], api_name=False)
         ev = go.click(generate, [text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend,
-                                 prompt_text, speaker_cfg, contrast, candidates],
+                                 prompt_text, speaker_cfg, contrast],
                       [out_audio, out_mel, info, arrays, step, chunk, all_arrays], api_name="generate_speech",
                       concurrency_limit=2)
         insp_views = [insp_md, insp_life, insp_mel]

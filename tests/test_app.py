@@ -156,26 +156,6 @@ def test_speech_contrast_is_applied_and_out_of_range_is_a_message(served, tmp_pa
         client.predict(*args, 1.5, api_name="/generate_speech")
 
 
-def test_speech_best_of_n_takes_names_the_take_and_out_of_range_is_a_message(tiny_speech_dir, tmp_path):
-    from gradio_client import handle_file
-    from tiny import tiny_speech_with_voice
-    folder = tiny_speech_with_voice(tiny_speech_dir, tmp_path / "model")
-    demo = build_app(load_speech=lambda backend: resgen.load("speech", backend=backend, model_dir=folder),
-                     speech_defaults=SPEECH_DEFAULTS)
-    url = _serve(demo)
-    try:
-        client = Client(url, verbose=False)
-        args = ("The quick brown fox.", handle_file(str(_prompt_wav(tmp_path / "p.wav"))), 1.0, 3, 2.0, 5, False,
-                "griffin-lim", "en-us", "torch", "", 1.0, 0.0)
-        info = client.predict(*args, 3, api_name="/generate_speech")[2]
-        assert re.search(r"best of 3 takes by voice \(take [123], voice match -?[01]\.\d{3}\)", info)
-        assert "takes" not in client.predict(*args, 1, api_name="/generate_speech")[2]
-        with pytest.raises(Exception, match="greater than maximum value 8"):     # the slider's own range check
-            client.predict(*args, 9, api_name="/generate_speech")
-    finally:
-        demo.close()
-
-
 def test_speech_prompt_transcript_sets_the_pace_and_a_bad_one_is_a_message(served, tmp_path):
     client = Client(served, verbose=False)
     info = _speak(client, _prompt_wav(tmp_path / "p.wav"), "The quick brown fox.", 5, "griffin-lim", "Hello there.")[2]

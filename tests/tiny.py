@@ -73,21 +73,3 @@ def tiny_emoji_model(root: Path, steps: int = 2) -> Path:
                "--components", "4", "--rank", "2")
     assert r.returncode == 0, r.stderr
     return root / "model"
-
-
-def tiny_speech_with_voice(model_dir: Path, folder: Path) -> Path:
-    """A copy of the speech model in `model_dir` with a tiny voice encoder of its own (voice.json +
-    voice.safetensors, seeded, untrained): enough for best-of-N takes to run."""
-    import shutil
-
-    import torch
-
-    from resgen.core.config import dumps, to_dict
-    from resgen.core.weights import save_module
-    from resgen.speech.voice_match import VoiceEncoder, VoiceEncoderConfig
-    shutil.copytree(model_dir, folder, dirs_exist_ok=True)
-    torch.manual_seed(0)
-    cfg = VoiceEncoderConfig(width=16, dim=8)
-    sha = save_module(VoiceEncoder(cfg).half(), folder / "voice.safetensors")
-    (folder / "voice.json").write_text(dumps({"files": {"voice.safetensors": sha}, "encoder": to_dict(cfg)}))
-    return folder

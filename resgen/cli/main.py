@@ -58,10 +58,6 @@ def _train_parsers(sub):
     t = tsub.add_parser("recogniser", help="the CTC phoneme recogniser used by `resgen eval speech` (training voices only)")
     recogniser.add_args(t)
     t.set_defaults(func=lambda a: recogniser.run(a))
-    from resgen.train import voice_encoder
-    t = tsub.add_parser("voice-encoder", help="the voice encoder that picks the best of N takes (training voices only)")
-    voice_encoder.add_args(t)
-    t.set_defaults(func=lambda a: voice_encoder.run(a))
     from resgen.train import classifier
     t = tsub.add_parser("classifier", help="the Fashion-MNIST classifier used by the evaluation")
     classifier.add_args(t)

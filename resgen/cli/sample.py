@@ -102,7 +102,6 @@ def run_image(args) -> None:
 
 
 def add_speech_args(p: argparse.ArgumentParser):
-    from resgen.speech.voice_match import MAX_CANDIDATES
     p.add_argument("--text", required=True,
                    help="what to say (English, at most 3,000 characters; a long text is spoken in chunks of about "
                         "a sentence, joined with a short cross-fade)")
@@ -119,9 +118,6 @@ def add_speech_args(p: argparse.ArgumentParser):
     p.add_argument("--top-p", type=float, default=None)
     p.add_argument("--contrast", type=float, default=None,
                    help="spectral-contrast postfilter on the generated mel, 0-1; 0 = off (default: model's)")
-    p.add_argument("--candidates", type=int, default=None,
-                   help=f"takes sampled in one batch; the one whose voice is nearest the prompt's is kept "
-                        f"(1-{MAX_CANDIDATES}; 1 = no choice; default: model's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vocoder", default="hifigan", choices=["hifigan", "griffin-lim"])
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"])
@@ -158,7 +154,7 @@ def run_speech(args) -> None:
         result = pipe.generate(args.text, audio, rate, speed=args.speed, steps=args.steps, cfg=args.cfg,
                                temperature=args.temperature, top_p=args.top_p, seed=args.seed, accent=args.accent,
                                vocoder=args.vocoder, on_chunk=progress, prompt_text=args.prompt_text,
-                               speaker_cfg=args.speaker_cfg, contrast=args.contrast, candidates=args.candidates)
+                               speaker_cfg=args.speaker_cfg, contrast=args.contrast)
     except (ModelFileError, AudioError, ValueError) as e:
         raise UsageError(str(e)) from None
     save_audio(out, result.audio, result.sample_rate)
@@ -174,8 +170,6 @@ def run_speech(args) -> None:
     voc = args.vocoder + (f" ({s['vocoder_backend']})" if s.get("vocoder_backend") else "")
     print(f"backend {result.backend}, vocoder {voc}; steps {s['steps']}, cfg {s['cfg']}, "
           f"speaker_cfg {s['speaker_cfg']}, contrast {s['contrast']}, speed {s['speed']}, "
-          + (f"take {s['take'] + 1} of {s['candidates']} (voice match {s['voice_match'][s['take']]:.3f}), "
-             if s.get("candidates", 1) > 1 else "") +
           f"pace {s['pace']}{' (from the prompt transcript)' if args.prompt_text else ''}, "
           f"seed {s['seed']}; sampling + vocoding {result.seconds:.2f} s (real-time factor {result.rtf:.2f}), "
           f"load {t_load:.2f} s, total {time.perf_counter() - t0:.2f} s", file=sys.stderr)

@@ -19,7 +19,7 @@ Trace file (numpy .npz, written by `save_traces`, read by `load_traces`); T step
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,12 +46,6 @@ class StepTrace:
     @property
     def masked(self) -> int:
         return int(self.mask[0].sum())
-
-
-def take_row(trace: StepTrace, b: int) -> StepTrace:
-    """Sample b of a batched step's trace, as a trace of batch 1."""
-    return replace(trace, **{f.name: getattr(trace, f.name)[b:b + 1] for f in fields(trace)
-                             if isinstance(getattr(trace, f.name), torch.Tensor)})
 
 
 _FIELDS = {"codes": np.int16, "mask": np.bool_, "revealed": np.bool_, "confidence": np.float32,

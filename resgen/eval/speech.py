@@ -30,7 +30,6 @@ from resgen.core.sampler import MAX_CODE_TEMPERATURE, MAX_PI_TEMPERATURE, MAX_SP
 from resgen.eval.image import apply_sampler_overrides, machine
 from resgen.eval.speech_data import CorpusSplit
 from resgen.speech.postfilter import MAX_CONTRAST
-from resgen.speech.voice_match import MAX_CANDIDATES
 from resgen.speech.aligned import generate_aligned
 
 
@@ -62,8 +61,6 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--top-p", type=float, default=None)
     p.add_argument("--contrast", type=ranged(MAX_CONTRAST), default=None,
                    help="spectral-contrast postfilter on generated mels (0 = none; default: the model's)")
-    p.add_argument("--candidates", type=int, default=None,
-                   help=f"best of N takes by the project's voice encoder, 1-{MAX_CANDIDATES} (1 = no choice; default: the model's)")
     p.add_argument("--mog-noise", type=float, default=None,
                    help="MoG draw = mean + this x sigma x N(0, I) (default: the model's, see SamplerConfig)")
     p.add_argument("--pi-temperature", type=ranged(MAX_PI_TEMPERATURE), default=None,
@@ -162,10 +159,10 @@ def run(args) -> dict:
     if args.n:
         triples = triples[: args.n]
     settings = {"steps": args.steps, "cfg": args.cfg, "temperature": args.temperature, "top_p": args.top_p,
-                "speaker_cfg": args.speaker_cfg, "contrast": args.contrast, "candidates": args.candidates}
+                "speaker_cfg": args.speaker_cfg, "contrast": args.contrast}
     try:
         checked = pipe._settings(args.steps, args.cfg, args.temperature, args.top_p, args.seed, 1.0,
-                                 speaker_cfg=args.speaker_cfg, candidates=args.candidates)
+                                 speaker_cfg=args.speaker_cfg)
     except ValueError as e:
         raise UsageError(str(e)) from None
     res: dict = {"machine": machine(), "torch": torch.__version__, "model": str(pipe.model_dir),
@@ -175,14 +172,6 @@ def run(args) -> dict:
                               **{k: getattr(pipe.defaults, k) for k in ("mog_noise", "cfg_schedule", "code_temperature")},
                               "prompt_text": bool(args.prompt_text),
                               "contrast": pipe.postfilter.resolve(args.contrast)}}
-    if checked["candidates"] > 1:
-        from resgen.core.weights import ModelFileError
-        from resgen.speech.voice_match import voice_encoder_folder
-        try:
-            pipe.voice_encoder()
-        except ModelFileError as e:
-            raise UsageError(str(e)) from None
-        res["settings"]["voice_encoder"] = str(voice_encoder_folder(pipe.model_dir))
     if args.prompt_text:
         res["settings"]["pace"] = "each prompt's, from its transcript"
     res["tokenizer_l1_per_depth"] = tokenizer_l1(pipe, split)

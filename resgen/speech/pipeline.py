@@ -33,7 +33,6 @@ from resgen.speech.corpus import ACCENTS
 from resgen.speech.model import NULL_TEXT, SpeechModel, durations_from_log, positions_phonemes
 from resgen.speech.pace import PaceMemo
 from resgen.speech.postfilter import PostfilterConfig
-from resgen.speech.voice_match import BestOfConfig, best_take
 from resgen.speech.tokenizer import MelTokenizer
 from resgen.core.trace import StepTrace
 from resgen.speech.vocoder import VOCODERS, vocode
@@ -96,7 +95,6 @@ class SpeechPipeline:
             self.defaults = from_dict(SamplerConfig, cfg.get("sampler", {}))
             self.voice_guidance = float(cfg.get("prompt_drop", 0.0)) > 0    # trained with its prompt masked at times
             self.postfilter = from_dict(PostfilterConfig, cfg.get("postfilter", {}))
-            self.best_of = from_dict(BestOfConfig, cfg.get("best_of", {}))
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(f"{self.model_dir / 'config.json'} is not a valid speech model config: {e}") from None
         self.device = torch.device(device)
@@ -110,7 +108,7 @@ class SpeechPipeline:
         self._backend_request = backend                 # the vocoder's backend follows it (vocoder_backends.py)
         self.vocoder_backend: str | None = None
         self._vocoder_path = Path(vocoder_path) if vocoder_path else self._find_vocoder()
-        self._hifigan = self._phonemizer = self._voice = None
+        self._hifigan = self._phonemizer = None
         self._pace = PaceMemo()
 
     def torch_predict(self, tokens: torch.Tensor, cond: torch.Tensor) -> MoGParams:
@@ -174,15 +172,7 @@ class SpeechPipeline:
         mel = log_mel(torch.from_numpy(p.audio).to(self.device))
         return self.tokenizer.encode(mel)[0, : self.cfg.max_prompt], p.notices
 
-    def voice_encoder(self):
-        """The voice encoder that picks the best of N takes (resgen/speech/voice_match.py), loaded once."""
-        if self._voice is None:
-            from resgen.speech.voice_match import load_voice_encoder, voice_encoder_folder
-            self._voice = load_voice_encoder(voice_encoder_folder(self.model_dir)).to(self.device)
-        return self._voice
-
-    def _settings(self, steps, cfg, temperature, top_p, seed, speed, pace: float = 1.0, speaker_cfg=None,
-                  candidates=None) -> dict:
+    def _settings(self, steps, cfg, temperature, top_p, seed, speed, pace: float = 1.0, speaker_cfg=None) -> dict:
         """pace: the prompt's pace (resgen/speech/pace.py); durations are predicted, times pace, divided by speed."""
         s = checked_settings(self.defaults, steps, cfg, temperature, top_p, seed)
         if not 0.5 <= float(speed) <= 2.0:
@@ -192,8 +182,7 @@ class SpeechPipeline:
             raise ValueError(f"speaker_cfg must be between 0 and {MAX_SPEAKER_CFG:g}")
         if voice != 1.0 and not self.voice_guidance:
             raise ValueError("this speech model was not trained for guidance on the voice: speaker_cfg must be 1")
-        return s | {"speaker_cfg": voice, "speed": float(speed), "pace": round(float(pace), 3),
-                    "candidates": self.best_of.resolve(candidates)}
+        return s | {"speaker_cfg": voice, "speed": float(speed), "pace": round(float(pace), 3)}
 
     def pace(self, audio: np.ndarray, rate: int, prompt_text: str | None, accent: str = "en-us") -> float:
         """1 without a transcript of the prompt; with one, the prompt's pace (resgen/speech/pace.py)."""
@@ -225,25 +214,25 @@ class SpeechPipeline:
                 known: torch.Tensor | None = None) -> Iterator[StepTrace]:
         """known (Nt, k): the target's codes at depths 1..k given (diagnosis); the sampler fills the rest."""
         Np, Nt, D = len(prompt), len(pos), self.tok_cfg.rvq.depth
-        k, B = 0 if known is None else known.shape[1], s.get("candidates", 1)       # B takes in one batch
+        k = 0 if known is None else known.shape[1]
         dev = self.device
-        codes = torch.zeros(B, Np + Nt, D, dtype=torch.long, device=dev)
-        codes[:, :Np] = prompt.to(dev)
-        mask = torch.zeros(B, Np + Nt, D, dtype=torch.bool, device=dev)
-        mask[:, Np:, k:] = True
+        codes = torch.zeros(1, Np + Nt, D, dtype=torch.long, device=dev)
+        codes[0, :Np] = prompt
+        mask = torch.zeros(1, Np + Nt, D, dtype=torch.bool, device=dev)
+        mask[0, Np:, k:] = True
         if k:
-            codes[:, Np:, :k] = known.to(dev)
-        cond = torch.full((B, Np + Nt, *pos.shape[1:]), self.cfg.prompt_id, dtype=torch.long, device=dev)
-        cond[:, Np:] = pos.to(dev)
+            codes[0, Np:, :k] = known.to(dev)
+        cond = torch.full((1, Np + Nt, *pos.shape[1:]), self.cfg.prompt_id, dtype=torch.long, device=dev)
+        cond[0, Np:] = pos.to(dev)
         null = cond.clone()
-        null[:, Np:] = NULL_TEXT
+        null[0, Np:] = NULL_TEXT
         plan = make_plan(s["steps"], Nt, D - k, cfg=s["cfg"], temperature=s["temperature"], top_p=s["top_p"],
                          sigma=self.cfg.denoiser.mog.sigma, latent_scale=self.latent_scale,
                          schedule=self.defaults.schedule, mog_noise=self.defaults.mog_noise,
                          cfg_schedule=self.defaults.cfg_schedule, code_temperature=self.defaults.code_temperature,
                          pi_temperature=s["pi_temperature"], speaker_cfg=s["speaker_cfg"])
         gen = torch.Generator(device=dev).manual_seed(s["seed"])
-        is_prompt = (torch.arange(Np + Nt, device=dev) < Np)[None].expand(B, -1)  # (B, N)
+        is_prompt = (torch.arange(Np + Nt, device=dev) < Np)[None]               # (1, N)
         for _, trace in run(self.predict, plan, self.tokenizer.rvq, SamplerState(codes, mask, 0), cond, null,
                             self.tok_cfg.rvq.codebook_size, gen, prompt=is_prompt):
             yield trace
@@ -258,13 +247,12 @@ class SpeechPipeline:
     def generate_steps(self, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
                        steps: int | None = None, cfg: float | None = None, temperature: float | None = None,
                        top_p: float | None = None, seed: int = 0, accent: str = "en-us",
-                       prompt_text: str | None = None, speaker_cfg: float | None = None, candidates: int | None = None):
+                       prompt_text: str | None = None, speaker_cfg: float | None = None):
         """-> (iterator of StepTrace, prompt positions, phonemes, settings; settings["prompt_notices"] says what was
         done to the prompt audio, settings["pace"] the prompt's pace when `prompt_text`, its transcript, is given).
-        With candidates N > 1 the traces have batch N, one row a take (`best_take` picks one). Bad input raises
-        ValueError or AudioError at once."""
+        Bad input raises ValueError or AudioError at once."""
         s = self._settings(steps, cfg, temperature, top_p, seed, speed,
-                           self.pace(prompt_audio, prompt_rate, prompt_text, accent), speaker_cfg, candidates)
+                           self.pace(prompt_audio, prompt_rate, prompt_text, accent), speaker_cfg)
         phonemes = self.phonemes(text, accent)
         prompt, notices = self.prompt(prompt_audio, prompt_rate)
         _, pos = self.plan_target(phonemes, prompt, s["speed"] / s["pace"])
@@ -276,15 +264,12 @@ class SpeechPipeline:
                  steps: int | None = None, cfg: float | None = None, temperature: float | None = None,
                  top_p: float | None = None, seed: int = 0, accent: str = "en-us",
                  vocoder: str = "hifigan", on_chunk=None, prompt_text: str | None = None,
-                 speaker_cfg: float | None = None, contrast: float | None = None,
-                 candidates: int | None = None) -> SpeechResult:
+                 speaker_cfg: float | None = None, contrast: float | None = None) -> SpeechResult:
         """Speak `text` (up to MAX_TEXT characters; a long one in chunks, see the module docstring).
         on_chunk(k, n, chunk_text) is called before chunk k of n is generated. prompt_text: what the prompt says
         (optional): the speech then takes the prompt speaker's pace (resgen/speech/pace.py). speaker_cfg: guidance
         on the prompt's voice (1 = none; the model's default when None). contrast: the spectral-contrast postfilter
-        on the generated mel (resgen/speech/postfilter.py; 0 = none; the model's default when None). candidates:
-        N takes in one batch, the one whose voice is nearest the prompt's kept (resgen/speech/voice_match.py; 1 =
-        no choice; the model's default when None)."""
+        on the generated mel (resgen/speech/postfilter.py; 0 = none; the model's default when None)."""
         if vocoder not in VOCODERS:
             raise ValueError(f"unknown vocoder {vocoder!r}; choose one of {', '.join(VOCODERS)}")
         contrast = self.postfilter.resolve(contrast)
@@ -295,7 +280,7 @@ class SpeechPipeline:
             if on_chunk is not None:
                 on_chunk(k, len(chunks), chunk)
             parts.append(self._speak(chunk, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p,
-                                     seed + k, accent, vocoder, prompt_text, speaker_cfg, contrast, candidates))
+                                     seed + k, accent, vocoder, prompt_text, speaker_cfg, contrast))
         if len(parts) == 1:
             return parts[0]
         from resgen.speech.chunks import crossfade_join
@@ -307,16 +292,16 @@ class SpeechPipeline:
                             {**first.settings, "seed": seed, "chunks": len(parts)}, parts, chunks)
 
     def _speak(self, text, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p, seed, accent,
-               vocoder, prompt_text=None, speaker_cfg=None, contrast: float = 0.0, candidates=None) -> SpeechResult:
+               vocoder, prompt_text=None, speaker_cfg=None, contrast: float = 0.0) -> SpeechResult:
         """One generation (a text that fits one)."""
         t0 = time.perf_counter()
         it, Np, phonemes, s = self.generate_steps(text, prompt_audio, prompt_rate, speed, steps, cfg, temperature,
-                                                  top_p, seed, accent, prompt_text, speaker_cfg, candidates)
-        traces, mel, chosen = best_take(self, list(it), Np)
+                                                  top_p, seed, accent, prompt_text, speaker_cfg)
+        traces = list(it)
         codes = traces[-1].codes[0, Np:]
-        mel = self.postfilter.apply(mel, contrast)
+        mel = self.postfilter.apply(self.decode(codes), contrast)
         audio = self.vocode(mel, vocoder)
-        settings = {**s, **chosen, "accent": accent, "vocoder": vocoder, "contrast": contrast}
+        settings = {**s, "accent": accent, "vocoder": vocoder, "contrast": contrast}
         if vocoder == "hifigan":
             settings["vocoder_backend"] = self.vocoder_backend
         return SpeechResult(audio, MelConfig.sample_rate, mel, codes, Np, phonemes, traces, time.perf_counter() - t0,

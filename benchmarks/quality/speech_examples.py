@@ -6,7 +6,9 @@ a pair) and WAVs, each panel with its phoneme error from the project's recognise
 
 Panels: the recording, its tokenizer resynthesis at full depth, then each model's generation of the same text from
 the same prompt with the same seed as `resgen eval speech` (pair n is sampled with seed + n, torch backend,
-HiFi-GAN, the model's sampler defaults), so each panel is the very sample the evaluation scored.
+HiFi-GAN, the model's sampler defaults), so each panel is the very sample the evaluation scored. With --takes K each
+model gives K panels, seeds seed + n + 100 t for t < K (the takes of benchmarks/quality/speech_takes.py); with
+--similarity each title also gives resemblyzer's similarity to the evaluation's reference utterance.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ def main(argv=None):
     ap.add_argument("--models", default="ResGEN=assets/speech",
                     help="name=folder,name=folder,...; folder:transcript gives that model the prompt's transcript")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--takes", type=int, default=1, help="panels per model: seeds seed + n + 100 t, t < takes")
+    ap.add_argument("--similarity", action="store_true", help="resemblyzer similarity to the reference in each title")
     ap.add_argument("--img", default="docs/img")
     ap.add_argument("--audio", default="docs/audio")
     ap.add_argument("--prefix", default="speech")
@@ -48,8 +52,12 @@ def main(argv=None):
     first = next(iter(pipes.values()))
     Path(args.img).mkdir(parents=True, exist_ok=True)
     Path(args.audio).mkdir(parents=True, exist_ok=True)
+    judge = None
+    if args.similarity:
+        from resgen.eval.speech_metrics import SpeakerEncoder, cosine
+        judge = SpeakerEncoder()
     for n in (int(x) for x in args.pairs.split(",")):
-        i, j, _ = triples[n]
+        i, j, k = triples[n]
         ref = rec.reference(split.phonemes[i])
         mel = log_mel(torch.from_numpy(split.audio[i]))
         with torch.no_grad():
@@ -57,19 +65,23 @@ def main(argv=None):
         panels = [("recording", split.audio[i]),
                   (f"resynthesis d={codes.shape[-1]}", first.vocode(first.decode(codes, codes.shape[-1]), "hifigan"))]
         for name, pipe in pipes.items():
-            r = pipe.generate(split.texts[i], split.audio[j], split.sample_rate, accent=split.accent(i),
-                              seed=args.seed + n, vocoder="hifigan",
-                              prompt_text=split.texts[j] if models[name].endswith(":transcript") else None)
-            panels.append((name, r.audio))
+            for t in range(args.takes):
+                r = pipe.generate(split.texts[i], split.audio[j], split.sample_rate, accent=split.accent(i),
+                                  seed=args.seed + n + 100 * t, vocoder="hifigan",
+                                  prompt_text=split.texts[j] if models[name].endswith(":transcript") else None)
+                panels.append((f"{name} take {t + 1}" if args.takes > 1 else name, r.audio))
+        ref_emb = judge(split.audio[k], split.sample_rate) if judge else None
         fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.9 * len(panels) + 0.4), dpi=80)
         for ax, (name, audio) in zip(axes, panels):
             e = per([ref], [rec.transcribe(audio, split.sample_rate)])
             ax.imshow(log_mel(torch.from_numpy(np.asarray(audio, np.float32)))[0].numpy(), origin="lower",
                       aspect="auto", cmap="magma", vmin=-11.5, vmax=2.0)
-            ax.set_title(f"{name}: phoneme error {e:.2f}", fontsize=9)
+            sim = (f", similarity {cosine(judge(np.asarray(audio, np.float32), split.sample_rate), ref_emb):.3f}"
+                   if judge else "")
+            ax.set_title(f"{name}: phoneme error {e:.2f}{sim}", fontsize=9)
             ax.set_xticks([]), ax.set_yticks([])
-            save_audio(Path(args.audio) / f"{args.prefix}_pair{n}_{name.split()[0].replace('=', '')}.wav",
-                       np.asarray(audio, np.float32))
+            tag = name.split()[0].replace("=", "") + (f"_take{name.split()[-1]}" if " take " in name else "")
+            save_audio(Path(args.audio) / f"{args.prefix}_pair{n}_{tag}.wav", np.asarray(audio, np.float32))
         fig.suptitle(f"{args.split} pair {n}: \"{split.texts[i]}\" ({split.voice_name(i)})", fontsize=9)
         fig.tight_layout()
         fig.savefig(Path(args.img) / f"{args.prefix}_pair{n}.png")

@@ -34,6 +34,8 @@ def main(argv=None):
     ap.add_argument("--prefix", default="speech")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
+    if args.takes < 1:
+        ap.error("--takes must be at least 1")
     torch.set_num_threads(args.threads)
     import matplotlib
     matplotlib.use("Agg")

@@ -33,6 +33,7 @@ def score_takes(args) -> np.ndarray:
     from resgen.eval.recogniser import BLANK, edit_distance, load_recogniser
     from resgen.eval.speech_data import CorpusSplit
     from resgen.eval.speech_metrics import SpeakerEncoder, cosine
+    from resgen.speech.audio import log_mel
     if args.threads:
         torch.set_num_threads(args.threads)
     split = CorpusSplit(Path(args.data), args.split)
@@ -50,7 +51,7 @@ def score_takes(args) -> np.ndarray:
         for t in range(args.takes):
             r = pipe.generate(split.texts[i], split.audio[j], split.sample_rate, accent=split.accent(i), seed=n + 100 * t)
             e = enc(r.audio, r.sample_rate)
-            mel = next(rec._mels([r.audio], r.sample_rate))
+            mel = log_mel(torch.from_numpy(r.audio))[0]                        # the pipeline's 22.05 kHz
             with torch.no_grad():
                 lp, length = rec.net(mel[None], torch.tensor([mel.shape[-1]]))
             ctc = F.ctc_loss(lp.transpose(0, 1), ids[None], length, torch.tensor([len(ids)]), blank=BLANK)

@@ -183,11 +183,21 @@ PYEOF
     fi
 }
 
-job_speech() {  # TRAIN_S, DATA (tokens_train.npz + tokenizer/), ARGS, RUN
+job_speech() {  # TRAIN_S, DATA (tokens_train.npz [tokens_train_1.npz ...] + tokenizer/), ARGS, RUN
     local TRAIN_S=${TRAIN_S:-400} DATA=${DATA:-.data/speech} RUN=${RUN:-runs/gpu-speech}
-    local ARGS=${ARGS:-"--batch-size 64 --lr 5e-4 --width 192 --layers 6 --heads 4 --ema 0.9995 --seed 0"}
+    local ARGS=${ARGS:-"--batch-size 64 --lr 5e-4 --width 192 --layers 6 --heads 4 --ema 0.9995 --seed 0 \
+--cond-frames 4 --conv-kernel 5 --prompt-layout adjacent --prompt-drop 0.15"}
     mkdir -p "$RUN"
-    train() { $PY -m resgen train speech --tokens "$DATA/tokens_train.npz" --tokenizer "$DATA/tokenizer" --out "$RUN" $ARGS "$@"; }
+    # Every corpus's tokens (tokens_train.npz, tokens_train_1.npz, ... as `resgen train speech --data A,B` writes
+    # them) go where the trainer looks for them; the corpus folders themselves are not needed then.
+    local CORPORA="" f
+    for f in "$DATA"/tokens_train*.npz; do
+        cp -n "$f" "$RUN/"
+        CORPORA="${CORPORA:+$CORPORA,}$DATA/corpus$(basename "$f" .npz | sed 's/tokens_train//')"
+    done
+    [ -n "$CORPORA" ] && [ -e "$DATA/tokens_train.npz" ] || { echo "no $DATA/tokens_train.npz"; exit 1; }
+    export CORPORA
+    train() { $PY -m resgen train speech --data "$CORPORA" --tokenizer "$DATA/tokenizer" --out "$RUN" $ARGS "$@"; }
     say "calibration: $CAL steps"
     train --steps 1000000 --stop-at "$CAL" > "$RUN/cal.txt" 2>&1 || { tail -5 "$RUN/cal.txt"; exit 1; }
     local S; S=$(steps_for "$RUN/log.jsonl" "$TRAIN_S" "$CAL") || exit 1

@@ -18,7 +18,8 @@ def trace_file(arrays: dict, task: str) -> str:
 
 
 def speech_steps_zip(pipe, arrays: dict) -> str:
-    """One WAV per step (Griffin-Lim) from the target tokens revealed so far, zipped -> path."""
+    """One WAV per step (Griffin-Lim) from the target tokens revealed so far, through the run's postfilter, zipped
+    -> path."""
     import soundfile as sf
     import torch
     Np = arrays["meta"]["prompt_positions"]
@@ -28,6 +29,7 @@ def speech_steps_zip(pipe, arrays: dict) -> str:
         for t in range(len(arrays["codes"])):
             codes = torch.from_numpy(arrays["codes"][t, 0, Np:].astype(np.int64))
             mel = pipe.decode_partial(codes, torch.from_numpy(arrays["mask"][t, 0, Np:]))
+            mel = pipe.postfilter.apply(mel, float(arrays["meta"].get("contrast", 0.0)))     # the run's postfilter
             wav = folder / f"step_{t + 1:02d}.wav"
             sf.write(wav, pipe.vocode(mel, "griffin-lim"), 22050, subtype="PCM_16")
             z.write(wav, wav.name)

@@ -63,7 +63,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
 
     def show_step(arrays, step, selected=None):
         """The views that depend on the step: grid (the selected target position outlined), mel and audio of the
-        revealed tokens, schedule, caption."""
+        revealed tokens (through the run's postfilter, so the last step's mel is the speech's), schedule, caption."""
         if not arrays:
             return None, None, None, None, ""
         import torch
@@ -73,6 +73,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         target = {k: v[:, :, Np:] for k, v in arrays.items() if k in ("mask", "revealed", "confidence")}
         codes = torch.from_numpy(_target(arrays, "codes", t).astype(np.int64))
         mel_t = pipe.decode_partial(codes, torch.from_numpy(_target(arrays, "mask", t)))
+        mel_t = pipe.postfilter.apply(mel_t, float(arrays["meta"].get("contrast", 0.0)))   # as the speech itself
         grid = render.token_matrix(target, t, 0, cell=GRID_CELL, selected=selected, cell_h=GRID_ROW)
         grid = render.annotate_matrix(grid, target["mask"].shape[2], target["mask"].shape[3], GRID_CELL,
                                       pipe.cfg.frames_per_position * 256 / 22050)

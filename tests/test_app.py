@@ -147,10 +147,11 @@ def test_speech_contrast_is_applied_and_out_of_range_is_a_message(served, tmp_pa
     args = ("The quick brown fox.", handle_file(str(_prompt_wav(tmp_path / "p.wav"))), 1.0, 3, 2.0, 5, False,
             "griffin-lim", "en-us", "torch", "", 1.0)
     import soundfile as sf
-    audio, _, info, *_ = client.predict(*args, 0.3, api_name="/generate_speech")
+    audio, mel, info, *_ = client.predict(*args, 0.3, api_name="/generate_speech")
     assert "formant contrast 0.3" in info
-    ladder = client.predict(3, 16, api_name="/speech_step")[3]               # the ladder at full depth (clamped)
+    _, step_mel, _, ladder, *_ = client.predict(3, 16, api_name="/speech_step")   # the last step, full depth
     assert np.allclose(sf.read(ladder)[0], sf.read(audio)[0], atol=1e-4)      # is the speech, postfilter included
+    assert (np.asarray(Image.open(step_mel)) == np.asarray(Image.open(mel))).all()   # and so is the last step's mel
     assert "formant contrast" not in client.predict(*args, 0.0, api_name="/generate_speech")[2]
     with pytest.raises(Exception, match="greater than maximum value 1"):       # the slider's own range check
         client.predict(*args, 1.5, api_name="/generate_speech")

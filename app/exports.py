@@ -17,6 +17,11 @@ def trace_file(arrays: dict, task: str) -> str:
     return str(path)
 
 
+def as_spoken(pipe, arrays: dict, mel):
+    """A mel decoded from a speech run's trace, through that run's postfilter, as its speech was made."""
+    return pipe.postfilter.apply(mel, float(arrays["meta"].get("contrast", 0.0)))
+
+
 def speech_steps_zip(pipe, arrays: dict) -> str:
     """One WAV per step (Griffin-Lim) from the target tokens revealed so far, through the run's postfilter, zipped
     -> path."""
@@ -28,8 +33,7 @@ def speech_steps_zip(pipe, arrays: dict) -> str:
     with zipfile.ZipFile(path, "w") as z:
         for t in range(len(arrays["codes"])):
             codes = torch.from_numpy(arrays["codes"][t, 0, Np:].astype(np.int64))
-            mel = pipe.decode_partial(codes, torch.from_numpy(arrays["mask"][t, 0, Np:]))
-            mel = pipe.postfilter.apply(mel, float(arrays["meta"].get("contrast", 0.0)))     # the run's postfilter
+            mel = as_spoken(pipe, arrays, pipe.decode_partial(codes, torch.from_numpy(arrays["mask"][t, 0, Np:])))
             wav = folder / f"step_{t + 1:02d}.wav"
             sf.write(wav, pipe.vocode(mel, "griffin-lim"), 22050, subtype="PCM_16")
             z.write(wav, wav.name)

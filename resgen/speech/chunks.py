@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+CHUNK_CHARS = 200                   # chunks are packed up to this many characters
 _SENTENCE = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n\s*")
 _CLAUSE = re.compile(r"(?<=[,;:])\s+|\s+[—–-]+\s+|(?<=\w)[—–]+(?=\w)")   # dashes are dropped: silent
 
@@ -37,7 +38,7 @@ def _pieces(text: str, fits: Callable[[str], bool]) -> list[str]:
     return out
 
 
-def split_text(text: str, fits: Callable[[str], bool], max_chars: int = 200) -> list[str]:
+def split_text(text: str, fits: Callable[[str], bool], max_chars: int = CHUNK_CHARS) -> list[str]:
     """text -> chunks in order, each fitting one generation (fits(chunk) is True, unless a single word does not
     fit), whose concatenation with single spaces is the text's words in order."""
     chunks, cur = [], ""
@@ -71,7 +72,7 @@ def crossfade_join(parts: list[np.ndarray], sample_rate: int, fade_s: float = 0.
 
 
 def chunk_text(pipe, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
-               accent: str = "en-us", prompt_text: str | None = None, max_chars: int = 200) -> list[str]:
+               accent: str = "en-us", prompt_text: str | None = None, max_chars: int = CHUNK_CHARS) -> list[str]:
     """A speech pipeline's text (up to its MAX_TEXT characters) -> chunks that each fit one generation with this
     prompt and speed; one chunk when the whole text fits. Raises ValueError for bad input, naming a piece that fits
     nowhere (one huge word)."""

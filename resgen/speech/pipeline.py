@@ -41,7 +41,6 @@ from resgen.core.weights import ModelFileError, check_files, file_sha256, load_m
 
 MAX_TEXT = 3000                     # characters, in chunks of at most MAX_CHUNK_TEXT that each fit one generation
 MAX_CHUNK_TEXT = 400
-CHUNK_CHARS = 200                   # chunks are packed up to this many characters
 CROSSFADE_S = 0.03
 
 
@@ -242,7 +241,7 @@ class SpeechPipeline:
         """A text of up to MAX_TEXT characters -> chunks that each fit one generation with this prompt and speed
         (one chunk when the whole text fits; resgen/speech/chunks.py). Raises ValueError for bad input."""
         from resgen.speech.chunks import chunk_text
-        return chunk_text(self, text, prompt_audio, prompt_rate, speed, accent, prompt_text, CHUNK_CHARS)
+        return chunk_text(self, text, prompt_audio, prompt_rate, speed, accent, prompt_text)
 
     def generate_steps(self, text: str, prompt_audio: np.ndarray, prompt_rate: int, speed: float = 1.0,
                        steps: int | None = None, cfg: float | None = None, temperature: float | None = None,

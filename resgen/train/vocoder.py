@@ -182,4 +182,3 @@ def run(args) -> Path:
                       warmup=min(100, args.steps // 5))
     train(out, model, loss_fn, len(windows), loop, on_checkpoint=export)
     return out
-

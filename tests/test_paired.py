@@ -39,3 +39,13 @@ def test_a_side_refuses_two_runs_of_one_seed_or_other_pairs(tmp_path):
         paired.side_scores(f"{a0},{again}", "ResGEN")
     with pytest.raises(SystemExit, match="different numbers of pairs"):
         paired.side_scores(f"{a0},{short}", "ResGEN")
+
+
+def test_skip_leaves_out_the_first_pairs(tmp_path, capsys):
+    a = _run(tmp_path / "a.json", 0, [0.1, 0.8, 0.9])
+    b = _run(tmp_path / "b.json", 0, [0.9, 0.7, 0.8])
+    paired.main([a, b, "--skip", "1"])
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("| similarity"))
+    assert "| 2 | 0.850 | 0.750 | -0.1000 |" in line
+    with pytest.raises(SystemExit, match="no pairs left"):
+        paired.main([a, b, "--skip", "3"])

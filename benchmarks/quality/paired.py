@@ -2,6 +2,7 @@
 
     python benchmarks/quality/paired.py out/h-espeak-shipped.json out/h-espeak-mix.json [--row ResGEN]
     python benchmarks/quality/paired.py A_seed0.json,A_seed100.json B_seed0.json,B_seed100.json
+    python benchmarks/quality/paired.py A.json B.json --skip 40     # only the pairs after the first 40
 
 Both files come from `resgen eval speech --json` on the same split and pairs (same seed). For each per-utterance
 score (phoneme error, speaker similarity, identification hit) it prints the mean of A and of B and the mean paired
@@ -9,7 +10,9 @@ difference B - A with a 95% interval from 10,000 resamples of the pairs (seed 0)
 difference these pairs cannot tell from noise.
 
 A side may be a comma list of runs of the same pairs with different `--seed`s: each pair's score is then its mean
-over those runs. The sampling seed alone moves the 40-pair espeak validation similarity of one model by 0.0075
+over those runs. `--skip N` leaves out the first N pairs: a model chosen on the 40-pair validation runs (`--n 40`) is
+compared without that choice's luck on the split's other pairs (the first N of a full run are the same pairs with the
+same seeds as an `--n N` run). The sampling seed alone moves the 40-pair espeak validation similarity of one model by 0.0075
 (docs/speech-intelligibility.md), as much as most levers, so a choice between settings wants two seeds or more.
 """
 from __future__ import annotations
@@ -52,9 +55,13 @@ def main(argv=None):
     ap.add_argument("a")
     ap.add_argument("b")
     ap.add_argument("--row", default="ResGEN")
+    ap.add_argument("--skip", type=int, default=0, help="leave out the first N pairs")
     args = ap.parse_args(argv)
-    sides = [side_scores(spec, args.row) for spec in (args.a, args.b)]
-    print(f"# A = {args.a}, B = {args.b}, row {args.row!r}; paired bootstrap, 10,000 resamples, seed 0")
+    sides = [{k: v[args.skip:] for k, v in side_scores(spec, args.row).items()} for spec in (args.a, args.b)]
+    if not len(sides[0]["per_utterance"]):
+        raise SystemExit(f"no pairs left after --skip {args.skip}")
+    print(f"# A = {args.a}, B = {args.b}, row {args.row!r}{f', pairs after the first {args.skip}' if args.skip else ''}; "
+          "paired bootstrap, 10,000 resamples, seed 0")
     print("| score (per utterance) | pairs | mean A | mean B | B - A | 95% interval |")
     print("|---|---|---|---|---|---|")
     for key, name in SCORES:

@@ -49,3 +49,5 @@ def test_skip_leaves_out_the_first_pairs(tmp_path, capsys):
     assert "| 2 | 0.850 | 0.750 | -0.1000 |" in line
     with pytest.raises(SystemExit, match="no pairs left"):
         paired.main([a, b, "--skip", "3"])
+    with pytest.raises(SystemExit, match="0 or more"):
+        paired.main([a, b, "--skip", "-1"])

@@ -12,8 +12,9 @@ difference these pairs cannot tell from noise.
 A side may be a comma list of runs of the same pairs with different `--seed`s: each pair's score is then its mean
 over those runs. `--skip N` leaves out the first N pairs: a model chosen on the 40-pair validation runs (`--n 40`) is
 compared without that choice's luck on the split's other pairs (the first N of a full run are the same pairs with the
-same seeds as an `--n N` run). The sampling seed alone moves the 40-pair espeak validation similarity of one model by 0.0075
-(docs/speech-intelligibility.md), as much as most levers, so a choice between settings wants two seeds or more.
+same seeds as an `--n N` run). The sampling seed alone moves the 40-pair espeak validation similarity of one model
+by 0.0075 (docs/speech-intelligibility.md), as much as most levers, so a choice between settings wants two seeds or
+more.
 """
 from __future__ import annotations
 
@@ -57,6 +58,8 @@ def main(argv=None):
     ap.add_argument("--row", default="ResGEN")
     ap.add_argument("--skip", type=int, default=0, help="leave out the first N pairs")
     args = ap.parse_args(argv)
+    if args.skip < 0:
+        raise SystemExit("--skip takes a number of pairs, 0 or more")
     sides = [{k: v[args.skip:] for k, v in side_scores(spec, args.row).items()} for spec in (args.a, args.b)]
     if not len(sides[0]["per_utterance"]):
         raise SystemExit(f"no pairs left after --skip {args.skip}")

@@ -190,13 +190,12 @@ job_speech() {  # TRAIN_S, DATA (tokens_train.npz [tokens_train_1.npz ...] + tok
     mkdir -p "$RUN"
     # Every corpus's tokens (tokens_train.npz, tokens_train_1.npz, ... as `resgen train speech --data A,B` writes
     # them) go where the trainer looks for them; the corpus folders themselves are not needed then.
+    [ -e "$DATA/tokens_train.npz" ] || { echo "no $DATA/tokens_train.npz"; exit 1; }
     local CORPORA="" f
     for f in "$DATA"/tokens_train*.npz; do
         cp -n "$f" "$RUN/"
         CORPORA="${CORPORA:+$CORPORA,}$DATA/corpus$(basename "$f" .npz | sed 's/tokens_train//')"
     done
-    [ -n "$CORPORA" ] && [ -e "$DATA/tokens_train.npz" ] || { echo "no $DATA/tokens_train.npz"; exit 1; }
-    export CORPORA
     train() { $PY -m resgen train speech --data "$CORPORA" --tokenizer "$DATA/tokenizer" --out "$RUN" $ARGS "$@"; }
     say "calibration: $CAL steps"
     train --steps 1000000 --stop-at "$CAL" > "$RUN/cal.txt" 2>&1 || { tail -5 "$RUN/cal.txt"; exit 1; }

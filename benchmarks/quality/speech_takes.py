@@ -30,7 +30,7 @@ def score_takes(args) -> np.ndarray:
 
     import resgen
     from resgen.core.paths import assets_dir
-    from resgen.eval.recogniser import BLANK, edit_distance, load_recogniser
+    from resgen.eval.recogniser import BLANK, greedy_decode, load_recogniser, per
     from resgen.eval.speech_data import CorpusSplit
     from resgen.eval.speech_metrics import SpeakerEncoder, cosine
     from resgen.speech.audio import log_mel
@@ -55,9 +55,10 @@ def score_takes(args) -> np.ndarray:
             with torch.no_grad():
                 lp, length = rec.net(mel[None], torch.tensor([mel.shape[-1]]))
             ctc = F.ctc_loss(lp.transpose(0, 1), ids[None], length, torch.tensor([len(ids)]), blank=BLANK)
+            heard = [rec.symbols[s - 1] for s in greedy_decode(lp, length)[0]]    # the same network pass
             out[n, t] = [cosine(e, real[j]), cosine(e, real[k]), cosine(e, own),
                          np.mean([cosine(e, o) for o in others]),
-                         edit_distance(ref, rec.transcribe_mels([mel])[0]) / len(ref), float(ctc) / len(ids)]
+                         per([ref], [heard]), float(ctc) / len(ids)]
         print(f"pair {n + 1}/{len(triples)}", flush=True)
     return out
 

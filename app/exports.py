@@ -22,6 +22,13 @@ def as_spoken(pipe, arrays: dict, mel):
     return pipe.postfilter.apply(mel, float(arrays["meta"].get("contrast", 0.0)))
 
 
+def prompt_codes(arrays: dict):
+    """A speech run's prompt codes (Np, D), int64 tensor: the context its target is decoded behind
+    (SpeechPipeline.decode)."""
+    import torch
+    return torch.from_numpy(arrays["codes"][-1, 0, : arrays["meta"]["prompt_positions"]].astype(np.int64))
+
+
 def speech_steps_zip(pipe, arrays: dict) -> str:
     """One WAV per step (Griffin-Lim) from the target tokens revealed so far, through the run's postfilter, zipped
     -> path."""
@@ -33,7 +40,8 @@ def speech_steps_zip(pipe, arrays: dict) -> str:
     with zipfile.ZipFile(path, "w") as z:
         for t in range(len(arrays["codes"])):
             codes = torch.from_numpy(arrays["codes"][t, 0, Np:].astype(np.int64))
-            mel = as_spoken(pipe, arrays, pipe.decode_partial(codes, torch.from_numpy(arrays["mask"][t, 0, Np:])))
+            mel = as_spoken(pipe, arrays, pipe.decode_partial(codes, torch.from_numpy(arrays["mask"][t, 0, Np:]),
+                                                              prompt_codes(arrays)))
             wav = folder / f"step_{t + 1:02d}.wav"
             sf.write(wav, pipe.vocode(mel, "griffin-lim"), 22050, subtype="PCM_16")
             z.write(wav, wav.name)

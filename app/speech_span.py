@@ -14,17 +14,18 @@ def span_frames(p: int, positions: int, frames_per_position: int) -> tuple[int, 
     return max(0, s * (p - SPAN)), min(s * positions, s * (p + SPAN + 1))
 
 
-def span_audio(pipe, pred_codes, p: int, vocoder: str = "hifigan") -> tuple[int, np.ndarray, str]:
+def span_audio(pipe, pred_codes, p: int, vocoder: str = "hifigan", context=None) -> tuple[int, np.ndarray, str]:
     """This step's full guess around target position p, decoded from its first d depths for d = 1..D and vocoded,
     one after another with GAP_S of silence between -> (rate, float32 audio, a line that says what is heard).
 
-    pred_codes: (Nt, D) int64 tensor, the step's guess over the target positions."""
+    pred_codes: (Nt, D) int64 tensor, the step's guess over the target positions; context (Np, D): the prompt's codes,
+    decoded in front as the speech is (SpeechPipeline.decode)."""
     Nt, D = pred_codes.shape
     f0, f1 = span_frames(p, Nt, pipe.cfg.frames_per_position)
     gap = np.zeros(int(GAP_S * RATE), np.float32)
     parts = []
     for d in range(1, D + 1):
-        mel = pipe.decode(pred_codes, d)[:, f0:f1]
+        mel = pipe.decode(pred_codes, d, context)[:, f0:f1]
         parts += [pipe.vocode(mel, vocoder), gap]
     secs = (f1 - f0) * HOP / RATE
     note = (f"The {secs:.2f} s around target position {p} ({f0 * HOP / RATE:.2f}-{f1 * HOP / RATE:.2f} s), decoded "

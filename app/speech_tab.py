@@ -19,7 +19,7 @@ from resgen.speech.corpus import ACCENTS
 from . import render
 from .captions import method_panel, step_caption
 from .schedule_plot import schedule_plot
-from .exports import as_spoken, speech_steps_zip, trace_file
+from .exports import as_spoken, prompt_codes, speech_steps_zip, trace_file
 from .help import INFO, SAMPLE_TEXTS, SPEECH_GUIDE
 from .inspector import inspector_markdown, inspector_panel, life_strip, slow_motion, position_at_matrix
 from .speech_run import make_handlers
@@ -72,7 +72,8 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         Np = arrays["meta"]["prompt_positions"]
         target = {k: v[:, :, Np:] for k, v in arrays.items() if k in ("mask", "revealed", "confidence")}
         codes = torch.from_numpy(_target(arrays, "codes", t).astype(np.int64))
-        mel_t = as_spoken(pipe, arrays, pipe.decode_partial(codes, torch.from_numpy(_target(arrays, "mask", t))))
+        mel_t = as_spoken(pipe, arrays, pipe.decode_partial(codes, torch.from_numpy(_target(arrays, "mask", t)),
+                                                            prompt_codes(arrays)))
         grid = render.token_matrix(target, t, 0, cell=GRID_CELL, selected=selected, cell_h=GRID_ROW)
         grid = render.annotate_matrix(grid, target["mask"].shape[2], target["mask"].shape[3], GRID_CELL,
                                       pipe.cfg.frames_per_position * 256 / 22050)
@@ -92,7 +93,8 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         import torch
         pipe = load(arrays["meta"]["_backend_choice"])
         final = torch.from_numpy(_target(arrays, "codes", len(arrays["codes"]) - 1).astype(np.int64))
-        mel_d = as_spoken(pipe, arrays, pipe.decode(final, min(max(int(depth), 1), pipe.tok_cfg.rvq.depth)))
+        mel_d = as_spoken(pipe, arrays, pipe.decode(final, min(max(int(depth), 1), pipe.tok_cfg.rvq.depth),
+                                                    prompt_codes(arrays)))
         return (22050, pipe.vocode(mel_d, arrays["meta"]["vocoder"]))
 
     def show(arrays, step, depth, selected=None):
@@ -161,7 +163,8 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         Np = arrays["meta"]["prompt_positions"]
         t, p = min(max(int(step), 1), T) - 1, min(max(int(position), 0), N - Np - 1)
         pred = torch.from_numpy(_target(arrays, "pred_codes", t).astype(np.int64))
-        rate, audio, note = span_audio(load(arrays["meta"]["_backend_choice"]), pred, p, arrays["meta"]["vocoder"])
+        rate, audio, note = span_audio(load(arrays["meta"]["_backend_choice"]), pred, p, arrays["meta"]["vocoder"],
+                                       prompt_codes(arrays))
         return (rate, audio), f"Step {t + 1}/{T}. {note}"
 
     def export_steps(arrays):

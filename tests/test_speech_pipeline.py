@@ -60,11 +60,30 @@ def test_the_postfilter_changes_the_mel_not_the_codes(pipe, monkeypatch):
     plain = pipe.generate("The quick brown fox.", _tone(), SR, **kw)
     sharp = pipe.generate("The quick brown fox.", _tone(), SR, contrast=0.5, **kw)
     assert torch.equal(plain.codes, sharp.codes) and not torch.allclose(plain.mel, sharp.mel)
-    assert torch.allclose(plain.mel, pipe.decode(plain.codes)) and sharp.settings["contrast"] == 0.5
+    prompt = plain.traces[-1].codes[0, :plain.prompt_positions]
+    assert torch.allclose(plain.mel, pipe.decode(plain.codes, context=prompt)) and sharp.settings["contrast"] == 0.5
     from resgen.speech.postfilter import PostfilterConfig
     monkeypatch.setattr(pipe, "postfilter", PostfilterConfig(contrast=0.5))
     default = pipe.generate("The quick brown fox.", _tone(), SR, **kw)   # the model's default when not given
     assert torch.allclose(default.mel, sharp.mel) and default.settings["contrast"] == 0.5
+
+
+def test_the_speech_is_decoded_behind_the_prompt(pipe):
+    r = pipe.generate("The quick brown fox.", _tone(), SR, steps=3, seed=1, vocoder="griffin-lim")
+    Np, s = r.prompt_positions, pipe.tokenizer.cfg.downsample
+    whole = pipe.decode(r.traces[-1].codes[0])                       # prompt and target as one sequence
+    assert r.mel.shape == (80, len(r.codes) * s) and torch.allclose(r.mel, whole[:, Np * s:], atol=1e-5)
+    alone = pipe.decode(r.codes)                                     # GroupNorm and convolutions see only the target
+    assert not torch.allclose(r.mel, alone, atol=1e-3)
+    prompt = r.traces[-1].codes[0, :Np]
+    assert torch.equal(pipe.decode(r.codes, context=prompt[:0]), alone)
+    revealed = torch.zeros_like(r.codes, dtype=torch.bool)          # nothing masked: the partial view is the speech
+    assert torch.allclose(pipe.decode_partial(r.codes, revealed, prompt), r.mel, atol=1e-5)
+    d1 = pipe.decode(r.codes, 1, prompt)                             # depth 1 of the target, the prompt whole
+    front = pipe.tokenizer.rvq.decode(prompt[None])
+    z = torch.cat([front, pipe.tokenizer.rvq.decode(r.codes[None], 1)], 1)
+    assert torch.allclose(d1, pipe.tokenizer.decode_latent(z)[0, :, Np * s:], atol=1e-5)
+    assert not torch.allclose(d1, r.mel, atol=1e-3)
 
 
 def test_speed_changes_the_length(pipe):

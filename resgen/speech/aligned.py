@@ -39,4 +39,5 @@ def generate_aligned(pipe, phonemes: list[str], frames: torch.Tensor, prompt_aud
                      contrast: float | None = None) -> np.ndarray:
     """The same as aligned_codes, spoken (through the model's postfilter, or `contrast`'s): -> float32 audio."""
     codes = aligned_codes(pipe, phonemes, frames, prompt_audio, prompt_rate, seed, known)
-    return pipe.vocode(pipe.postfilter.apply(pipe.decode(codes), contrast), vocoder)
+    mel = pipe.decode(codes, context=pipe.prompt_codes(prompt_audio, prompt_rate))      # as pipe.generate decodes
+    return pipe.vocode(pipe.postfilter.apply(mel, contrast), vocoder)

@@ -12,7 +12,8 @@ and the audio is joined with a 30 ms cross-fade. `res.parts` holds each chunk's 
 Text -> phonemes (phonemizer, espeak backend, `accent`) -> durations (predicted from the phonemes
 and the prompt's speaker vector, times the prompt's pace when its transcript is given (resgen/speech/pace.py),
 divided by `speed`) -> a phoneme id per target position -> the
-ResGEN sampler with the prompt's tokens visible -> target tokens -> log-mel -> vocoder.
+ResGEN sampler with the prompt's tokens visible -> target tokens -> log-mel (decoded behind the prompt's tokens) ->
+vocoder.
 """
 from __future__ import annotations
 
@@ -298,7 +299,7 @@ class SpeechPipeline:
                                                   top_p, seed, accent, prompt_text, speaker_cfg)
         traces = list(it)
         codes = traces[-1].codes[0, Np:]
-        mel = self.postfilter.apply(self.decode(codes), contrast)
+        mel = self.postfilter.apply(self.decode(codes, context=traces[-1].codes[0, :Np]), contrast)
         audio = self.vocode(mel, vocoder)
         settings = {**s, "accent": accent, "vocoder": vocoder, "contrast": contrast}
         if vocoder == "hifigan":
@@ -308,9 +309,18 @@ class SpeechPipeline:
 
     # ---- outputs ---------------------------------------------------------------------------
     @torch.no_grad()
-    def decode(self, codes: torch.Tensor, depth: int | None = None) -> torch.Tensor:
-        """codes (Nt, D) -> log-mel (80, Nt * 4) from the first `depth` depths."""
-        return self.tokenizer.decode(codes[None].to(self.device), depth)[0]
+    def decode(self, codes: torch.Tensor, depth: int | None = None, context: torch.Tensor | None = None) -> torch.Tensor:
+        """codes (Nt, D) -> log-mel (80, Nt * 4) from the first `depth` depths. context (Np, D): the prompt's codes,
+        decoded in front of the target (all depths) and cut off after, so the decoder's convolutions and GroupNorm
+        statistics hear the prompt's voice (how generated speech is decoded: docs/speech-intelligibility.md)."""
+        return self._decode_latent(self.tokenizer.rvq.decode(codes[None].to(self.device), depth), context)
+
+    def _decode_latent(self, z: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
+        """z (1, Nt, E) -> log-mel (80, Nt * 4), behind the context's latents when given."""
+        if context is None or not len(context):
+            return self.tokenizer.decode_latent(z)[0]
+        front = self.tokenizer.rvq.decode(context[None].to(z.device))
+        return self.tokenizer.decode_latent(torch.cat([front, z], 1))[0, :, len(context) * self.tokenizer.cfg.downsample:]
 
     @torch.no_grad()
     def vocode(self, mel: torch.Tensor, vocoder: str = "hifigan", gl_iters: int = 32) -> np.ndarray:
@@ -322,8 +332,8 @@ class SpeechPipeline:
         return vocode(mel[None], vocoder, self._hifigan, gl_iters)[0].cpu().numpy().astype(np.float32)
 
     @torch.no_grad()
-    def decode_partial(self, codes: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Only the revealed tokens: codes, mask (Nt, D) -> log-mel (80, Nt * 4)."""
+    def decode_partial(self, codes: torch.Tensor, mask: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """Only the revealed tokens: codes, mask (Nt, D) -> log-mel (80, Nt * 4); context as in `decode`."""
         rvq = self.tokenizer.rvq
         z = (rvq.embed_per_depth(codes[None].to(self.device)) * (~mask[None].to(self.device))[..., None]).sum(2)
-        return self.tokenizer.decode_latent(z)[0]
+        return self._decode_latent(z, context)

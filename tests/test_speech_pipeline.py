@@ -84,6 +84,9 @@ def test_the_speech_is_decoded_behind_the_prompt(pipe):
     z = torch.cat([front, pipe.tokenizer.rvq.decode(r.codes[None], 1)], 1)
     assert torch.allclose(d1, pipe.tokenizer.decode_latent(z)[0, :, Np * s:], atol=1e-5)
     assert not torch.allclose(d1, r.mel, atol=1e-3)
+    before = pipe.generate("The quick brown fox.", _tone(), SR, steps=3, seed=1, vocoder="griffin-lim",
+                           behind_prompt=False)                      # the decoding before, for diagnosis
+    assert torch.equal(before.codes, r.codes) and torch.allclose(before.mel, alone)
 
 
 def test_speed_changes_the_length(pipe):

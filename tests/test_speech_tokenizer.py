@@ -151,3 +151,49 @@ def test_pooled_corpora_keep_each_utterance_whole(tmp_path):
     assert np.array_equal(np.diff(off), np.concatenate([np.diff(oa), np.diff(ob)]))
     assert np.array_equal(mels[:, off[3]:off[4]], mb[:, ob[1]:ob[2]])
     assert (tmp_path / "mels_train.npz").exists() and (tmp_path / "mels_train_1.npz").exists()
+
+
+def test_a_context_is_decoded_in_front_and_cut_off():
+    """forward(..., context=C): C's codes decoded in front of the mel's, the reconstruction the mel's frames only; the
+    same as decoding the two code sequences as one and cropping (how SpeechPipeline.decode decodes behind a prompt)."""
+    m = MelTokenizer(TINY).eval()
+    mel, ctx = torch.randn(2, 80, 16) - 5, torch.randn(2, 80, 12) - 5
+    rec, codes, _ = m(mel, None, True, None, ctx)
+    both = m.decode(torch.cat([m.encode(ctx), m.encode(mel)], 1))
+    assert rec.shape == mel.shape and torch.allclose(rec, both[..., 12:], atol=1e-5)
+    assert not torch.allclose(rec, m(mel, None, True)[0], atol=1e-4)           # the context changes the target's mel
+    import pytest
+    with pytest.raises(ValueError, match="decoder_only"):
+        m(mel, None, False, None, ctx)
+
+
+def test_same_voice_rows_and_pooled_voices(tmp_path):
+    import numpy as np
+
+    from resgen.train.speech_tokenizer import pooled_voices, same_voice_rows
+    voices = np.array([2, 0, 2, 1, 0, 2])
+    order, first, count = same_voice_rows(voices)
+    for u, v in enumerate(voices):
+        rows = order[first[u]: first[u] + count[u]].numpy()
+        assert sorted(rows) == [k for k in range(len(voices)) if voices[k] == v]
+    for name, v in (("a", [0, 0, 1]), ("b", [0, 1, 1])):
+        (tmp_path / name).mkdir()
+        np.savez(tmp_path / name / "train.npz", voice=np.array(v, np.int16))
+    assert pooled_voices([tmp_path / "a", tmp_path / "b"]).tolist() == [0, 0, 1, 2, 3, 3]
+
+
+def test_decoder_fine_tuning_with_a_context(tmp_path):
+    """--context C: the decoder trains behind C frames of the same voice; the codes stay; a bad C is one line."""
+    base = ["--synthetic", "--batch-size", "4", "--crop", "32", "--threads", "1"]
+    r = resgen("train", "speech-tokenizer", *base, "--out", str(tmp_path / "a"), "--channels", "16", "--depth", "3",
+               "--codebook-size", "8", "--code-dim", "4", "--steps", "3")
+    assert r.returncode == 0, r.stderr
+    ctx = [*base, "--init", str(tmp_path / "a"), "--decoder-only", "--steps", "3", "--lr", "1e-2"]
+    r = resgen("train", "speech-tokenizer", *ctx, "--out", str(tmp_path / "b"), "--context", "64")
+    assert r.returncode == 0, r.stderr
+    a, b = (load_module(MelTokenizer(TINY), tmp_path / x / "tokenizer.safetensors") for x in "ab")
+    assert any(not torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict() if k.startswith("decoder."))
+    mel = torch.randn(2, 80, 40) - 5
+    assert torch.equal(a.encode(mel), b.encode(mel))
+    r = resgen("train", "speech-tokenizer", *ctx, "--out", str(tmp_path / "c"), "--context", "63")
+    assert r.returncode == 2 and "--context" in r.stderr and r.stderr.count("\n") == 1

@@ -25,7 +25,8 @@ def main(argv=None):
     ap.add_argument("--split", default="heldout", choices=("heldout", "val"))
     ap.add_argument("--pairs", default="0,1", help="indices into the split's evaluation pairs")
     ap.add_argument("--models", default="ResGEN=assets/speech",
-                    help="name=folder,name=folder,...; folder:transcript gives that model the prompt's transcript")
+                    help="name=folder,name=folder,...; folder:transcript gives that model the prompt's transcript, "
+                         "folder:alone decodes its codes without the prompt's in front (the decoding before 2026-12-07)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--takes", type=int, default=1, help="panels per model: seeds seed + n + 100 t, t < takes")
     ap.add_argument("--similarity", action="store_true", help="resemblyzer similarity to the reference in each title")
@@ -48,9 +49,8 @@ def main(argv=None):
     rec = load_recogniser(resgen.assets_dir() / "speech-recogniser")
     split = CorpusSplit(Path(args.data), args.split)
     triples = split.triples()
-    models = dict(m.split("=", 1) for m in args.models.split(","))
-    pipes = {name: resgen.load("speech", backend="torch", model_dir=folder.removesuffix(":transcript"))
-             for name, folder in models.items()}
+    models = {name: spec.split(":") for name, spec in (m.split("=", 1) for m in args.models.split(","))}
+    pipes = {name: resgen.load("speech", backend="torch", model_dir=spec[0]) for name, spec in models.items()}
     first = next(iter(pipes.values()))
     Path(args.img).mkdir(parents=True, exist_ok=True)
     Path(args.audio).mkdir(parents=True, exist_ok=True)
@@ -70,7 +70,8 @@ def main(argv=None):
             for t in range(args.takes):
                 r = pipe.generate(split.texts[i], split.audio[j], split.sample_rate, accent=split.accent(i),
                                   seed=args.seed + n + 100 * t, vocoder="hifigan",
-                                  prompt_text=split.texts[j] if models[name].endswith(":transcript") else None)
+                                  prompt_text=split.texts[j] if "transcript" in models[name][1:] else None,
+                                  behind_prompt="alone" not in models[name][1:])
                 panels.append((f"{name} take {t + 1}" if args.takes > 1 else name, r.audio))
         ref_emb = judge(split.audio[k], split.sample_rate) if judge else None
         fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.9 * len(panels) + 0.4), dpi=80)

@@ -50,6 +50,11 @@ def add_args(p: argparse.ArgumentParser):
                    help="also rows 'ResGEN, recording's depths 1..k' for a list like 1,2,4: the model given each "
                         "recording's alignment and its true tokens at depths 1..k, filling the rest (tells coarse "
                         "content from fine detail)")
+    p.add_argument("--behind-prompt", action="store_true",
+                   help="also a row 'resynthesis d=D behind the prompt': each recording's codes decoded behind its "
+                        "pair's prompt codes, as the model's speech is decoded (that decoding's ceiling)")
+    p.add_argument("--decode-alone", action="store_true",
+                   help="decode the model's codes without the prompt's in front (the decoding before 2026-12-07)")
     p.add_argument("--prompt-text", action="store_true",
                    help="give the model each prompt's transcript, so it takes the prompt speaker's pace")
     p.add_argument("--n", type=int, default=0, help="evaluate the first n held-out utterances (0 = all)")
@@ -159,7 +164,7 @@ def run(args) -> dict:
     if args.n:
         triples = triples[: args.n]
     settings = {"steps": args.steps, "cfg": args.cfg, "temperature": args.temperature, "top_p": args.top_p,
-                "speaker_cfg": args.speaker_cfg, "contrast": args.contrast}
+                "speaker_cfg": args.speaker_cfg, "contrast": args.contrast, "behind_prompt": not args.decode_alone}
     try:
         checked = pipe._settings(args.steps, args.cfg, args.temperature, args.top_p, args.seed, 1.0,
                                  speaker_cfg=args.speaker_cfg)
@@ -170,7 +175,7 @@ def run(args) -> dict:
                  "voices": len({int(split.voice[t[0]]) for t in triples}), "vocoder": args.vocoder,
                  "settings": {**checked,
                               **{k: getattr(pipe.defaults, k) for k in ("mog_noise", "cfg_schedule", "code_temperature")},
-                              "prompt_text": bool(args.prompt_text),
+                              "prompt_text": bool(args.prompt_text), "behind_prompt": not args.decode_alone,
                               "contrast": pipe.postfilter.resolve(args.contrast)}}
     if args.prompt_text:
         res["settings"]["pace"] = "each prompt's, from its transcript"
@@ -191,6 +196,14 @@ def run(args) -> dict:
             rows["vocoder only"].append(pipe.vocode(mel[0], args.vocoder))
             for d in depths:
                 rows[f"resynthesis d={d}"].append(pipe.vocode(pipe.decode(codes, d), args.vocoder))
+    if args.behind_prompt:
+        name = f"resynthesis d={pipe.tok_cfg.rvq.depth} behind the prompt"
+        rows[name] = []
+        for i, j, _ in tqdm(triples, desc="behind the prompt", dynamic_ncols=True, mininterval=5.0):
+            with torch.no_grad():
+                codes = pipe.tokenizer.encode(log_mel(torch.from_numpy(split.audio[i])))[0]
+            prompt = pipe.prompt_codes(split.audio[j], split.sample_rate)
+            rows[name].append(pipe.vocode(pipe.decode(codes, context=prompt), args.vocoder))
     if depths:
         res["full_resynthesis"] = f"resynthesis d={depths[-1]}"
     if not args.no_model:

@@ -264,12 +264,14 @@ class SpeechPipeline:
                  steps: int | None = None, cfg: float | None = None, temperature: float | None = None,
                  top_p: float | None = None, seed: int = 0, accent: str = "en-us",
                  vocoder: str = "hifigan", on_chunk=None, prompt_text: str | None = None,
-                 speaker_cfg: float | None = None, contrast: float | None = None) -> SpeechResult:
+                 speaker_cfg: float | None = None, contrast: float | None = None,
+                 behind_prompt: bool = True) -> SpeechResult:
         """Speak `text` (up to MAX_TEXT characters; a long one in chunks, see the module docstring).
         on_chunk(k, n, chunk_text) is called before chunk k of n is generated. prompt_text: what the prompt says
         (optional): the speech then takes the prompt speaker's pace (resgen/speech/pace.py). speaker_cfg: guidance
         on the prompt's voice (1 = none; the model's default when None). contrast: the spectral-contrast postfilter
-        on the generated mel (resgen/speech/postfilter.py; 0 = none; the model's default when None)."""
+        on the generated mel (resgen/speech/postfilter.py; 0 = none; the model's default when None). behind_prompt:
+        decode the codes behind the prompt's (`decode`); False decodes them alone, as before 2026-12-07 (diagnosis)."""
         if vocoder not in VOCODERS:
             raise ValueError(f"unknown vocoder {vocoder!r}; choose one of {', '.join(VOCODERS)}")
         contrast = self.postfilter.resolve(contrast)
@@ -280,7 +282,7 @@ class SpeechPipeline:
             if on_chunk is not None:
                 on_chunk(k, len(chunks), chunk)
             parts.append(self._speak(chunk, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p,
-                                     seed + k, accent, vocoder, prompt_text, speaker_cfg, contrast))
+                                     seed + k, accent, vocoder, prompt_text, speaker_cfg, contrast, behind_prompt))
         if len(parts) == 1:
             return parts[0]
         from resgen.speech.chunks import crossfade_join
@@ -292,14 +294,15 @@ class SpeechPipeline:
                             {**first.settings, "seed": seed, "chunks": len(parts)}, parts, chunks)
 
     def _speak(self, text, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p, seed, accent,
-               vocoder, prompt_text=None, speaker_cfg=None, contrast: float = 0.0) -> SpeechResult:
+               vocoder, prompt_text=None, speaker_cfg=None, contrast: float = 0.0, behind_prompt=True) -> SpeechResult:
         """One generation (a text that fits one)."""
         t0 = time.perf_counter()
         it, Np, phonemes, s = self.generate_steps(text, prompt_audio, prompt_rate, speed, steps, cfg, temperature,
                                                   top_p, seed, accent, prompt_text, speaker_cfg)
         traces = list(it)
         codes = traces[-1].codes[0, Np:]
-        mel = self.postfilter.apply(self.decode(codes, context=traces[-1].codes[0, :Np]), contrast)
+        mel = self.postfilter.apply(self.decode(codes, context=traces[-1].codes[0, :Np] if behind_prompt else None),
+                                    contrast)
         audio = self.vocode(mel, vocoder)
         settings = {**s, "accent": accent, "vocoder": vocoder, "contrast": contrast}
         if vocoder == "hifigan":

@@ -109,15 +109,17 @@ class MelTokenizer(nn.Module):
         return self.decode_latent(self.rvq.decode(codes, depth))
 
     def forward(self, mel: torch.Tensor, keep: torch.Tensor | None = None, decoder_only: bool = False,
-                given: tuple[torch.Tensor, torch.Tensor] | None = None):
+                given: tuple[torch.Tensor, torch.Tensor] | None = None, context: torch.Tensor | None = None):
         """Training pass: mel (B, 80, F), F a multiple of s; keep (B,) depths decoded per sample ->
         (reconstruction, codes, commitment). decoder_only: the encoder and codebooks are used as
         they are (no gradient, no codebook update), so the codes stay those of this tokenizer.
         given (decoder_only): (codes (B, N, D), use (B, N) bool): those codes are decoded instead of the mel's own
-        where `use` (the speech model's codes for the recording, resgen/train/gta.py)."""
+        where `use` (the speech model's codes for the recording, resgen/train/gta.py).
+        context (decoder_only): mel (B, 80, C), C a multiple of s: its codes (all depths) are decoded in front of the
+        mel's and the reconstruction cut to the mel's frames, as generated speech is decoded behind its prompt."""
         if not decoder_only:
-            if given is not None:
-                raise ValueError("given codes need decoder_only (the codebooks must stay as they are)")
+            if given is not None or context is not None:
+                raise ValueError("given codes and a context need decoder_only (the codebooks must stay as they are)")
             zq, codes, commit = self.rvq(self.encode_latent(mel), keep)
             return self.decode_latent(zq), codes, commit
         with torch.no_grad():
@@ -129,4 +131,7 @@ class MelTokenizer(nn.Module):
                 used = torch.arange(self.cfg.rvq.depth, device=mel.device)[None] < keep[:, None]   # (B, D)
                 per_depth = per_depth * used[:, None, :, None]
             zq = per_depth.sum(2)
-        return self.decode_latent(zq), codes, zq.new_zeros(())
+            if context is not None:
+                zq = torch.cat([self.rvq.decode(self.rvq.encode(self.encode_latent(context))), zq], 1)
+        rec = self.decode_latent(zq)
+        return rec[..., rec.shape[-1] - mel.shape[-1]:], codes, zq.new_zeros(())

@@ -57,8 +57,10 @@ class CriticisedTokenizer(nn.Module):
     def mel_std(self) -> torch.Tensor:
         return self.tokenizer.mel_std
 
-    def forward(self, mel: torch.Tensor, keep: torch.Tensor | None = None, decoder_only: bool = False, given=None):
-        """-> (reconstruction, codes, commitment, critic_terms) for mel (B, 80, T); given: see MelTokenizer.forward."""
-        rec, codes, commit = self.tokenizer(mel, keep, decoder_only, given)
+    def forward(self, mel: torch.Tensor, keep: torch.Tensor | None = None, decoder_only: bool = False, given=None,
+                context=None):
+        """-> (reconstruction, codes, commitment, critic_terms) for mel (B, 80, T); given, context: see
+        MelTokenizer.forward."""
+        rec, codes, commit = self.tokenizer(mel, keep, decoder_only, given, context)
         mean, std = self.tokenizer.mel_mean[:, None], self.tokenizer.mel_std[:, None]
         return rec, codes, commit, critic_terms(self.critic, (mel - mean) / std, (rec - mean) / std)

@@ -10,7 +10,9 @@ model folder such as assets/speech): the encoder, codebooks and mel statistics s
 so every utterance keeps its codes and a speech model trained on them stays valid. With `--gta DIR` (the speech
 model's own codes for training recordings on their alignment, `resgen data speech-gta`) a share of each batch
 decodes the model's codes instead of the recording's, against the recording's mel: the decoder learns to turn what
-the model makes, not only what the encoder makes, into speech.
+the model makes, not only what the encoder makes, into speech. With `--context C` every crop is decoded behind the codes
+of C mel frames from a random utterance of the same voice (as generated speech is decoded behind its prompt,
+SpeechPipeline.decode), the loss on the crop alone.
 """
 from __future__ import annotations
 
@@ -61,6 +63,10 @@ def add_args(p: argparse.ArgumentParser):
                         "for training recordings; a share --gta-share of each batch decodes those instead of the "
                         "recording's own codes, against the recording's mel")
     p.add_argument("--gta-share", type=float, default=0.5, help="share of each batch from --gta (0-1)")
+    p.add_argument("--context", type=int, default=0,
+                   help="with --init --decoder-only: mel frames of a random utterance of the same voice decoded in "
+                        "front of each crop (a multiple of --downsample; shorter utterances padded with silence in "
+                        "front; 0 = none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stop-at", type=int, default=0, help="stop after this step (resume later with the same command)")
     p.add_argument("--threads", type=int, default=0)
@@ -103,6 +109,26 @@ def pooled_mels(corpora: list[Path], cache_dir: Path) -> tuple[np.ndarray, np.nd
     shift = np.cumsum([0] + [int(o[-1]) for _, o in parts])
     offsets = np.concatenate([[0]] + [o[1:] + shift[k] for k, (_, o) in enumerate(parts)])
     return np.concatenate([m for m, _ in parts], axis=1), offsets
+
+
+def pooled_voices(corpora: list[Path]) -> np.ndarray:
+    """The voice of every training utterance of several corpora, in pooled_mels' order -> int64 (U,); voices of
+    different corpora never share an id."""
+    out, base = [], 0
+    for data in corpora:
+        v = np.load(data / "train.npz")["voice"].astype(np.int64)
+        out.append(v + base)
+        base += int(v.max()) + 1 if len(v) else 0
+    return np.concatenate(out)
+
+
+def same_voice_rows(voices: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """voices (U,) -> (utterances sorted by voice (U,), first row of each utterance's voice (U,), its count (U,)): the
+    utterances of utterance u's voice are order[first[u]: first[u] + count[u]]."""
+    order = np.argsort(voices, kind="stable")
+    _, start, count = np.unique(voices[order], return_index=True, return_counts=True)
+    which = np.searchsorted(np.unique(voices), voices)
+    return torch.from_numpy(order), torch.from_numpy(start[which]), torch.from_numpy(count[which])
 
 
 def synthetic_mels(n: int = 24, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -161,6 +187,8 @@ def run(args) -> Path:
                          "corpus (--data, not --synthetic)")
     if not 0 < args.gta_share <= 1:
         raise UsageError("--gta-share must be above 0 and at most 1")
+    if args.context and (not args.decoder_only or args.context < 0 or args.context % init.cfg.downsample):
+        raise UsageError("--context needs --init and --decoder-only, and a multiple of the tokenizer's downsampling")
     if init is not None and shape and not args.decoder_only:
         raise UsageError("a new decoder shape with --init needs --decoder-only (the codes must stay the same)")
     torch.manual_seed(args.seed)                                  # the initial weights
@@ -176,6 +204,7 @@ def run(args) -> Path:
     gta = None
     if args.synthetic:
         mels, offsets = synthetic_mels()
+        voices = np.arange(len(offsets) - 1) % 4
     else:
         corpora = corpus_folders(args.data)
         for data in corpora:
@@ -185,9 +214,12 @@ def run(args) -> Path:
             from resgen.speech.gta_codes import GtaRows
             gta = GtaRows(Path(args.gta), corpora, init)
         mels, offsets = pooled_mels(corpora, out)
+        voices = pooled_voices(corpora) if args.context else None
     all_mels = torch.from_numpy(mels.astype(np.float32))                      # (80, T)
     starts, lengths = torch.from_numpy(offsets[:-1]), torch.from_numpy(np.diff(offsets))
     D, crop = cfg.rvq.depth, args.crop
+    if args.context:
+        by_voice, first, count = same_voice_rows(voices)
     if gta is not None:
         if int(gta.utterance.max()) >= len(lengths):
             raise UsageError(f"{args.gta} names utterances that --data does not have")
@@ -222,7 +254,8 @@ def run(args) -> Path:
         x = batch.to(dev)
         drop = torch.rand(b, generator=gen, device=dev) < args.dropout_p
         keep = torch.where(drop, torch.randint(1, D + 1, (b,), generator=gen, device=dev), D)
-        rec, codes, commit, *critic = net(x, keep, args.decoder_only, *([given] if given is not None else []))
+        context = context_batch(idx, gen) if args.context else None
+        rec, codes, commit, *critic = net(x, keep, args.decoder_only, given, context)
         core = net.module if hasattr(net, "module") else net
         err = (rec - x) / core.mel_std[:, None]
         mse, l1 = err.pow(2).mean(), err.abs().mean()
@@ -232,6 +265,20 @@ def run(args) -> Path:
             out["loss"] = out["loss"] + c["critic"] + args.adversarial * (c["adv"] + 2 * c["fm"])
             out.update({k: v.detach() for k, v in c.items()})
         return out
+
+    def context_batch(idx, gen):
+        """(b, 80, C): a random crop of a random utterance of each one's voice (it may draw the same utterance),
+        right-aligned, silence in front when the utterance is shorter than C."""
+        dev, C = gen.device, args.context
+        pick = (torch.rand(len(idx), generator=gen, device=dev).cpu() * count[idx]).long().clamp(max=count[idx] - 1)
+        other = by_voice[first[idx] + pick]
+        room = (lengths[other] - C).clamp(min=0)
+        off = (torch.rand(len(idx), generator=gen, device=dev).cpu() * (room + 1)).long().clamp(max=room)
+        out = torch.full((len(idx), 80, C), LOG_FLOOR)
+        for k, (i, o) in enumerate(zip(other.tolist(), off.tolist())):
+            seg = all_mels[:, starts[i] + o: starts[i] + min(int(lengths[i]), o + C)]
+            out[k, :, C - seg.shape[1]:] = seg
+        return out.to(dev)
 
     def export(model, step):
         sha = save_module(getattr(model, "tokenizer", model), out / "tokenizer.safetensors")

@@ -294,7 +294,8 @@ class SpeechPipeline:
                             {**first.settings, "seed": seed, "chunks": len(parts)}, parts, chunks)
 
     def _speak(self, text, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p, seed, accent,
-               vocoder, prompt_text=None, speaker_cfg=None, contrast: float = 0.0, behind_prompt=True) -> SpeechResult:
+               vocoder, prompt_text=None, speaker_cfg=None, contrast: float = 0.0,
+               behind_prompt: bool = True) -> SpeechResult:
         """One generation (a text that fits one)."""
         t0 = time.perf_counter()
         it, Np, phonemes, s = self.generate_steps(text, prompt_audio, prompt_rate, speed, steps, cfg, temperature,
@@ -312,18 +313,20 @@ class SpeechPipeline:
 
     # ---- outputs ---------------------------------------------------------------------------
     @torch.no_grad()
-    def decode(self, codes: torch.Tensor, depth: int | None = None, context: torch.Tensor | None = None) -> torch.Tensor:
+    def decode(self, codes: torch.Tensor, depth: int | None = None,
+               context: torch.Tensor | None = None) -> torch.Tensor:
         """codes (Nt, D) -> log-mel (80, Nt * 4) from the first `depth` depths. context (Np, D): the prompt's codes,
-        decoded in front of the target (all depths) and cut off after, so the decoder's convolutions and GroupNorm
-        statistics hear the prompt's voice (how generated speech is decoded: docs/speech-intelligibility.md)."""
+        decoded in front of the target (all depths) and cut off after, so the decoder's GroupNorm statistics come
+        partly from the prompt's voice (how generated speech is decoded: docs/speech-intelligibility.md)."""
         return self._decode_latent(self.tokenizer.rvq.decode(codes[None].to(self.device), depth), context)
 
     def _decode_latent(self, z: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
         """z (1, Nt, E) -> log-mel (80, Nt * 4), behind the context's latents when given."""
         if context is None or not len(context):
             return self.tokenizer.decode_latent(z)[0]
-        front = self.tokenizer.rvq.decode(context[None].to(z.device))
-        return self.tokenizer.decode_latent(torch.cat([front, z], 1))[0, :, len(context) * self.tokenizer.cfg.downsample:]
+        front = self.tokenizer.rvq.decode(context[None].to(z.device))                  # (1, Np, E)
+        mel = self.tokenizer.decode_latent(torch.cat([front, z], 1))[0]
+        return mel[:, len(context) * self.tokenizer.cfg.downsample:]
 
     @torch.no_grad()
     def vocode(self, mel: torch.Tensor, vocoder: str = "hifigan", gl_iters: int = 32) -> np.ndarray:
@@ -335,7 +338,8 @@ class SpeechPipeline:
         return vocode(mel[None], vocoder, self._hifigan, gl_iters)[0].cpu().numpy().astype(np.float32)
 
     @torch.no_grad()
-    def decode_partial(self, codes: torch.Tensor, mask: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+    def decode_partial(self, codes: torch.Tensor, mask: torch.Tensor,
+                       context: torch.Tensor | None = None) -> torch.Tensor:
         """Only the revealed tokens: codes, mask (Nt, D) -> log-mel (80, Nt * 4); context as in `decode`."""
         rvq = self.tokenizer.rvq
         z = (rvq.embed_per_depth(codes[None].to(self.device)) * (~mask[None].to(self.device))[..., None]).sum(2)

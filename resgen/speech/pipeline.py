@@ -324,9 +324,7 @@ class SpeechPipeline:
         """z (1, Nt, E) -> log-mel (80, Nt * 4), behind the context's latents when given."""
         if context is None or not len(context):
             return self.tokenizer.decode_latent(z)[0]
-        front = self.tokenizer.rvq.decode(context[None].to(z.device))                  # (1, Np, E)
-        mel = self.tokenizer.decode_latent(torch.cat([front, z], 1))[0]
-        return mel[:, len(context) * self.tokenizer.cfg.downsample:]
+        return self.tokenizer.decode_behind(z, self.tokenizer.rvq.decode(context[None].to(z.device)))[0]
 
     @torch.no_grad()
     def vocode(self, mel: torch.Tensor, vocoder: str = "hifigan", gl_iters: int = 32) -> np.ndarray:

@@ -98,6 +98,11 @@ class MelTokenizer(nn.Module):
         x = self.decoder(z.transpose(1, 2))
         return x * self.mel_std[:, None] + self.mel_mean[:, None]
 
+    def decode_behind(self, z: torch.Tensor, front: torch.Tensor) -> torch.Tensor:
+        """z (B, N, E) decoded behind front (B, Nf, E) as one sequence (GroupNorm's statistics over both), front's
+        frames cut off -> mel (B, 80, N * s)."""
+        return self.decode_latent(torch.cat([front, z], 1))[..., front.shape[1] * self.cfg.downsample:]
+
     @torch.no_grad()
     def encode(self, mel: torch.Tensor) -> torch.Tensor:
         """mel (B, 80, F) -> codes (B, ceil(F / s), D)."""
@@ -131,7 +136,6 @@ class MelTokenizer(nn.Module):
                 used = torch.arange(self.cfg.rvq.depth, device=mel.device)[None] < keep[:, None]   # (B, D)
                 per_depth = per_depth * used[:, None, :, None]
             zq = per_depth.sum(2)
-            if context is not None:
-                zq = torch.cat([self.rvq.decode(self.rvq.encode(self.encode_latent(context))), zq], 1)
-        rec = self.decode_latent(zq)
-        return rec[..., rec.shape[-1] - mel.shape[-1]:], codes, zq.new_zeros(())
+            front = None if context is None else self.rvq.decode(self.encode(context))
+        rec = self.decode_latent(zq) if front is None else self.decode_behind(zq, front)
+        return rec, codes, zq.new_zeros(())

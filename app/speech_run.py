@@ -74,8 +74,9 @@ def make_handlers(load, examples: dict[str, Path]):
                 yield (None, None, f"{where}step {tr.step + 1}/{s['steps']}: {tr.masked} target slots still masked",
                        None, gr.update(), gr.update(), None)
             codes = traces[-1].codes[0, Np:]
-            mels.append(pipe.postfilter.apply(pipe.decode(codes, context=traces[-1].codes[0, :Np]), contrast))
-            parts.append(pipe.vocode(mels[-1], vocoder))
+            mel, wav_k = pipe.speak_codes(traces[-1].codes[0], Np, contrast, vocoder)
+            mels.append(mel)
+            parts.append(wav_k)
             arrays = trace_arrays(traces)
             arrays["meta"] = {"task": "speech", "prompt_positions": Np, "phonemes": phonemes, "text": chunk,
                               "chunk": k + 1, "chunks": n, "vocoder": vocoder, "_backend_choice": backend,

@@ -127,3 +127,26 @@ def test_emoji_job_runs_on_a_cpu_with_tiny_settings_and_comes_back_as_a_model(tm
     assert (folder / "classifier.safetensors").exists() and (folder / "logs" / "model" / "log.jsonl").exists()
     pipe = ImagePipeline(folder, backend="torch")
     assert pipe.colour and pipe.generate(labels=[0], steps=2).images.shape == (1, 64, 64, 3)
+
+
+def test_gpu_calibration_reads_whatever_steps_the_trainer_logged(tmp_path):
+    """run.sh's steps_for: the step rate from the logged steps up to CAL (the trainer logs every few steps, not
+    necessarily at CAL and CAL/2), and a one-line error when fewer than two were logged."""
+    import json
+    import subprocess
+    import sys
+    script = Path(__file__).parent.parent / "benchmarks" / "gpu" / "run.sh"
+    body = script.read_text().split("\nsteps_for() {", 1)[1].split("\n}\n", 1)[0]
+
+    def steps_for(rows, budget, cal):
+        log = tmp_path / "log.jsonl"
+        log.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return subprocess.run(["bash", "-c", f"steps_for() {{{body}\n}}\nsteps_for {log} {budget} {cal}"],
+                              env={"PY": sys.executable, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+
+    r = steps_for([{"step": 50, "elapsed_s": 10.0}, {"step": 100, "elapsed_s": 20.0}], 1000, 100)
+    assert r.returncode == 0 and int(r.stdout) == 100 + 5000              # 0.2 s a step: 1000 s hold 5,000 steps
+    r = steps_for([{"step": s, "elapsed_s": s * 0.5} for s in (40, 80, 120)] + [{"step": 80, "eval": 1}], 100, 100)
+    assert r.returncode == 0 and int(r.stdout) == 100 + 200               # steps 40..80 give the rate
+    r = steps_for([{"step": 50, "elapsed_s": 10.0}], 1000, 30)
+    assert r.returncode != 0 and "raise CAL" in r.stderr

@@ -26,9 +26,14 @@ say() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 steps_for() {  # log.jsonl budget_s cal -> total steps that fill the budget at the rate of steps cal/2..cal
     $PY - "$@" <<'PYEOF'
 import json, sys
-rows = {r["step"]: r["elapsed_s"] for r in map(json.loads, open(sys.argv[1]))}
+rows = {r["step"]: r["elapsed_s"] for r in map(json.loads, open(sys.argv[1])) if {"step", "elapsed_s"} <= r.keys()}
 budget, cal = float(sys.argv[2]), int(sys.argv[3])
-dt = (rows[cal] - rows[cal // 2]) / (cal - cal // 2)
+logged = sorted(s for s in rows if s <= cal)       # the trainer logs every few steps, not necessarily at cal, cal/2
+if len(logged) < 2:
+    sys.exit(f"calibration: {len(logged)} logged step(s) up to {cal} in {sys.argv[1]}; raise CAL")
+hi = logged[-1]
+lo = min(logged[:-1], key=lambda s: abs(s - hi // 2))
+dt = (rows[hi] - rows[lo]) / (hi - lo)
 print(max(cal + 100, cal + int(budget / dt) // 100 * 100))
 PYEOF
 }

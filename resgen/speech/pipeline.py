@@ -302,9 +302,7 @@ class SpeechPipeline:
                                                   top_p, seed, accent, prompt_text, speaker_cfg)
         traces = list(it)
         codes = traces[-1].codes[0, Np:]
-        mel = self.postfilter.apply(self.decode(codes, context=traces[-1].codes[0, :Np] if behind_prompt else None),
-                                    contrast)
-        audio = self.vocode(mel, vocoder)
+        mel, audio = self.speak_codes(traces[-1].codes[0], Np, contrast, vocoder, behind_prompt)
         settings = {**s, "accent": accent, "vocoder": vocoder, "contrast": contrast}
         if vocoder == "hifigan":
             settings["vocoder_backend"] = self.vocoder_backend
@@ -319,6 +317,13 @@ class SpeechPipeline:
         decoded in front of the target (all depths) and cut off after, so the decoder's GroupNorm statistics come
         partly from the prompt's voice (how generated speech is decoded: docs/speech-intelligibility.md)."""
         return self._decode_latent(self.tokenizer.rvq.decode(codes[None].to(self.device), depth), context)
+
+    def speak_codes(self, codes: torch.Tensor, Np: int, contrast: float = 0.0, vocoder: str = "hifigan",
+                    behind_prompt: bool = True) -> tuple[torch.Tensor, np.ndarray]:
+        """A sample's codes (Np + Nt, D), the prompt's first -> (log-mel (80, Nt * 4), audio): the target decoded
+        behind the prompt (alone when not behind_prompt), through the postfilter at `contrast`, vocoded."""
+        mel = self.postfilter.apply(self.decode(codes[Np:], context=codes[:Np] if behind_prompt else None), contrast)
+        return mel, self.vocode(mel, vocoder)
 
     def _decode_latent(self, z: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
         """z (1, Nt, E) -> log-mel (80, Nt * 4), behind the context's latents when given."""

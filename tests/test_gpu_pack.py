@@ -150,3 +150,53 @@ def test_gpu_calibration_reads_whatever_steps_the_trainer_logged(tmp_path):
     assert r.returncode == 0 and int(r.stdout) == 100 + 200               # steps 40..80 give the rate
     r = steps_for([{"step": 50, "elapsed_s": 10.0}], 1000, 30)
     assert r.returncode != 0 and "raise CAL" in r.stderr
+
+
+def test_speech_job_trains_past_its_calibration_and_comes_back_as_a_model(tmp_path, tiny_speech_dir):
+    """benchmarks/gpu/run.sh speech end to end on a CPU (tiny model, a synthetic corpus's tokens), then receive.py
+    speech: the weights returned are those of the step count the calibration chose, and they load and speak."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import numpy as np
+    import torch
+
+    import resgen
+    from resgen.core.config import MelTokenizerConfig, from_dict
+    from resgen.core.weights import load_module
+    from resgen.speech.tokenizer import MelTokenizer
+    from resgen.train.speech import synthetic_corpus
+    cfg = json.loads((tiny_speech_dir / "config.json").read_text())
+    tok = load_module(MelTokenizer(from_dict(MelTokenizerConfig, cfg["tokenizer"])),
+                      tiny_speech_dir / "tokenizer.safetensors")
+    data = tmp_path / "data"
+    (data / "tokenizer").mkdir(parents=True)
+    (data / "tokenizer" / "tokenizer.json").write_text(json.dumps({"tokenizer": cfg["tokenizer"]}))
+    (data / "tokenizer" / "tokenizer.safetensors").write_bytes((tiny_speech_dir / "tokenizer.safetensors").read_bytes())
+    c = synthetic_corpus(tok, n=12, voices=3)                 # the compact token file `resgen train speech` writes
+    np.savez(data / "tokens_train.npz", codes=torch.cat(c.codes).numpy().astype(np.int16),
+             code_offsets=np.cumsum([0] + [len(x) for x in c.codes]), phonemes=torch.cat(c.phonemes).numpy(),
+             durations=torch.cat(c.durations).numpy(), phoneme_offsets=np.cumsum([0] + [len(x) for x in c.phonemes]),
+             voice=c.voice, symbols=np.array(json.dumps(c.symbols)))
+    root = Path(__file__).parent.parent
+    env = dict(os.environ, PY=sys.executable, OUT=str(tmp_path / "out"), DATA=str(data), RUN=str(tmp_path / "run"),
+               TRAIN_S="1", CAL="100",
+               ARGS="--width 32 --layers 1 --heads 2 --components 4 --rank 2 --max-prompt 8 --max-target 64 "
+                    "--batch-size 4 --threads 1 --seed 0 --prompt-drop 0.2")
+    r = subprocess.run(["bash", str(root / "benchmarks" / "gpu" / "run.sh"), "speech"], env=env, cwd=root,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert len(files) <= 8 and "speech_config.json" in files, files
+    chosen = int(r.stdout.split("training to ")[1].split()[0])
+    assert chosen >= 200                                        # past the 100 calibration steps
+    from benchmarks.gpu.receive import main as receive
+    [folder] = receive(["speech", str(tmp_path / "out"), str(tmp_path / "model"), "--tokenizer", str(data / "tokenizer")])
+    assert json.loads((folder / "config.json").read_text())["trained_steps"] == chosen
+    pipe = resgen.load("speech", model_dir=folder)
+    t = np.arange(44100) / 44100
+    res = pipe.generate("The fox.", (0.2 * np.sin(2 * np.pi * 150 * t)).astype(np.float32), 44100, steps=2,
+                        vocoder="griffin-lim")
+    assert np.isfinite(res.audio).all() and len(res.audio) > 0

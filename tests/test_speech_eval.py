@@ -97,3 +97,29 @@ def test_per_voice_rows_weight_per_by_reference_length_and_give_each_voice_its_l
     v0, v1 = table["v0"]["ResGEN"], table["v1"]["ResGEN"]
     assert np.isclose(v0["per"], (5 + 3) / 40) and np.isclose(v0["similarity"], 0.7) and v0["identification"] == 0.5
     assert np.isclose(v0["length_ratio"], 3.0 / 4.0) and np.isclose(v1["length_ratio"], 1.0) and v1["pairs"] == 2
+
+
+def test_a_model_sampled_with_several_seeds_gets_one_row_of_per_pair_means_and_the_seeds_spread():
+    import numpy as np
+
+    from resgen.eval.speech_report import seed_mean
+    a = {"per": 0.2, "similarity": 0.80, "identification": 1.0, "length_ratio": 1.0, "sentence_choice": 1.0,
+         "per_utterance": [0.1, 0.3], "similarity_utterance": [0.82, 0.78], "hit_utterance": [True, True],
+         "seconds_utterance": [1.0, 2.0], "examples": [{"text": "x"}]}
+    b = {"per": 0.4, "similarity": 0.84, "identification": 0.5, "length_ratio": 0.9, "sentence_choice": 0.5,
+         "per_utterance": [0.5, 0.3], "similarity_utterance": [0.86, 0.82], "hit_utterance": [False, True],
+         "seconds_utterance": [0.8, 1.9]}
+    m = seed_mean([a, b])
+    assert np.isclose(m["per"], 0.3) and np.isclose(m["similarity"], 0.82) and np.isclose(m["identification"], 0.75)
+    assert np.allclose(m["similarity_utterance"], [0.84, 0.80]) and np.allclose(m["hit_utterance"], [0.5, 1.0])
+    assert np.allclose(m["per_utterance"], [0.3, 0.3]) and np.isclose(m["similarity_std"], 0.02)
+    assert m["seeds"]["similarity"] == [0.80, 0.84] and np.isclose(m["seed_sd"]["similarity"], np.std([0.8, 0.84], ddof=1))
+    assert "wer" not in m                                       # only what every seed's row has
+
+
+def test_seeds_out_of_range_is_a_one_line_error(tmp_path):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "resgen", "eval", "speech", "--data", str(tmp_path), "--seeds", "0"],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "--seeds" in r.stderr and "Traceback" not in r.stderr

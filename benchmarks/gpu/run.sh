@@ -194,8 +194,8 @@ PYEOF
     fi
 }
 
-job_speech() {  # TRAIN_S, DATA (tokens_train.npz [tokens_train_1.npz ...] + tokenizer/), ARGS, RUN
-    local TRAIN_S=${TRAIN_S:-400} DATA=${DATA:-.data/speech} RUN=${RUN:-runs/gpu-speech}
+job_speech() {  # TRAIN_S, DEADLINE, DATA (tokens_train.npz [tokens_train_1.npz ...] + tokenizer/), ARGS, RUN
+    local TRAIN_S=${TRAIN_S:-400} DATA=${DATA:-.data/speech} RUN=${RUN:-runs/gpu-speech} DEADLINE=${DEADLINE:-540}
     local ARGS=${ARGS:-"--batch-size 64 --lr 5e-4 --width 192 --layers 6 --heads 4 --ema 0.9995 --seed 0 \
 --cond-frames 4 --conv-kernel 5 --prompt-layout adjacent --prompt-drop 0.15"}
     mkdir -p "$RUN"
@@ -213,7 +213,11 @@ job_speech() {  # TRAIN_S, DATA (tokens_train.npz [tokens_train_1.npz ...] + tok
     local S; S=$(steps_for "$RUN/log.jsonl" "$TRAIN_S" "$CAL") || exit 1
     say "training to $S steps"
     export -f train; export PY DATA RUN ARGS CORPORA
-    timeout $(( TRAIN_S * 3 / 2 + 60 )) bash -c "train --steps $S" > "$RUN/train.txt" 2>&1
+    # training ends by DEADLINE seconds after the job began (0 = no deadline), so that the weights are back in $OUT
+    # within one device call (600 s at most); a run stopped there returns its last checkpoint (every 250 steps)
+    local LIMIT=$(( TRAIN_S * 3 / 2 + 60 )) LEFT=$(( DEADLINE - ($(date +%s) - T0) ))
+    [ "$DEADLINE" -gt 0 ] && [ "$LEFT" -lt "$LIMIT" ] && LIMIT=$(( LEFT > 1 ? LEFT : 1 ))
+    timeout "$LIMIT" bash -c "train --steps $S" > "$RUN/train.txt" 2>&1
     finished $? "$RUN/train.txt" || exit 1
     tail -n 3 "$RUN/log.jsonl"
     cp "$RUN/config.json" "$OUT/speech_config.json"

@@ -18,3 +18,16 @@ def ranged(hi: float, lo: float = 0.0, lo_open: bool = False):
             raise argparse.ArgumentTypeError(f"must be between {lo:g} and {hi:g}")
         return v
     return parse
+
+
+def whole(lo: int, hi: int):
+    """An argparse type: a whole number in [lo, hi]."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"must be between {lo} and {hi}")
+        return v
+    return parse

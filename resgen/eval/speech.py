@@ -24,13 +24,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from resgen.core.argtypes import ranged
+from resgen.core.argtypes import ranged, whole
 from resgen.core.config import CFG_SCHEDULES
 from resgen.core.sampler import MAX_CODE_TEMPERATURE, MAX_PI_TEMPERATURE, MAX_SPEAKER_CFG
 from resgen.eval.image import apply_sampler_overrides, machine
 from resgen.eval.speech_data import CorpusSplit
+from resgen.eval.speech_report import seed_mean
 from resgen.speech.postfilter import MAX_CONTRAST
 from resgen.speech.aligned import generate_aligned
+
+SEED_STRIDE = 100    # --seeds K samples with seed, seed + 100, ...: pair n of seed s uses s + n, so runs never overlap
+MAX_SEEDS = 20
 
 
 def add_args(p: argparse.ArgumentParser):
@@ -75,6 +79,9 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--cfg-schedule", default=None, choices=CFG_SCHEDULES,
                    help="guidance per step (default: the model's, see SamplerConfig)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=whole(1, MAX_SEEDS), default=1,
+                   help=f"sample the model's row with K seeds (seed, seed + {SEED_STRIDE}, ...) and add a row "
+                        "'ResGEN, mean of K seeds' (each pair's scores averaged over them; the seeds' spread printed)")
     p.add_argument("--vocoder", default="hifigan", choices=("hifigan", "griffin-lim"))
     p.add_argument("--repeats", type=int, default=3, help="runs of the real-time-factor measurement (0 = none)")
     p.add_argument("--no-resynthesis", action="store_true",
@@ -208,6 +215,9 @@ def run(args) -> dict:
         res["full_resynthesis"] = f"resynthesis d={depths[-1]}"
     if not args.no_model:
         rows["ResGEN"] = generate_all(pipe, split, triples, args, settings, res)
+        for k in range(1, args.seeds):
+            seed = args.seed + SEED_STRIDE * k
+            rows[f"ResGEN, seed {seed}"] = generate_all(pipe, split, triples, args, settings, {}, seed)
     if not args.no_model and args.oracle_durations:
         rows["ResGEN, recording's alignment"] = [
             generate_aligned(pipe, split.phonemes[i], torch.from_numpy(split.durations[i]), split.audio[j],
@@ -217,6 +227,11 @@ def run(args) -> dict:
         rows.update(oracle_depth_rows(pipe, split, triples, args))
     res["rows"] = list(rows)
     res["scores"] = score(rows, triples, split, sr, recogniser, args.pocketsphinx)
+    if not args.no_model and args.seeds > 1:
+        seeds = ["ResGEN"] + [f"ResGEN, seed {args.seed + SEED_STRIDE * k}" for k in range(1, args.seeds)]
+        name = f"ResGEN, mean of {args.seeds} seeds"
+        res["scores"][name] = seed_mean([res["scores"][n] for n in seeds])
+        res["rows"].append(name)
     if not args.no_model and args.repeats > 0:
         res["rtf"] = rtf(pipe, split, args.repeats, settings)
     print_table(res)
@@ -247,22 +262,26 @@ def oracle_depth_rows(pipe, split: CorpusSplit, triples, args) -> dict[str, list
     return rows
 
 
-def generate_all(pipe, held: CorpusSplit, triples, args, settings: dict, res: dict) -> list[np.ndarray]:
-    """Speak every target text from its prompt; notes the time and length ratio in res["generation"]."""
+def generate_all(pipe, held: CorpusSplit, triples, args, settings: dict, res: dict,
+                 seed: int | None = None) -> list[np.ndarray]:
+    """Speak every target text from its prompt, pair n with seed (args.seed when None) + n; notes the time and
+    length ratio in res["generation"]."""
+    seed = args.seed if seed is None else seed
     from tqdm import tqdm
 
     from resgen.speech.audio import MelConfig, save_audio
     gen, t0, audio_s, paces = [], time.perf_counter(), 0.0, []
     for n, (i, j, _) in enumerate(tqdm(triples, desc="ResGEN", dynamic_ncols=True, mininterval=5.0)):
         r = pipe.generate(held.texts[i], held.audio[j], held.sample_rate, accent=held.accent(i),
-                          seed=args.seed + n, vocoder=args.vocoder,
+                          seed=seed + n, vocoder=args.vocoder,
                           prompt_text=held.texts[j] if args.prompt_text else None, **settings)
         gen.append(r.audio)
         paces.append(r.settings.get("pace", 1.0))
         audio_s += r.duration
         if args.save_audio:
             Path(args.save_audio).mkdir(parents=True, exist_ok=True)
-            save_audio(Path(args.save_audio) / f"{n:03d}_voice{held.voice[i]}.wav", r.audio)
+            tag = "" if seed == args.seed else f"_seed{seed}"
+            save_audio(Path(args.save_audio) / f"{n:03d}_voice{held.voice[i]}{tag}.wav", r.audio)
     sr = MelConfig.sample_rate
     res["generation"] = {"seconds": time.perf_counter() - t0, "audio_s": audio_s,
                          "duration_ratio": audio_s / sum(len(held.audio[i]) / sr for i, _, _ in triples),

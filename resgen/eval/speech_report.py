@@ -55,6 +55,21 @@ def score(rows: dict[str, list[np.ndarray]], triples, split, sr: int, recogniser
     return out
 
 
+def seed_mean(rows: list[dict]) -> dict:
+    """Score rows of one model sampled with several seeds on the same pairs -> one row: each pair's scores averaged
+    over the seeds (hits become the share of seeds identified; benchmarks/quality/paired.py reads it like any row),
+    each aggregate the mean of the seeds', and under "seeds" / "seed_sd" each seed's aggregate and their spread."""
+    keys = ("per", "similarity", "identification", "length_ratio", "sentence_choice", "wer")
+    out: dict = {k: float(np.mean([r[k] for r in rows])) for k in keys if all(k in r for r in rows)}
+    for k in ("per_utterance", "similarity_utterance", "hit_utterance", "seconds_utterance"):
+        out[k] = np.mean([np.asarray(r[k], float) for r in rows], 0).tolist()
+    out["similarity_std"] = float(np.std(out["similarity_utterance"]))
+    out["seeds"] = {k: [r[k] for r in rows] for k in ("per", "similarity", "identification")}
+    out["seed_sd"] = {k: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0 for k, v in out["seeds"].items()}
+    out["examples"] = rows[0].get("examples", [])
+    return out
+
+
 def per_voice(scores: dict, rows, triples, split, refs, rec_len: list[float]) -> dict:
     """voice name -> row name -> (PER, similarity, identification, length ratio) over that voice's utterances."""
     table: dict = {}
@@ -96,6 +111,11 @@ def print_table(res: dict) -> None:
               + ("- (one voice) |" if one else f"{r['identification']:.3f} |")
               + f" {r['length_ratio']:.3f} | {r.get('sentence_choice', float('nan')):.3f} |"
               + (f" {r['wer']:.3f} |" if wer else ""))
+    for name in res["rows"]:
+        if "seeds" in s[name]:
+            v, sd = s[name]["seeds"], s[name]["seed_sd"]
+            print(f"({name}: similarity {' / '.join(f'{x:.3f}' for x in v['similarity'])}, sd {sd['similarity']:.4f}; "
+                  f"PER {' / '.join(f'{x:.3f}' for x in v['per'])}, sd {sd['per']:.4f})")
     rec = s.get("recordings", {})
     if "per_wrong_sentence" in rec:
         print(f"(instrument check: the recordings scored against another utterance's phonemes: PER "

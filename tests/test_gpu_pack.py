@@ -200,3 +200,25 @@ def test_speech_job_trains_past_its_calibration_and_comes_back_as_a_model(tmp_pa
     res = pipe.generate("The fox.", (0.2 * np.sin(2 * np.pi * 150 * t)).astype(np.float32), 44100, steps=2,
                         vocoder="griffin-lim")
     assert np.isfinite(res.audio).all() and len(res.audio) > 0
+
+
+def test_gpu_training_that_fails_stops_the_job_and_one_stopped_by_time_says_which_step_it_returns(tmp_path):
+    """run.sh's finished: exit 0 passes; a timeout (124) returns the last checkpoint and names its step, loudly when
+    it is only the calibration's; any other exit prints the log's tail and fails the job."""
+    import subprocess
+    script = (Path(__file__).parent.parent / "benchmarks" / "gpu" / "run.sh").read_text()
+    body = script.split("\nfinished() {", 1)[1].split("\n}\n", 1)[0]
+    log, config = tmp_path / "train.txt", tmp_path / "config.json"
+    log.write_text("line 1\nTraceback: boom\n")
+
+    def finished(rc, steps):
+        config.write_text(f'{{"trained_steps": {steps}}}')
+        return subprocess.run(["bash", "-c", f'say() {{ echo "$*"; }}\nCAL=100\nfinished() {{{body}\n}}\n'
+                               f'finished {rc} {log} {config}'], capture_output=True, text=True)
+    assert finished(0, 700).returncode == 0
+    r = finished(124, 500)
+    assert r.returncode == 0 and "step 500" in r.stdout and "ONLY THE CALIBRATION" not in r.stdout
+    r = finished(124, 100)
+    assert r.returncode == 0 and "ONLY THE CALIBRATION" in r.stdout
+    r = finished(1, 100)
+    assert r.returncode == 1 and "boom" in r.stdout

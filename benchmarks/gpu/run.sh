@@ -37,10 +37,12 @@ dt = (rows[hi] - rows[lo]) / (hi - lo)
 print(max(cal + 100, cal + int(budget / dt) // 100 * 100))
 PYEOF
 }
-finished() {  # rc log -> 0 when the training finished or was stopped at its time limit (its last checkpoint is
-              # returned); else the log's tail and 1, so a failed run never returns the calibration's weights
+finished() {  # rc log config -> 0 when the training finished or was stopped at its time limit (its last checkpoint,
+              # every 250 steps, is returned); else the log's tail and 1: a failed run never returns the calibration's
+    local at; at=$(grep -o '"trained_steps": [0-9]*' "$3" 2>/dev/null | grep -o '[0-9]*$')
     [ "$1" = 0 ] && return 0
-    [ "$1" = 124 ] && { say "training stopped at its time limit: returning its last checkpoint"; return 0; }
+    [ "$1" = 124 ] && { say "training stopped at its time limit: returning its last checkpoint, step ${at:-?}" \
+        "$( [ "${at:-0}" -le "$CAL" ] && echo '(ONLY THE CALIBRATION: raise TRAIN_S or DEADLINE)')"; return 0; }
     say "training failed (exit $1):"; tail -n 5 "$2"; return 1
 }
 shard() {  # weights.safetensors prefix n -> n shards of about equal size, <prefix>.part<i>.safetensors
@@ -218,7 +220,7 @@ job_speech() {  # TRAIN_S, DEADLINE, DATA (tokens_train.npz [tokens_train_1.npz 
     local LIMIT=$(( TRAIN_S * 3 / 2 + 60 )) LEFT=$(( DEADLINE - ($(date +%s) - T0) ))
     [ "$DEADLINE" -gt 0 ] && [ "$LEFT" -lt "$LIMIT" ] && LIMIT=$(( LEFT > 1 ? LEFT : 1 ))
     timeout "$LIMIT" bash -c "train --steps $S" > "$RUN/train.txt" 2>&1
-    finished $? "$RUN/train.txt" || exit 1
+    finished $? "$RUN/train.txt" "$RUN/config.json" || exit 1
     tail -n 3 "$RUN/log.jsonl"
     cp "$RUN/config.json" "$OUT/speech_config.json"
     cp "$RUN/log.jsonl" "$OUT/speech_log.jsonl"
@@ -245,7 +247,7 @@ job_emoji() {  # TRAIN_S, DATA (emoji.npz + manifest.json of `resgen data emoji`
     say "3. training to $S steps"
     export -f train; export PY DATA RUN ARGS
     timeout $(( TRAIN_S * 3 / 2 + 60 )) bash -c "train --steps $S" > "$RUN/train.txt" 2>&1
-    finished $? "$RUN/train.txt" || exit 1
+    finished $? "$RUN/train.txt" "$RUN/model/config.json" || exit 1
     tail -n 3 "$RUN/model/log.jsonl"
     say "4. returning 7 files (8 with this log): weights, the denoiser in 4 shards, one archive of configs and logs"
     cp "$RUN/tokenizer/tokenizer.safetensors" "$OUT/emoji_tokenizer.safetensors"

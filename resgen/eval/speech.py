@@ -33,7 +33,7 @@ from resgen.eval.speech_report import seed_mean
 from resgen.speech.postfilter import MAX_CONTRAST
 from resgen.speech.aligned import generate_aligned
 
-SEED_STRIDE = 100    # --seeds K samples with seed, seed + 100, ...: pair n of seed s uses s + n, so runs never overlap
+SEED_STRIDE = 100    # --seeds K samples with seed, seed + 100, ... (the seeds of the separate runs quoted in docs/)
 MAX_SEEDS = 20
 
 

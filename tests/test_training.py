@@ -93,3 +93,29 @@ def test_image_training_continues_from_a_model_folder(tiny_model_dir, tmp_path):
     assert not (tmp_path / "x").exists()
     r = resgen("train", "image", "--tokenizer", str(tok), "--out", str(tmp_path / "y"), "--init", str(tmp_path))
     assert r.returncode == 2 and "no image model" in r.stderr and not (tmp_path / "y").exists()
+
+
+def test_a_checkpoint_stopped_mid_write_leaves_the_previous_weights_whole(tmp_path, monkeypatch):
+    """save_module writes beside the file and moves it over: a run killed while saving (a GPU job's time limit)
+    keeps the last complete checkpoint, and a finished save leaves nothing beside it."""
+    import safetensors.torch
+
+    from resgen.core import weights
+    net = torch.nn.Linear(3, 2)
+    path = tmp_path / "model.safetensors"
+    weights.save_module(net, path)
+    before = path.read_bytes()
+
+    def killed(state, name):
+        open(name, "wb").write(b"half a file")
+        raise KeyboardInterrupt
+    monkeypatch.setattr(weights, "save_file", killed)
+    with torch.no_grad():
+        net.weight.add_(1.0)
+    with pytest.raises(KeyboardInterrupt):
+        weights.save_module(net, path)
+    assert path.read_bytes() == before and set(load_file(path)) == {"weight", "bias"}
+    monkeypatch.setattr(weights, "save_file", safetensors.torch.save_file)
+    sha = weights.save_module(net, path)
+    assert torch.equal(load_file(path)["weight"], net.weight) and sha == weights.file_sha256(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.safetensors"]       # the half file replaced too

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -26,9 +27,13 @@ def file_sha256(path: str | Path) -> str:
 
 
 def save_module(module: torch.nn.Module, path: str | Path) -> str:
-    """Saves the state dict (contiguous, shared tensors cloned) and returns its sha256."""
+    """Saves the state dict (contiguous, shared tensors cloned) and returns its sha256. Written beside the file and
+    moved over it, so a run stopped mid-write (a time limit) leaves the previous checkpoint whole."""
     state = {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
-    save_file(state, str(path))
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(state, str(tmp))
+    os.replace(tmp, path)
     return file_sha256(path)
 
 

@@ -195,7 +195,7 @@ def test_given_depths_are_kept_and_the_rest_filled(pipe):
                              pipe.cfg.denoiser.cond_frames)
     D, V = pipe.tok_cfg.rvq.depth, pipe.tok_cfg.rvq.codebook_size
     known = torch.randint(0, V, (len(pos), 2), generator=torch.Generator().manual_seed(0))
-    s = pipe._settings(4, None, None, None, 0, 1.0)
+    s = pipe.sampling_settings(4, None, None, None, 0, 1.0)
     traces = list(pipe._sample(prompt, pos, s, known))
     Np = len(prompt)
     assert len(traces) == 4 and not traces[0].mask[0, Np:, :2].any() and traces[0].mask[0, Np:, 2:].any()

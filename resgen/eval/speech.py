@@ -173,7 +173,7 @@ def run(args) -> dict:
     settings = {"steps": args.steps, "cfg": args.cfg, "temperature": args.temperature, "top_p": args.top_p,
                 "speaker_cfg": args.speaker_cfg, "contrast": args.contrast, "behind_prompt": not args.decode_alone}
     try:
-        checked = pipe._settings(args.steps, args.cfg, args.temperature, args.top_p, args.seed, 1.0,
+        checked = pipe.sampling_settings(args.steps, args.cfg, args.temperature, args.top_p, args.seed, 1.0,
                                  speaker_cfg=args.speaker_cfg)
     except ValueError as e:
         raise UsageError(str(e)) from None

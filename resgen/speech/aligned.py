@@ -20,7 +20,7 @@ def aligned_codes(pipe, phonemes: list[str], frames: torch.Tensor, prompt_audio:
     (Nt, D), Nt = ceil(sum(frames) / frames per position) (fewer when the prompt leaves less room), with the
     pipeline's sampler settings. known (Nt', k): the recording's codes at depths 1..k, given to the sampler (cropped
     or padded by repetition to the alignment's positions)."""
-    s = pipe._settings(None, None, None, None, seed, 1.0)
+    s = pipe.sampling_settings(None, None, None, None, seed, 1.0)
     prompt = pipe.prompt_codes(prompt_audio, prompt_rate)
     ids = torch.tensor([pipe.symbols[p] for p in phonemes])
     pos = positions_phonemes(ids, frames.long(), pipe.cfg.frames_per_position, pipe.cfg.denoiser.cond_frames)

@@ -78,7 +78,7 @@ def chunk_text(pipe, text: str, prompt_audio: np.ndarray, prompt_rate: int, spee
     nowhere (one huge word)."""
     text = pipe.check_text(text)
     pace = pipe.pace(prompt_audio, prompt_rate, prompt_text, accent)
-    s = pipe._settings(None, None, None, None, 0, speed, pace)
+    s = pipe.sampling_settings(None, None, None, None, 0, speed, pace)
     prompt, rate = pipe.prompt_codes(prompt_audio, prompt_rate), s["speed"] / s["pace"]
 
     def fits(piece: str) -> bool:

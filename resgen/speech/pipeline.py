@@ -172,8 +172,9 @@ class SpeechPipeline:
         mel = log_mel(torch.from_numpy(p.audio).to(self.device))
         return self.tokenizer.encode(mel)[0, : self.cfg.max_prompt], p.notices
 
-    def _settings(self, steps, cfg, temperature, top_p, seed, speed, pace: float = 1.0, speaker_cfg=None) -> dict:
-        """pace: the prompt's pace (resgen/speech/pace.py); durations are predicted, times pace, divided by speed."""
+    def sampling_settings(self, steps, cfg, temperature, top_p, seed, speed, pace: float = 1.0, speaker_cfg=None):
+        """A user's settings (None: the model's) -> a checked dict; ValueError fit for a user. pace: the prompt's pace
+        (resgen/speech/pace.py); durations are predicted, times pace, divided by speed."""
         s = checked_settings(self.defaults, steps, cfg, temperature, top_p, seed)
         if not 0.5 <= float(speed) <= 2.0:
             raise ValueError("speed must be between 0.5 and 2.0")
@@ -251,7 +252,7 @@ class SpeechPipeline:
         """-> (iterator of StepTrace, prompt positions, phonemes, settings; settings["prompt_notices"] says what was
         done to the prompt audio, settings["pace"] the prompt's pace when `prompt_text`, its transcript, is given).
         Bad input raises ValueError or AudioError at once."""
-        s = self._settings(steps, cfg, temperature, top_p, seed, speed,
+        s = self.sampling_settings(steps, cfg, temperature, top_p, seed, speed,
                            self.pace(prompt_audio, prompt_rate, prompt_text, accent), speaker_cfg)
         phonemes = self.phonemes(text, accent)
         prompt, notices = self.prompt(prompt_audio, prompt_rate)

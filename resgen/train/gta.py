@@ -84,7 +84,7 @@ def run(args) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     meta = {"model": str(pipe.model_dir), "codebooks_sha256": codebook_hash(pipe.tokenizer),
             "data": [str(d) for d in corpora], "per_corpus": args.per_corpus, "seed": args.seed,
-            "depth": pipe.tok_cfg.rvq.depth, "settings": pipe._settings(None, None, None, None, 0, 1.0)}
+            "depth": pipe.tok_cfg.rvq.depth, "settings": pipe.sampling_settings(None, None, None, None, 0, 1.0)}
     codes: list[np.ndarray] = []
     utts: list[int] = []
     if (out / "gta.json").exists():

@@ -174,7 +174,7 @@ def run(args) -> dict:
                 "speaker_cfg": args.speaker_cfg, "contrast": args.contrast, "behind_prompt": not args.decode_alone}
     try:
         checked = pipe.sampling_settings(args.steps, args.cfg, args.temperature, args.top_p, args.seed, 1.0,
-                                 speaker_cfg=args.speaker_cfg)
+                                         speaker_cfg=args.speaker_cfg)
     except ValueError as e:
         raise UsageError(str(e)) from None
     res: dict = {"machine": machine(), "torch": torch.__version__, "model": str(pipe.model_dir),

@@ -253,7 +253,7 @@ class SpeechPipeline:
         done to the prompt audio, settings["pace"] the prompt's pace when `prompt_text`, its transcript, is given).
         Bad input raises ValueError or AudioError at once."""
         s = self.sampling_settings(steps, cfg, temperature, top_p, seed, speed,
-                           self.pace(prompt_audio, prompt_rate, prompt_text, accent), speaker_cfg)
+                                   self.pace(prompt_audio, prompt_rate, prompt_text, accent), speaker_cfg)
         phonemes = self.phonemes(text, accent)
         prompt, notices = self.prompt(prompt_audio, prompt_rate)
         _, pos = self.plan_target(phonemes, prompt, s["speed"] / s["pace"])

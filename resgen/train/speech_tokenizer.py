@@ -126,8 +126,8 @@ def same_voice_rows(voices: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, tor
     """voices (U,) -> (utterances sorted by voice (U,), first row of each utterance's voice (U,), its count (U,)): the
     utterances of utterance u's voice are order[first[u]: first[u] + count[u]]."""
     order = np.argsort(voices, kind="stable")
-    _, start, count = np.unique(voices[order], return_index=True, return_counts=True)
-    which = np.searchsorted(np.unique(voices), voices)
+    _, which, count = np.unique(voices, return_inverse=True, return_counts=True)
+    start = np.cumsum(count) - count                                   # each voice's first row in `order`
     return torch.from_numpy(order), torch.from_numpy(start[which]), torch.from_numpy(count[which])
 
 

@@ -167,7 +167,7 @@ def test_speech_job_trains_past_its_calibration_and_comes_back_as_a_model(tmp_pa
     from resgen.core.config import MelTokenizerConfig, from_dict
     from resgen.core.weights import load_module
     from resgen.speech.tokenizer import MelTokenizer
-    from resgen.train.speech import synthetic_corpus
+    from resgen.train.speech_corpus import synthetic_corpus
     cfg = json.loads((tiny_speech_dir / "config.json").read_text())
     tok = load_module(MelTokenizer(from_dict(MelTokenizerConfig, cfg["tokenizer"])),
                       tiny_speech_dir / "tokenizer.safetensors")

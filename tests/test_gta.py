@@ -12,7 +12,7 @@ from resgen.speech.corpus import save_split
 from resgen.speech.gta_codes import codebook_hash, load
 from resgen.train.gta import _save, pick_prompt, pick_utterances
 from resgen.speech.tokenizer import MelTokenizer, load_tokenizer
-from resgen.train.speech import SYNTHETIC_PHONES
+from resgen.train.speech_corpus import SYNTHETIC_PHONES
 
 SR, HOP = 22050, 256
 

@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from resgen.core.masking import (counts_from_mask, gamma, mask_from_counts, masked_steps, sample_counts,
-                            sample_training_mask)
+from resgen.core.masking import (counts_from_mask, gamma, mask_from_counts, masked_sigma, masked_steps,
+                                 residual_rms, sample_counts, sample_training_mask)
 
 
 def test_counts_are_exact_and_spread(gen):
@@ -39,3 +39,19 @@ def test_masks_monotone_in_time():
     """The forward process masks more with time: the sampler's counts are the reverse."""
     m = masked_steps(16, 64, 8)
     assert m == sorted(m, reverse=True)
+
+
+def test_residual_rms_is_the_size_of_what_k_masked_depths_sum_to():
+    g = torch.Generator().manual_seed(0)
+    scale = torch.tensor([1.0, 0.5, 0.25, 0.125])                       # RVQ-like: each depth smaller
+    per_depth = torch.randn(200, 4, 16, generator=g) * scale[:, None]   # (n, D, E)
+    rms = residual_rms(per_depth)                                       # (D,)
+    for k in range(1, 5):
+        tail = per_depth[:, 4 - k:].sum(1)
+        assert math.isclose(float(rms[k - 1]), float(tail.pow(2).mean().sqrt()), rel_tol=1e-5)
+    assert (rms[1:] > rms[:-1]).all()                                   # more masked depths, more to predict
+    mask = torch.tensor([[[False, False, False, True], [False, True, True, True], [True, True, True, True],
+                          [False, False, False, False]]])               # (1, N=4, D=4), k = 1, 3, 4, 0
+    s = masked_sigma(mask, rms, 0.25, 1.0)
+    assert torch.allclose(s, 0.25 * torch.stack([rms[0], rms[2], rms[3], rms[0]]) / rms[3])
+    assert torch.allclose(masked_sigma(mask, rms, 0.25, 0.0), torch.full((1, 4), 0.25))   # power 0: one sigma

@@ -75,3 +75,17 @@ def test_trainers_refuse_a_bad_sigma_before_any_work(task, value, words, tmp_pat
     r = resgen_cli("train", task, "--out", str(tmp_path / "run"), "--sigma", value)
     assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_a_per_position_sigma_is_each_position_its_own_gaussian():
+    z = torch.randn(1, 4, 5)
+    mu = torch.randn(1, 4, 1, 5)
+    p = MoGParams(torch.zeros(1, 4, 1), mu)
+    sig = torch.tensor([[0.1, 0.3, 0.3, 1.0]])
+    w = torch.ones(1, 4)
+    # a constant tensor is the float
+    assert torch.allclose(loss(p, z, w, torch.full((1, 4), 0.3)), loss(p, z, w, 0.3))
+    # each position's term is its own sigma's (K = 1: the squared error over 2 sigma^2)
+    each = torch.stack([loss(MoGParams(p.logits[:, i:i + 1], mu[:, i:i + 1]), z[:, i:i + 1], w[:, :1],
+                             float(sig[0, i])) for i in range(4)])
+    assert torch.allclose(loss(p, z, w, sig), each.mean(), atol=1e-6)

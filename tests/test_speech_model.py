@@ -1,4 +1,5 @@
 import json
+import math
 
 import pytest
 import torch
@@ -6,7 +7,8 @@ from tiny import resgen
 
 from resgen.core.config import DenoiserConfig, MoGConfig, SpeechModelConfig, from_dict, to_dict
 from resgen.speech.model import SpeechModel, durations_from_log, positions_phonemes
-from resgen.train.speech import hide_prompts, make_batch, synthetic_corpus
+from resgen.train.speech import hide_prompts, make_batch
+from resgen.train.speech_corpus import synthetic_corpus
 from resgen.core.config import MelTokenizerConfig, RVQConfig
 from resgen.speech.tokenizer import MelTokenizer
 
@@ -149,6 +151,21 @@ def test_cli_trains_on_a_synthetic_corpus(tmp_path):
     model = SpeechModel(from_dict(SpeechModelConfig, cfg["model"]))
     from resgen.core.weights import load_module
     load_module(model, tmp_path / "model.safetensors")
+
+
+def test_cli_fine_tunes_with_a_std_by_masked_depth(tmp_path):
+    common = ["--synthetic", "--batch-size", "4", "--width", "32", "--layers", "1", "--heads", "2", "--components", "4",
+              "--rank", "2", "--max-prompt", "8", "--max-target", "16", "--threads", "1"]
+    assert resgen("train", "speech", *common, "--out", str(tmp_path / "a"), "--steps", "2").returncode == 0
+    r = resgen("train", "speech", *common, "--out", str(tmp_path / "b"), "--steps", "3", "--init", str(tmp_path / "a"),
+               "--sigma-power", "1")                      # the same model, another loss: fine-tuning allowed
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads((tmp_path / "b" / "config.json").read_text())
+    assert cfg["model"]["denoiser"]["mog"]["sigma_power"] == 1.0 and cfg["trained_steps"] == 3
+    losses = [json.loads(l)["mog"] for l in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
+    assert all(math.isfinite(x) for x in losses)
+    bad = resgen("train", "speech", *common, "--out", str(tmp_path / "c"), "--steps", "2", "--sigma-power", "3")
+    assert bad.returncode == 2 and "--sigma-power" in bad.stderr
 
 
 def test_missing_tokenizer_is_one_line(tmp_path):

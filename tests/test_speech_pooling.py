@@ -8,7 +8,7 @@ from tiny import resgen
 
 from resgen.core.config import MelTokenizerConfig, RVQConfig
 from resgen.speech.tokenizer import MelTokenizer
-from resgen.train.speech import Corpus, merge_corpora, synthetic_corpus
+from resgen.train.speech_corpus import Corpus, merge_corpora, synthetic_corpus
 
 ARGS = ["--width", "32", "--layers", "1", "--heads", "2", "--components", "4", "--rank", "2", "--max-prompt", "8",
         "--max-target", "16", "--threads", "1", "--batch-size", "4"]

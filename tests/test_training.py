@@ -119,3 +119,15 @@ def test_a_checkpoint_stopped_mid_write_leaves_the_previous_weights_whole(tmp_pa
     sha = weights.save_module(net, path)
     assert torch.equal(load_file(path)["weight"], net.weight) and sha == weights.file_sha256(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.safetensors"]       # the half file replaced too
+
+
+def test_a_batch_larger_than_the_data_is_one_line(tmp_path):
+    from resgen.core.errors import UsageError
+    from resgen.train.loop import LoopConfig, train
+
+    def loss_fn(net, idx, gen):                 # never reached
+        raise AssertionError("trained on a batch larger than the data")
+
+    with pytest.raises(UsageError, match="--batch-size 8 is larger than the 5 training items"):
+        train(tmp_path, torch.nn.Linear(2, 1), loss_fn, 5, LoopConfig(steps=2, batch_size=8, lr=0.1))
+    assert not (tmp_path / "ckpt.pt").exists()

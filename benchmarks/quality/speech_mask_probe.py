@@ -34,7 +34,7 @@ from resgen.core.mog import log_prob
 from resgen.core.sampler import SamplerState, make_plan, run
 from resgen.speech.model import NULL_TEXT
 from resgen.speech.pipeline import SpeechPipeline
-from resgen.train.speech import load_corpus
+from resgen.train.speech_corpus import load_corpus
 
 
 def layout(pipe, corpus, i: int, max_prompt: int, padded: bool):

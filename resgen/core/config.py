@@ -44,6 +44,8 @@ class MoGConfig:
     components: int = 64      # K
     rank: int = 8             # low-rank basis of the component means
     sigma: float = 0.25       # fixed isotropic std of each component, in normalised latent units
+    sigma_power: float = 0.0  # training: a position with k masked depths uses sigma (s_k / s_D)^this, s_k the rms
+                              # of the sum of the k deepest embeddings (`residual_rms`); 0 = sigma everywhere
 
 
 @dataclass(frozen=True)

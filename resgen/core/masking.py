@@ -57,6 +57,21 @@ def masked_target(per_depth: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (per_depth * mask[..., None]).sum(2)
 
 
+def residual_rms(per_depth: torch.Tensor) -> torch.Tensor:
+    """per_depth (..., D, E) -> (D,): entry k-1 is the rms per dimension of the sum of the k deepest embeddings, the
+    typical size of what a position with k masked depths (masked top-down) leaves to predict."""
+    tails = per_depth.flip(-2).cumsum(-2)                       # (..., D, E): the k deepest summed, k = 1..D
+    return tails.pow(2).mean(-1).reshape(-1, per_depth.shape[-2]).mean(0).sqrt()
+
+
+def masked_sigma(mask: torch.Tensor, rms: torch.Tensor, sigma: float, power: float) -> torch.Tensor:
+    """The MoG std of each position by its number of masked depths: mask (..., D) top-down, rms (D,) from
+    `residual_rms` -> (...,) sigma (s_k / s_D)^power (a position with nothing masked gets k = 1's; the loss
+    never reads it)."""
+    k = mask.sum(-1).clamp(min=1)
+    return sigma * (rms[k - 1] / rms[-1]) ** power
+
+
 def masked_steps(steps: int, positions: int, depth: int, schedule: str = "cosine") -> list[int]:
     """Number of slots still masked after each of the T sampling steps (strictly decreasing, ends at 0).
 

@@ -61,15 +61,18 @@ def log_prob(params: MoGParams, z: torch.Tensor, sigma: float) -> torch.Tensor:
     return torch.logsumexp(torch.log_softmax(params.logits, -1) + comp, -1)
 
 
-def loss(params: MoGParams, z: torch.Tensor, weight: torch.Tensor, sigma: float) -> torch.Tensor:
+def loss(params: MoGParams, z: torch.Tensor, weight: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
     """Jensen-split NLL bound averaged over positions with weight > 0.
 
-    z (B, N, E) target; weight (B, N) float (1 where a position has masked tokens, else 0).
+    z (B, N, E) target; weight (B, N) float (1 where a position has masked tokens, else 0); sigma one float or
+    (B, N), each position's own (`masking.masked_sigma`).
     """
     d2 = _sq(z, params.means)                                                 # (B, N, K)
-    q = torch.softmax(-d2 / (2 * sigma ** 2), -1).detach()                    # responsibilities
+    var2 = 2 * torch.as_tensor(sigma, dtype=d2.dtype, device=d2.device) ** 2
+    var2 = var2[..., None] if var2.dim() else var2                            # (B, N, 1) or ()
+    q = torch.softmax(-d2 / var2, -1).detach()                                # responsibilities
     ce = -(q * torch.log_softmax(params.logits, -1)).sum(-1)                  # (B, N)
-    reg = (q * d2).sum(-1) / (2 * sigma ** 2)                                 # (B, N)
+    reg = (q * d2 / var2).sum(-1)                                             # (B, N)
     return ((ce + reg) * weight).sum() / weight.sum().clamp(min=1)
 
 

@@ -20,6 +20,8 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+from resgen.core.errors import UsageError
+
 
 @dataclass(frozen=True)
 class LoopConfig:
@@ -86,6 +88,9 @@ def train(
     rank, world, device = setup_distributed()
     if cfg.batch_size % world:
         raise ValueError(f"batch size {cfg.batch_size} is not divisible by {world} ranks")
+    if num_items < cfg.batch_size:
+        raise UsageError(f"--batch-size {cfg.batch_size} is larger than the {num_items} training items: "
+                         f"give a batch of at most {num_items}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)

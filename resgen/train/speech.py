@@ -14,23 +14,24 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from resgen.core.config import (DenoiserConfig, DurationConfig, MelTokenizerConfig, MoGConfig, RVQConfig, SamplerConfig,
                       SpeechModelConfig, dumps, from_dict, to_dict)
 from resgen.core.denoiser import masked_tokens
-from resgen.core.masking import masked_target, sample_training_mask
+from resgen.core.masking import masked_sigma, masked_target, residual_rms, sample_training_mask
 from resgen.core.argtypes import ranged
 from resgen.core.mog import MAX_SIGMA, loss as mog_loss
-from resgen.speech.model import NULL_TEXT, SpeechModel, positions_phonemes
+from resgen.speech.model import NULL_TEXT, SpeechModel
 from resgen.speech.tokenizer import MelTokenizer
 from resgen.core.weights import ModelFileError, file_sha256, load_module, read_json, save_module
 from resgen.train.grow import freeze_except, grows, load_grown
 from resgen.train.loop import LoopConfig, train
-from resgen.train.speech_tokenizer import corpus_folders, corpus_mels
+from resgen.train.speech_corpus import Corpus, load_corpus, merge_corpora, synthetic_corpus, tokenize_corpus
+from resgen.train.speech_tokenizer import corpus_folders
 
 
 PROMPT_LAYOUTS = ("adjacent", "block")
@@ -59,6 +60,9 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--rank", type=int, default=8)
     p.add_argument("--sigma", type=ranged(MAX_SIGMA, lo_open=True), default=0.25,
                    help="MoG component std (normalised units)")
+    p.add_argument("--sigma-power", type=ranged(2.0), default=0.0,
+                   help="scale each position's std by (s_k / s_D)^this, s_k the rms of what its k masked depths sum "
+                        "to: 1 = the same relative precision at every depth; 0 = one std (models before 2026-12-07)")
     p.add_argument("--cond-frames", type=int, default=4,
                    help="phoneme ids per token position: 4 = one per mel frame (every phoneme reaches the model), "
                         "1 = the centre frame's only (the first shipped model)")
@@ -84,94 +88,6 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--stop-at", type=int, default=0)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--synthetic", action="store_true", help="a tiny random corpus and tokenizer (tests)")
-
-
-class Corpus:
-    """Codes, per-position phonemes, phonemes and durations of every training utterance."""
-
-    def __init__(self, codes, phonemes, durations, pos_phonemes, voice, symbols: dict):
-        self.codes, self.phonemes, self.durations = codes, phonemes, durations      # lists of tensors
-        self.pos_phonemes, self.voice, self.symbols = pos_phonemes, voice, symbols
-        by_voice: dict[int, list[int]] = {}
-        for i, v in enumerate(voice):
-            by_voice.setdefault(int(v), []).append(i)
-        self.by_voice = by_voice
-
-    def __len__(self):
-        return len(self.codes)
-
-
-def merge_corpora(parts: list[Corpus]) -> Corpus:
-    """Pool corpora: each later corpus's phoneme ids rewritten into the first's table (a symbol the first lacks is
-    refused: the model could not embed it) and its voice ids moved past the earlier corpora's."""
-    first = parts[0].symbols
-    codes, phonemes, durations, pos, voice, shift = [], [], [], [], [], 0
-    for c in parts:
-        missing = sorted(set(c.symbols) - set(first))
-        if missing:
-            raise ValueError(f"phonemes {missing[:5]} are not in the first corpus's table; put the corpus with "
-                             "every symbol first")
-        lut = torch.zeros(max(c.symbols.values()) + 1, dtype=torch.long)
-        for sym, i in c.symbols.items():
-            lut[i] = first[sym]
-        codes += c.codes
-        durations += c.durations
-        phonemes += [lut[p] for p in c.phonemes]
-        pos += [lut[p] for p in c.pos_phonemes]
-        voice.append(np.asarray(c.voice, np.int64) + shift)
-        shift += int(np.max(c.voice)) + 1 if len(c.voice) else 0
-    return Corpus(codes, phonemes, durations, pos, np.concatenate(voice), dict(first))
-
-
-def _split(arr, offsets):
-    return [torch.from_numpy(np.asarray(arr[offsets[i]:offsets[i + 1]]).astype(np.int64)) for i in range(len(offsets) - 1)]
-
-
-@torch.no_grad()
-def tokenize_corpus(data: Path, tokenizer: MelTokenizer, out: Path, mel_cache: Path | None = None) -> Path:
-    """Encode every training utterance and write one compact file (a few MB, no audio) with all
-    that training needs: codes, phonemes, durations, voices and the symbol table."""
-    meta = json.loads((data / "corpus.json").read_text())
-    f = np.load(data / "train.npz")
-    mels, mo = corpus_mels(data, "train", mel_cache)
-    codes = [tokenizer.encode(torch.from_numpy(mels[:, mo[i]:mo[i + 1]].astype(np.float32))[None])[0]
-             for i in range(len(mo) - 1)]
-    np.savez(out, codes=torch.cat(codes).numpy().astype(np.int16), code_offsets=np.cumsum([0] + [len(c) for c in codes]),
-             phonemes=f["phonemes"], durations=f["durations"], phoneme_offsets=f["phoneme_offsets"],
-             voice=f["voice"], symbols=np.array(json.dumps(meta["symbols"], ensure_ascii=False)))
-    return out
-
-
-def load_corpus(tokens: Path, downsample: int, per_position: int = 1) -> Corpus:
-    """A file from `tokenize_corpus` -> Corpus (per_position phoneme ids per position, see positions_phonemes)."""
-    f = np.load(tokens)
-    codes = _split(f["codes"], f["code_offsets"])
-    phonemes = _split(f["phonemes"], f["phoneme_offsets"])
-    durations = _split(f["durations"], f["phoneme_offsets"])
-    pos = [positions_phonemes(p, d, downsample, per_position)[: len(c)] for p, d, c in zip(phonemes, durations, codes)]
-    return Corpus(codes, phonemes, durations, pos, f["voice"], json.loads(str(f["symbols"])))
-
-
-SYNTHETIC_PHONES = ("ð", "ə", "k", "w", "ˈɪ", "b", "ɹ", "ˈaʊ", "n", "f", "s", "t", "d", "l", "m", "p")
-
-
-def synthetic_corpus(tok: MelTokenizer, n: int = 12, voices: int = 3, symbols: int = 18, seed: int = 1,
-                     per_position: int = 1) -> Corpus:
-    """Random codes, phonemes and durations; the symbols are real IPA phonemes (tests of the pipeline)."""
-    g = torch.Generator().manual_seed(seed)
-    D, V, s = tok.cfg.rvq.depth, tok.cfg.rvq.codebook_size, tok.cfg.downsample
-    codes, phonemes, durations, pos = [], [], [], []
-    for _ in range(n):
-        P = int(torch.randint(3, 8, (1,), generator=g))
-        ph = torch.randint(1, symbols, (P,), generator=g)
-        du = torch.randint(2, 9, (P,), generator=g)
-        N = -(-int(du.sum()) // s)
-        codes.append(torch.randint(0, V, (N, D), generator=g))
-        phonemes.append(ph)
-        durations.append(du)
-        pos.append(positions_phonemes(ph, du, s, per_position))
-    return Corpus(codes, phonemes, durations, pos, np.arange(n) % voices,
-                  {"<pad>": 0, "<sil>": 1, **{SYNTHETIC_PHONES[i - 2]: i for i in range(2, symbols)}})
 
 
 def make_batch(corpus: Corpus, idx: torch.Tensor, gen: torch.Generator, max_prompt: int, max_target: int,
@@ -272,6 +188,7 @@ def run(args) -> Path:
     D, V, E = tok_cfg.rvq.depth, tok_cfg.rvq.codebook_size, tok_cfg.rvq.dim
     with torch.no_grad():
         latent_scale = float(rvq.decode(torch.cat(corpus.codes[:500])[None]).std())
+        rms = residual_rms(rvq.codebooks[torch.arange(D), torch.cat(corpus.codes[:500])]) / latent_scale   # (D,)
     symbols = len(corpus.symbols)
     cfg = SpeechModelConfig(
         symbols=symbols,
@@ -279,7 +196,7 @@ def run(args) -> Path:
                                 width=args.width, layers=args.layers, heads=args.heads, num_classes=1,
                                 cond_vocab=symbols + 1, cond_frames=args.cond_frames,
                                 conv_kernel=args.conv_kernel, voice_cond=symbols if args.voice_vector else -1,
-                                mog=MoGConfig(components=args.components, rank=args.rank, sigma=args.sigma)),
+                                mog=MoGConfig(args.components, args.rank, args.sigma, args.sigma_power)),
         durations=DurationConfig(), frames_per_position=tok_cfg.downsample, max_prompt=args.max_prompt)
     codebooks = rvq.codebooks.clone()
 
@@ -303,7 +220,8 @@ def run(args) -> Path:
             hidden = hide_prompts(mask, keep & ~target, torch.rand(B, generator=gen, device=dev) < args.prompt_drop)
         params, pred = net(masked_tokens(codes, hidden, V), cond, keep, ph, prompt_latent, pkeep, select)
         z_sel = z[select][None]                                                # (1, M, E)
-        l_mog = mog_loss(params, z_sel, torch.ones(z_sel.shape[:2], device=dev), cfg.denoiser.mog.sigma)
+        sigma = masked_sigma(mask[select][None], rms.to(dev), args.sigma, args.sigma_power)    # (1, M)
+        l_mog = mog_loss(params, z_sel, torch.ones(z_sel.shape[:2], device=dev), sigma)
         valid = (ph != 0).float()
         l_dur = ((pred - torch.log1p(du.float())) ** 2 * valid).sum() / valid.sum()
         return {"loss": l_mog + l_dur, "mog": l_mog.detach(), "dur": l_dur.detach()}
@@ -332,7 +250,7 @@ def run(args) -> Path:
             init_cfg = from_dict(SpeechModelConfig, read_json(init / "config.json")["model"])
             if grows(init_cfg, cfg):                   # more --layers or a voice vector: new parts start as identity
                 load_grown(model, init / "model.safetensors", init_cfg.denoiser.layers)
-            elif init_cfg != cfg:
+            elif replace(init_cfg, denoiser=replace(init_cfg.denoiser, mog=cfg.denoiser.mog)) != cfg:   # sigma may change
                 raise ValueError("its configuration differs from this run's (width, heads, symbols, ...; only "
                                  "--layers may grow and --voice-vector be added)")
             else:

@@ -14,6 +14,9 @@ Patterns:
 - depth-1 known: a share f of positions fully masked, the others with depth 1 known (what a breadth-first
   sampler visits, without its choice of the easiest positions first): does the known coarse content of the
   neighbours help the model place a position's own?
+- by masked depths: the spread masks' positions grouped by how many depths k they have masked, with the size of
+  the true masked sum against the error of the mixture's mean, of its most likely component's mean and of the
+  component nearest the truth (is a fine residual predicted at all, and does the mixture cover it?);
 - sampler: the masks the real sampler (shipped settings) visits at its steps, with true tokens in the
   revealed slots; reported per step. Also prints how the sampler reveals: positions fully masked, partly
   masked and fully known after each step.
@@ -37,10 +40,14 @@ from resgen.speech.pipeline import SpeechPipeline
 from resgen.train.speech_corpus import load_corpus
 
 
-def layout(pipe, corpus, i: int, max_prompt: int, padded: bool):
-    """-> codes (1, N, D), cond (1, N[, F]), keep (1, N) or None, target (N,) bool for utterance i."""
+def layout(pipe, corpus, i: int, max_prompt: int, padded: bool, other_voice: bool = False):
+    """-> codes (1, N, D), cond (1, N[, F]), keep (1, N) or None, target (N,) bool for utterance i, prompted by the
+    next utterance of its voice (or of the next voice, other_voice)."""
     same = corpus.by_voice[int(corpus.voice[i])]
     j = same[(same.index(i) + 1) % len(same)]
+    if other_voice:
+        voices = sorted(corpus.by_voice)
+        j = corpus.by_voice[voices[(voices.index(int(corpus.voice[i])) + 1) % len(voices)]][0]
     prompt, tgt, tpos = corpus.codes[j][:max_prompt], corpus.codes[i], corpus.pos_phonemes[i]
     Np = max_prompt if padded else len(prompt)
     N, D = Np + len(tgt), tgt.shape[1]
@@ -99,7 +106,13 @@ def score(pipe, codes, cond, keep, mask):
     first = D - k
     hit = pred[0].gather(1, first[:, None])[:, 0] == codes[0, sel].gather(1, first[:, None])[:, 0]
     full = k == D
-    return float(nll.sum()), int(sel.sum()), int(hit.sum()), int(full.sum()), int(hit[full].sum())
+    zs, mu = z[0, sel], out.means[0, sel]                                        # (M, E), (M, K, E)
+    mean = (torch.softmax(out.logits[0, sel].float(), -1)[..., None] * mu).sum(1)   # the mixture's mean (M, E)
+    errs = [(zs - x).pow(2).sum(-1) for x in (mean, best)] + [(zs[:, None] - mu).pow(2).sum(-1).min(-1).values]
+    size = zs.pow(2).sum(-1)
+    by_k = {int(j): [float(size[k == j].sum())] + [float(e[k == j].sum()) for e in errs]
+            + [int((k == j).sum()), int(hit[k == j].sum())] for j in k.unique()}
+    return float(nll.sum()), int(sel.sum()), int(hit.sum()), int(full.sum()), int(hit[full].sum()), by_k
 
 
 def sampler_masks(pipe, codes, cond, target, steps: int, seed: int):
@@ -128,8 +141,12 @@ def main(argv=None):
     p.add_argument("--model", required=True, help="speech model folder")
     p.add_argument("--tokens", required=True, help="tokens_train.npz of `resgen train speech`")
     p.add_argument("--utterances", type=int, default=40)
+    p.add_argument("--every", type=int, default=1,
+                   help="take every n-th utterance of the file (spread over its voices; 1 = the first ones)")
     p.add_argument("--steps", type=int, default=16)
     p.add_argument("--padded", action="store_true", help="prompt padded to --max-prompt positions, as in training")
+    p.add_argument("--other-voice", action="store_true",
+                   help="prompt each utterance with another voice's (how much of each score the voice's prompt gives)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args(argv)
@@ -137,14 +154,17 @@ def main(argv=None):
     pipe = SpeechPipeline(a.model, backend="torch")
     corpus = load_corpus(Path(a.tokens), pipe.tok_cfg.downsample, pipe.cfg.denoiser.cond_frames)
     D, Pm = pipe.tok_cfg.rvq.depth, pipe.cfg.max_prompt
-    n = min(a.utterances, len(corpus))
+    picks = list(range(0, len(corpus), max(1, a.every)))[:a.utterances]
+    n = len(picks)
     gen = torch.Generator().manual_seed(a.seed)
-    print(f"# mask probe: {a.model}, {n} utterances of {a.tokens}, prompt {'padded' if a.padded else 'adjacent'};"
+    print(f"# mask probe: {a.model}, {n} utterances of {a.tokens} (every {a.every}), prompt {'padded' if a.padded else 'adjacent'}"
+          f"{' from another voice' if a.other_voice else ''};"
           f" torch {torch.__version__}, {platform.processor() or platform.machine()}")
     rows: dict[tuple, list] = {}
     reveal: dict[int, list] = {}
-    for i in range(n):
-        codes, cond, keep, target = layout(pipe, corpus, i, Pm, a.padded)
+    by_k: dict[int, list] = {}
+    for i in picks:
+        codes, cond, keep, target = layout(pipe, corpus, i, Pm, a.padded, a.other_voice)
         for f in (1.0, 0.75, 0.5, 0.25, 0.1):
             for name, make in (("spread", spread_mask), ("whole", whole_mask), ("depth-1 known", depth1_mask)):
                 r = score(pipe, codes, cond, keep, make(target, D, f, gen))
@@ -152,6 +172,11 @@ def main(argv=None):
                 for q in range(3):
                     acc[q] += r[q]
                 acc[4] += r[3]; acc[5] += r[4]
+                if name == "spread":
+                    for j, v in r[5].items():
+                        kk = by_k.setdefault(j, [0.0, 0.0, 0.0, 0.0, 0, 0])
+                        for q in range(6):
+                            kk[q] += v[q]
         for t, m in enumerate(sampler_masks(pipe, codes, cond, target, a.steps, a.seed + i)):
             r = score(pipe, codes, cond, keep, m)
             f = float(m[0, target].float().mean())
@@ -168,6 +193,16 @@ def main(argv=None):
         share = f"{v[3]:.3f} (step {key + 1})" if name == "sampler" else f"{key:.2f}"
         d1 = f"{v[5] / v[4]:.3f} ({v[4]})" if v[4] else "-"
         print(f"| {name} | {share} | {v[1]} | {v[0] / max(v[1], 1):.3f} | {v[2] / max(v[1], 1):.3f} | {d1} |")
+    E = pipe.tokenizer.rvq.codebooks.shape[-1]
+    print("\nBy masked depths k (spread masks, all shares): the true masked sum's rms per dimension, and the rms error"
+          " of three predictions relative to it (1 = no better than zero): the mixture's mean, the most likely"
+          " component's mean, the component nearest the truth; first-masked-depth accuracy of the most likely")
+    print("| k masked | positions | rms of the masked sum | mixture mean | most likely | nearest | first-depth acc |")
+    print("|---|---|---|---|---|---|---|")
+    for j in sorted(by_k):
+        size, e_mean, e_best, e_near, m, hit = by_k[j]
+        rel = " | ".join(f"{math.sqrt(e / max(size, 1e-12)):.3f}" for e in (e_mean, e_best, e_near))
+        print(f"| {j} | {m} | {math.sqrt(size / (m * E)):.4f} | {rel} | {hit / m:.3f} |")
     print("\n| step input | fully masked | partly masked | fully known |")
     print("|---|---|---|---|")
     for t, (a0, a1, a2) in reveal.items():

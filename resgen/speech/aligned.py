@@ -15,13 +15,13 @@ from resgen.speech.model import positions_phonemes
 
 @torch.no_grad()
 def aligned_codes(pipe, phonemes: list[str], frames: torch.Tensor, prompt_audio: np.ndarray, prompt_rate: int,
-                  seed: int = 0, known: torch.Tensor | None = None) -> torch.Tensor:
+                  seed: int = 0, known: torch.Tensor | None = None, prompt: torch.Tensor | None = None) -> torch.Tensor:
     """Phoneme symbols with their durations in mel frames (P,) (e.g. a recording's) -> the sampled target codes
     (Nt, D), Nt = ceil(sum(frames) / frames per position) (fewer when the prompt leaves less room), with the
     pipeline's sampler settings. known (Nt', k): the recording's codes at depths 1..k, given to the sampler (cropped
-    or padded by repetition to the alignment's positions)."""
+    or padded by repetition to the alignment's positions). prompt: the prompt's codes when the caller has them."""
     s = pipe.sampling_settings(None, None, None, None, seed, 1.0)
-    prompt = pipe.prompt_codes(prompt_audio, prompt_rate)
+    prompt = pipe.prompt_codes(prompt_audio, prompt_rate) if prompt is None else prompt
     ids = torch.tensor([pipe.symbols[p] for p in phonemes])
     pos = positions_phonemes(ids, frames.long(), pipe.cfg.frames_per_position, pipe.cfg.denoiser.cond_frames)
     pos = pos[: pipe.cfg.denoiser.positions - len(prompt)]
@@ -38,6 +38,7 @@ def generate_aligned(pipe, phonemes: list[str], frames: torch.Tensor, prompt_aud
                      seed: int = 0, vocoder: str = "hifigan", known: torch.Tensor | None = None,
                      contrast: float | None = None) -> np.ndarray:
     """The same as aligned_codes, spoken (through the model's postfilter, or `contrast`'s): -> float32 audio."""
-    codes = aligned_codes(pipe, phonemes, frames, prompt_audio, prompt_rate, seed, known)
-    mel = pipe.decode(codes, context=pipe.prompt_codes(prompt_audio, prompt_rate))      # as pipe.generate decodes
+    prompt = pipe.prompt_codes(prompt_audio, prompt_rate)
+    codes = aligned_codes(pipe, phonemes, frames, prompt_audio, prompt_rate, seed, known, prompt)
+    mel = pipe.decode(codes, context=prompt)                                            # as pipe.generate decodes
     return pipe.vocode(pipe.postfilter.apply(mel, contrast), vocoder)

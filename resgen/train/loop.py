@@ -86,6 +86,8 @@ def train(
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     rank, world, device = setup_distributed()
+    if device.type == "cuda":                     # TF32 matmuls on Ampere and later GPUs; the CPU is left as it is
+        torch.set_float32_matmul_precision("high")
     if cfg.batch_size % world:
         raise ValueError(f"batch size {cfg.batch_size} is not divisible by {world} ranks")
     if num_items < cfg.batch_size:

@@ -157,7 +157,8 @@ def main(argv=None):
     picks = list(range(0, len(corpus), max(1, a.every)))[:a.utterances]
     n = len(picks)
     gen = torch.Generator().manual_seed(a.seed)
-    print(f"# mask probe: {a.model}, {n} utterances of {a.tokens} (every {a.every}), prompt {'padded' if a.padded else 'adjacent'}"
+    print(f"# mask probe: {a.model}, {n} utterances of {a.tokens} (every {a.every}), prompt "
+          f"{'padded' if a.padded else 'adjacent'}"
           f"{' from another voice' if a.other_voice else ''};"
           f" torch {torch.__version__}, {platform.processor() or platform.machine()}")
     rows: dict[tuple, list] = {}

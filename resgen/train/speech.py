@@ -250,9 +250,9 @@ def run(args) -> Path:
             init_cfg = from_dict(SpeechModelConfig, read_json(init / "config.json")["model"])
             if grows(init_cfg, cfg):                   # more --layers or a voice vector: new parts start as identity
                 load_grown(model, init / "model.safetensors", init_cfg.denoiser.layers)
-            elif replace(init_cfg, denoiser=replace(init_cfg.denoiser, mog=cfg.denoiser.mog)) != cfg:   # sigma may change
+            elif replace(init_cfg, denoiser=replace(init_cfg.denoiser, mog=cfg.denoiser.mog)) != cfg:
                 raise ValueError("its configuration differs from this run's (width, heads, symbols, ...; only "
-                                 "--layers may grow and --voice-vector be added)")
+                                 "--layers may grow, --voice-vector be added and the loss's --sigma change)")
             else:
                 load_module(model, init / "model.safetensors")
         except (OSError, KeyError, ValueError, ModelFileError) as e:

@@ -215,9 +215,11 @@ def run(args) -> dict:
         res["full_resynthesis"] = f"resynthesis d={depths[-1]}"
     if not args.no_model:
         rows["ResGEN"] = generate_all(pipe, split, triples, args, settings, res)
+        seed_rows = ["ResGEN"]
         for k in range(1, args.seeds):
             seed = args.seed + SEED_STRIDE * k
-            rows[f"ResGEN, seed {seed}"] = generate_all(pipe, split, triples, args, settings, {}, seed)
+            seed_rows.append(f"ResGEN, seed {seed}")
+            rows[seed_rows[-1]] = generate_all(pipe, split, triples, args, settings, {}, seed)
     if not args.no_model and args.oracle_durations:
         rows["ResGEN, recording's alignment"] = [
             generate_aligned(pipe, split.phonemes[i], torch.from_numpy(split.durations[i]), split.audio[j],
@@ -228,9 +230,8 @@ def run(args) -> dict:
     res["rows"] = list(rows)
     res["scores"] = score(rows, triples, split, sr, recogniser, args.pocketsphinx)
     if not args.no_model and args.seeds > 1:
-        seeds = ["ResGEN"] + [f"ResGEN, seed {args.seed + SEED_STRIDE * k}" for k in range(1, args.seeds)]
         name = f"ResGEN, mean of {args.seeds} seeds"
-        res["scores"][name] = seed_mean([res["scores"][n] for n in seeds])
+        res["scores"][name] = seed_mean([res["scores"][n] for n in seed_rows])
         res["rows"].append(name)
     if not args.no_model and args.repeats > 0:
         res["rtf"] = rtf(pipe, split, args.repeats, settings)

@@ -3,7 +3,8 @@
 image: tokens int64 (B, N, D) (MASK = V in masked slots), labels int64 (B,)
 speech: tokens int64 (B, N, D), cond int64 (B, N), or (B, N, F) for F ids per position (phoneme ids
         per target position, PROMPT id on the prompt, NULL_TEXT for the unconditional pass; the
-        speech model's only class is 0)
+        speech model's only class is 0); a self-conditioned model also takes prev float32 (B, N, E), the
+        previous step's latent estimate
 Both return logits float32 (B, N, K) and means float32 (B, N, K, E); B and N are dynamic.
 """
 from __future__ import annotations
@@ -47,14 +48,25 @@ class SpeechDenoiserForONNX(torch.nn.Module):
         return out.logits, out.means
 
 
+class SelfCondSpeechDenoiserForONNX(SpeechDenoiserForONNX):
+    """A self-conditioned speech denoiser: (tokens, cond, prev) -> (logits, means)."""
+
+    def forward(self, tokens, cond, prev):
+        labels = torch.zeros(tokens.shape[0], dtype=torch.long, device=tokens.device)
+        out = self.denoiser(tokens, labels, cond, prev=prev)
+        return out.logits, out.means
+
+
 def example_inputs(cfg, batch: int = 2, positions: int | None = None, seed: int = 0, task: str = "image"):
-    """Random (tokens, labels) for images or (tokens, cond) for speech, of a denoiser config."""
+    """Random (tokens, labels) for images or (tokens, cond) for speech (and prev when self-conditioned), of a
+    denoiser config."""
     g = torch.Generator().manual_seed(seed)
     N = positions or cfg.positions
     tokens = torch.randint(0, cfg.codebook_size + 1, (batch, N, cfg.depth), generator=g)
     if task == "speech":
         F = [cfg.cond_frames] if cfg.cond_frames > 1 else []
-        return tokens, torch.randint(0, cfg.cond_vocab, (batch, N, *F), generator=g)
+        cond = torch.randint(0, cfg.cond_vocab, (batch, N, *F), generator=g)
+        return (tokens, cond) + ((torch.randn(batch, N, cfg.code_dim, generator=g),) if cfg.self_cond else ())
     return tokens, torch.randint(0, cfg.num_classes + 1, (batch,), generator=g)
 
 
@@ -63,8 +75,10 @@ def export_denoiser(denoiser: Denoiser, weights: Path, out: Path, task: str, ops
     import onnx
 
     denoiser = denoiser.eval()
-    wrapper = SpeechDenoiserForONNX(denoiser) if task == "speech" else DenoiserForONNX(denoiser)
-    names = INPUTS[task]
+    self_cond = task == "speech" and denoiser.cfg.self_cond
+    wrapper = ((SelfCondSpeechDenoiserForONNX if self_cond else SpeechDenoiserForONNX)(denoiser) if task == "speech"
+               else DenoiserForONNX(denoiser))
+    names = INPUTS[task] + (("prev",) if self_cond else ())
     second = {0: "B", 1: "N"} if task == "speech" else {0: "B"}
     tmp = out.with_name(out.name + ".tmp")
     with warnings.catch_warnings():
@@ -72,7 +86,7 @@ def export_denoiser(denoiser: Denoiser, weights: Path, out: Path, task: str, ops
         torch.onnx.export(
             wrapper, example_inputs(denoiser.cfg, task=task), str(tmp), dynamo=False, opset_version=opset,
             input_names=list(names), output_names=list(OUTPUTS),
-            dynamic_axes={"tokens": {0: "B", 1: "N"}, names[1]: second,
+            dynamic_axes={"tokens": {0: "B", 1: "N"}, names[1]: second, "prev": {0: "B", 1: "N"},
                           "logits": {0: "B", 1: "N"}, "means": {0: "B", 1: "N"}})
     return stamp_and_save(onnx.load(str(tmp)), tmp, out, task, weights, opset)
 

@@ -15,12 +15,12 @@ def parity(denoiser, onnx_path, shapes=((1, None), (4, None), (16, None)), seed:
     ort = OrtPredict(onnx_path, provider="cpu")
     rows = []
     for i, (batch, positions) in enumerate(shapes):
-        tokens, cond = example_inputs(denoiser.cfg, batch, positions, seed=seed + i, task=task)
+        tokens, cond, *prev = example_inputs(denoiser.cfg, batch, positions, seed=seed + i, task=task)
         if task == "speech":
-            ref = denoiser(tokens, torch.zeros(batch, dtype=torch.long), cond)
+            ref = denoiser(tokens, torch.zeros(batch, dtype=torch.long), cond, prev=prev[0] if prev else None)
         else:
             ref = denoiser(tokens, cond)
-        got = ort(tokens, cond)
+        got = ort(tokens, cond, *prev)
         rows.append({"batch": batch, "positions": tokens.shape[1],
                      "logits": float((ref.logits - got.logits).abs().max()),
                      "means": float((ref.means - got.means).abs().max())})

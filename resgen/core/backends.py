@@ -56,11 +56,16 @@ class OrtPredict:
         self.session = ort.InferenceSession(str(path), sess_options=opts, providers=wanted)
         self.provider = self.session.get_providers()[0]
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
-        self.input_names = [i.name for i in self.session.get_inputs()]      # tokens, then labels or cond
+        self.input_names = [i.name for i in self.session.get_inputs()]      # tokens, then labels or cond[, prev]
+        self.self_cond = "prev" in self.input_names                        # a self-conditioned speech denoiser
 
-    def __call__(self, tokens: torch.Tensor, cond: torch.Tensor) -> MoGParams:
-        logits, means = self.session.run(None, {self.input_names[0]: tokens.cpu().numpy().astype(np.int64),
-                                                self.input_names[1]: cond.cpu().numpy().astype(np.int64)})
+    def __call__(self, tokens: torch.Tensor, cond: torch.Tensor, prev: torch.Tensor | None = None) -> MoGParams:
+        feed = {self.input_names[0]: tokens.cpu().numpy().astype(np.int64),
+                self.input_names[1]: cond.cpu().numpy().astype(np.int64)}
+        if self.self_cond:                       # an absent estimate is the zero estimate, as in torch
+            shape = (*tokens.shape[:2], self.session.get_inputs()[2].shape[2])
+            feed["prev"] = (np.zeros(shape, np.float32) if prev is None else prev.cpu().numpy().astype(np.float32))
+        logits, means = self.session.run(None, feed)
         dev = tokens.device
         return MoGParams(torch.from_numpy(logits).to(dev), torch.from_numpy(means).to(dev))
 

@@ -67,6 +67,8 @@ class DenoiserConfig:
     voice_cond: int = -1      # >= 0: the mean token embedding of the positions with this condition id (speech: the
                               # prompt) joins the class in every block's adaLN, a global voice vector beside the
                               # in-context prompt; -1 = none
+    self_cond: bool = False   # self-conditioning (Chen et al. 2023, "Analog Bits"): the previous sampling step's
+                              # estimate of each position's whole latent (B, N, E) joins the input; its map starts at 0
     mog: MoGConfig = field(default_factory=MoGConfig)
 
 

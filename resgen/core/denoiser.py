@@ -105,6 +105,11 @@ class Denoiser(nn.Module):
         if self.voice is not None:
             nn.init.zeros_(self.voice[2].weight)
             nn.init.zeros_(self.voice[2].bias)
+        # self-conditioning: the previous step's estimate of each position's latent, through a map that starts at
+        # zero (no bias: an absent estimate is the zero estimate)
+        self.prev_in = nn.Linear(cfg.code_dim, C, bias=False) if cfg.self_cond else None
+        if self.prev_in is not None:
+            nn.init.zeros_(self.prev_in.weight)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.layers))
         self.final_norm = nn.LayerNorm(C, elementwise_affine=False)
         self.final_ada = nn.Sequential(nn.SiLU(), nn.Linear(C, 2 * C))
@@ -125,10 +130,12 @@ class Denoiser(nn.Module):
         return self.cfg.num_classes
 
     def forward(self, tokens: torch.Tensor, labels: torch.Tensor, cond: torch.Tensor | None = None,
-                keep: torch.Tensor | None = None, select: torch.Tensor | None = None) -> MoGParams:
+                keep: torch.Tensor | None = None, select: torch.Tensor | None = None,
+                prev: torch.Tensor | None = None) -> MoGParams:
         """tokens (B, N, D) int64 with MASK = V, labels (B,) int64, cond (B, N) (or (B, N, F) when
         cfg.cond_frames = F > 1) int64 or None,
-        keep (B, N) bool or None -> MoGParams over (B, N).
+        keep (B, N) bool or None -> MoGParams over (B, N). prev (B, N, E) or None (= zeros): the previous step's
+        estimate of each position's latent (normalised), read only by a model with cfg.self_cond.
 
         select (B, N) bool (training): apply the head only at those M positions -> MoGParams over
         (1, M), in the order of `select.nonzero()`; the head is the costly part of a training step."""
@@ -140,6 +147,8 @@ class Denoiser(nn.Module):
         if cond is not None:
             e = self.cond_emb(cond)                                           # (B, N, C) or (B, N, F, C)
             x = x + (e if self.cond_mix is None else self.cond_mix(e.flatten(2)))
+        if self.prev_in is not None and prev is not None:
+            x = x + self.prev_in(prev.to(x.dtype))
         attn_mask = None if keep is None else keep[:, None, None, :]          # (B, 1, 1, N) keys
         c = self.class_emb(labels)                                            # (B, C)
         if self.voice is not None and cond is not None:

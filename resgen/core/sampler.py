@@ -39,6 +39,7 @@ class SamplingPlan:
     pi_temperature: float = 1.0    # mixture logits / this before the component draw (0: the most likely one)
     code_temperature: float = 0.0  # codes drawn from softmax(-dist / (beta * this)) at each depth (0: the nearest)
     speaker_cfg: float = 1.0       # guidance on the prompt (1 = none): a third row with the prompt's tokens masked
+    self_cond: bool = False        # the network reads the previous step's latent estimate (a self-conditioned model)
 
     @property
     def steps(self) -> int:
@@ -48,7 +49,8 @@ class SamplingPlan:
 def make_plan(steps: int, positions: int, depth: int, *, cfg: float = 1.0, temperature: float = 1.0,
               top_p: float = 1.0, sigma: float = 1.0, latent_scale: float = 1.0,
               schedule: str = "cosine", mog_noise: float = 0.0, cfg_schedule: str = "constant",
-              pi_temperature: float = 1.0, code_temperature: float = 0.0, speaker_cfg: float = 1.0) -> SamplingPlan:
+              pi_temperature: float = 1.0, code_temperature: float = 0.0, speaker_cfg: float = 1.0,
+              self_cond: bool = False) -> SamplingPlan:
     """Precompute every per-step number so the step never searches mutable state.
 
     cfg_schedule "constant" guides every step with `cfg`; "linear" (MAR, Li et al. 2024) scales the
@@ -64,7 +66,7 @@ def make_plan(steps: int, positions: int, depth: int, *, cfg: float = 1.0, tempe
         guidance = (float(cfg),) * steps
     return SamplingPlan(tuple(masked), noise, guidance, float(top_p), float(sigma),
                         float(latent_scale), float(mog_noise), float(pi_temperature), float(code_temperature),
-                        float(speaker_cfg))
+                        float(speaker_cfg), bool(self_cond))
 
 
 def checked_settings(defaults, steps=None, cfg=None, temperature=None, top_p=None, seed: int = 0,
@@ -94,6 +96,8 @@ class SamplerState:
     codes: torch.Tensor  # (B, N, D) int64, 0 where masked
     mask: torch.Tensor   # (B, N, D) bool, True = masked
     step: int            # steps done so far
+    estimate: torch.Tensor | None = None  # (B, N, E) the last step's estimate of every position's whole latent
+                                          # (normalised; what a self-conditioned network reads), None before one
 
 
 def init_state(batch: int, positions: int, depth: int, device=None) -> SamplerState:
@@ -158,6 +162,7 @@ def step(state: SamplerState, out: MoGParams, plan: SamplingPlan, rvq: ResidualV
     #    embeddings, back in RVQ latent units.
     z, comp = mog_sample(out, generator, top_p=plan.top_p, noise=plan.mog_noise, sigma=plan.sigma,
                          temperature=plan.pi_temperature)                   # (B, N, E), (B, N)
+    estimate = latent_estimate(codes, mask, z, rvq, plan.latent_scale) if plan.self_cond else None
     z = z * plan.latent_scale
     # 2. Residual-quantise it into the masked depths D-k .. D-1 of each position (the nearest code
     #    at each depth, or a draw near it at code_temperature > 0).
@@ -178,7 +183,16 @@ def step(state: SamplerState, out: MoGParams, plan: SamplingPlan, rvq: ResidualV
     trace = StepTrace(step=t, steps=plan.steps, codes=new_codes, mask=new_mask, revealed=revealed,
                       confidence=conf.masked_fill(~mask, float("nan")), pred_codes=pred, component=comp,
                       pred_sum=z, top_components=top_c, top_weights=top_w)
-    return SamplerState(new_codes, new_mask, t + 1), trace
+    return SamplerState(new_codes, new_mask, t + 1, estimate), trace
+
+
+def latent_estimate(codes: torch.Tensor, mask: torch.Tensor, z: torch.Tensor, rvq: ResidualVQ,
+                    latent_scale: float) -> torch.Tensor:
+    """The step's estimate of each position's whole latent, normalised: its known tokens' embeddings plus the
+    drawn sum z (B, N, E) of its masked ones. codes, mask (B, N, D) -> (B, N, E). Training builds the same from the
+    network's first pass (resgen/train/speech.py)."""
+    known = (rvq.embed_per_depth(codes) * (~mask)[..., None]).sum(2) / latent_scale
+    return known + z * mask.any(-1, keepdim=True)
 
 
 def predict_pair(predict: Callable, tokens: torch.Tensor, cond, null_cond, guided: bool):
@@ -192,10 +206,12 @@ def predict_pair(predict: Callable, tokens: torch.Tensor, cond, null_cond, guide
     return tuple(predict_rows(predict, [(tokens, cond), (tokens, null_cond)]))
 
 
-def predict_rows(predict: Callable, rows: list[tuple[torch.Tensor, object]]) -> list:
-    """Several (tokens, cond) rows of the same shape in one network call -> one output per row."""
+def predict_rows(predict: Callable, rows: list[tuple[torch.Tensor, object]], prev: torch.Tensor | None = None) -> list:
+    """Several (tokens, cond) rows of the same shape in one network call -> one output per row. prev (B, N, E):
+    the latent estimate every row reads (a self-conditioned network's third argument)."""
     B = rows[0][0].shape[0]
-    out = predict(torch.cat([r[0] for r in rows]), torch.cat([r[1] for r in rows]))
+    args = (torch.cat([r[0] for r in rows]), torch.cat([r[1] for r in rows]))
+    out = predict(*args) if prev is None else predict(*args, prev.repeat(len(rows), 1, 1))
     if isinstance(out, torch.Tensor):
         return [out[i * B:(i + 1) * B] for i in range(len(rows))]
     return [type(out)(*(x[i * B:(i + 1) * B] for x in out)) for i in range(len(rows))]
@@ -206,14 +222,21 @@ def run(predict: Predict, plan: SamplingPlan, rvq: ResidualVQ, state: SamplerSta
         prompt: torch.Tensor | None = None) -> Iterator[tuple[SamplerState, StepTrace]]:
     """The sampling loop: T steps, T network calls whatever D (under guidance each call is a batch
     of 2B: the conditional and unconditional rows; 3B with guidance on the prompt, whose positions
-    `prompt` (B, N) bool marks). Yields (state, trace)."""
+    `prompt` (B, N) bool marks). Yields (state, trace). A self-conditioned network (plan.self_cond) also reads
+    the last step's latent estimate (zeros at the first step and at the prompt's positions): predict(tokens, cond,
+    prev)."""
     voice = prompt is not None and plan.speaker_cfg != 1.0
     for t in range(state.step, plan.steps):
         tokens = torch.where(state.mask, mask_id, state.codes)               # (B, N, D)
+        prev = None
+        if plan.self_cond:
+            prev = state.estimate if state.estimate is not None else \
+                torch.zeros(*tokens.shape[:2], rvq.cfg.dim, device=tokens.device)
+            prev = prev if prompt is None else prev.masked_fill(prompt[..., None], 0.0)
         text = plan.cfg[t] != 1.0
         rows = ([(tokens, cond)] + ([(torch.where(prompt[..., None], mask_id, tokens), cond)] if voice else [])
                 + ([(tokens, null_cond)] if text else []))                     # one network call for all rows
-        outs = predict_rows(predict, rows) if len(rows) > 1 else [predict(tokens, cond)]
+        outs = predict_rows(predict, rows, prev)
         out = guide(outs[0], outs[-1] if text else None, plan.cfg[t])
         out = guide_voice(out, outs[0], outs[1] if voice else None, plan.speaker_cfg)
         state, trace = step(state, out, plan, rvq, generator)

@@ -79,20 +79,21 @@ class SpeechModel(nn.Module):
         return self.speaker(prompt_latents, keep)
 
     def denoise(self, tokens: torch.Tensor, cond: torch.Tensor, keep: torch.Tensor | None = None,
-                select: torch.Tensor | None = None) -> MoGParams:
+                select: torch.Tensor | None = None, prev: torch.Tensor | None = None) -> MoGParams:
         """tokens (B, N, D) with MASK = V, cond (B, N) condition ids, keep (B, N) -> MoGParams
-        (over the `select`ed positions only when given; see Denoiser.forward)."""
+        (over the `select`ed positions only when given; see Denoiser.forward). prev (B, N, E): the previous step's
+        latent estimate (a self-conditioned model), zero at the prompt's positions."""
         labels = torch.zeros(tokens.shape[0], dtype=torch.long, device=tokens.device)
-        return self.denoiser(tokens, labels, cond, keep, select)
+        return self.denoiser(tokens, labels, cond, keep, select, prev)
 
     def log_durations(self, phonemes: torch.Tensor, prompt_latents: torch.Tensor,
                       prompt_keep: torch.Tensor | None = None) -> torch.Tensor:
         """phonemes (B, P), prompt latents (B, Np, E) -> predicted log(1 + frames) (B, P)."""
         return self.durations(phonemes, self.speaker_vector(prompt_latents, prompt_keep))
 
-    def forward(self, tokens, cond, keep, phonemes, prompt_latents, prompt_keep, select=None):
+    def forward(self, tokens, cond, keep, phonemes, prompt_latents, prompt_keep, select=None, prev=None):
         """Training: both outputs in one call (so DDP sees every parameter) -> (MoGParams, log durations)."""
-        return (self.denoise(tokens, cond, keep, select),
+        return (self.denoise(tokens, cond, keep, select, prev),
                 self.log_durations(phonemes, prompt_latents, prompt_keep))
 
 

@@ -31,12 +31,13 @@ from resgen.speech.prompt_audio import PROMPT_SECONDS, condition_prompt
 from resgen.core.config import MelTokenizerConfig, SamplerConfig, SpeechModelConfig, from_dict
 from resgen.core.sampler import MAX_SPEAKER_CFG, SamplerState, checked_settings, make_plan, run
 from resgen.speech.corpus import ACCENTS
+from resgen.speech.outputs import SpeechOutputs
 from resgen.speech.model import NULL_TEXT, SpeechModel, durations_from_log, positions_phonemes
 from resgen.speech.pace import PaceMemo
 from resgen.speech.postfilter import PostfilterConfig
 from resgen.speech.tokenizer import MelTokenizer
 from resgen.core.trace import StepTrace
-from resgen.speech.vocoder import VOCODERS, vocode
+from resgen.speech.vocoder import VOCODERS
 from resgen.core.mog import MoGParams
 from resgen.core.weights import ModelFileError, check_files, file_sha256, load_module, read_json
 
@@ -78,7 +79,7 @@ class SpeechResult:
                 "backend": self.backend, **self.settings}
 
 
-class SpeechPipeline:
+class SpeechPipeline(SpeechOutputs):
     def __init__(self, model_dir: str | Path, backend: str = "auto", device: str | torch.device = "cpu",
                  vocoder_path: str | Path | None = None):
         self.model_dir = Path(model_dir)
@@ -111,9 +112,9 @@ class SpeechPipeline:
         self._hifigan = self._phonemizer = None
         self._pace = PaceMemo()
 
-    def torch_predict(self, tokens: torch.Tensor, cond: torch.Tensor) -> MoGParams:
+    def torch_predict(self, tokens: torch.Tensor, cond: torch.Tensor, prev=None) -> MoGParams:
         """The PyTorch denoiser: tokens (B, N, D), condition ids (B, N) or (B, N, F) -> MoGParams."""
-        return self.model.denoise(tokens, cond)
+        return self.model.denoise(tokens, cond, prev=prev)
 
     def weights_sha256(self, name: str) -> str:
         return self._hashes.get(name) or file_sha256(self.model_dir / name)
@@ -231,7 +232,8 @@ class SpeechPipeline:
                          sigma=self.cfg.denoiser.mog.sigma, latent_scale=self.latent_scale,
                          schedule=self.defaults.schedule, mog_noise=self.defaults.mog_noise,
                          cfg_schedule=self.defaults.cfg_schedule, code_temperature=self.defaults.code_temperature,
-                         pi_temperature=s["pi_temperature"], speaker_cfg=s["speaker_cfg"])
+                         pi_temperature=s["pi_temperature"], speaker_cfg=s["speaker_cfg"],
+                         self_cond=self.cfg.denoiser.self_cond)
         gen = torch.Generator(device=dev).manual_seed(s["seed"])
         is_prompt = (torch.arange(Np + Nt, device=dev) < Np)[None]               # (1, N)
         for _, trace in run(self.predict, plan, self.tokenizer.rvq, SamplerState(codes, mask, 0), cond, null,
@@ -309,42 +311,3 @@ class SpeechPipeline:
             settings["vocoder_backend"] = self.vocoder_backend
         return SpeechResult(audio, MelConfig.sample_rate, mel, codes, Np, phonemes, traces, time.perf_counter() - t0,
                             self.backend, settings)
-
-    # ---- outputs ---------------------------------------------------------------------------
-    @torch.no_grad()
-    def decode(self, codes: torch.Tensor, depth: int | None = None,
-               context: torch.Tensor | None = None) -> torch.Tensor:
-        """codes (Nt, D) -> log-mel (80, Nt * 4) from the first `depth` depths. context (Np, D): the prompt's codes,
-        decoded in front of the target (all depths) and cut off after, so the decoder's GroupNorm statistics come
-        partly from the prompt's voice (how generated speech is decoded: docs/speech-intelligibility.md)."""
-        return self._decode_latent(self.tokenizer.rvq.decode(codes[None].to(self.device), depth), context)
-
-    def speak_codes(self, codes: torch.Tensor, Np: int, contrast: float = 0.0, vocoder: str = "hifigan",
-                    behind_prompt: bool = True) -> tuple[torch.Tensor, np.ndarray]:
-        """A sample's codes (Np + Nt, D), the prompt's first -> (log-mel (80, Nt * 4), audio): the target decoded
-        behind the prompt (alone when not behind_prompt), through the postfilter at `contrast`, vocoded."""
-        mel = self.postfilter.apply(self.decode(codes[Np:], context=codes[:Np] if behind_prompt else None), contrast)
-        return mel, self.vocode(mel, vocoder)
-
-    def _decode_latent(self, z: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
-        """z (1, Nt, E) -> log-mel (80, Nt * 4), behind the context's latents when given."""
-        if context is None or not len(context):
-            return self.tokenizer.decode_latent(z)[0]
-        return self.tokenizer.decode_behind(z, self.tokenizer.rvq.decode(context[None].to(z.device)))[0]
-
-    @torch.no_grad()
-    def vocode(self, mel: torch.Tensor, vocoder: str = "hifigan", gl_iters: int = 32) -> np.ndarray:
-        """log-mel (80, F) -> float32 audio (F * 256,); gl_iters: Griffin-Lim's iterations (fewer for quick
-        previews)."""
-        if vocoder == "hifigan" and self._hifigan is None:
-            from resgen.speech.vocoder_backends import load_vocoder
-            self._hifigan, self.vocoder_backend = load_vocoder(self._vocoder_path, self._backend_request, self.device)
-        return vocode(mel[None], vocoder, self._hifigan, gl_iters)[0].cpu().numpy().astype(np.float32)
-
-    @torch.no_grad()
-    def decode_partial(self, codes: torch.Tensor, mask: torch.Tensor,
-                       context: torch.Tensor | None = None) -> torch.Tensor:
-        """Only the revealed tokens: codes, mask (Nt, D) -> log-mel (80, Nt * 4); context as in `decode`."""
-        rvq = self.tokenizer.rvq
-        z = (rvq.embed_per_depth(codes[None].to(self.device)) * (~mask[None].to(self.device))[..., None]).sum(2)
-        return self._decode_latent(z, context)

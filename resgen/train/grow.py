@@ -1,9 +1,10 @@
 """Start a grown speech model from a trained smaller one: deeper (`resgen train speech --init M --layers L`) and/or
-with a global voice vector added (`--voice-vector`).
+with a global voice vector (`--voice-vector`) or self-conditioning (`--self-cond`) added.
 
 The grown model takes every weight of the smaller one; the denoiser blocks past the smaller model's last one are
-appended fresh, and so is the voice vector's map. A fresh block is the identity: adaLN-Zero initialises its gates to
-zero and its local convolution's output to zero; the voice map's last layer starts at zero. So the grown model
+appended fresh, and so are the voice vector's and the estimate's input maps. A fresh block is the identity: adaLN-Zero
+initialises its gates to zero and its local convolution's output to zero; the voice map's last layer and the
+estimate's map start at zero. So the grown model
 computes exactly what the smaller one did until training moves the new parts (DiT's argument for adaLN-Zero).
 """
 from __future__ import annotations
@@ -19,12 +20,15 @@ from resgen.core.weights import ModelFileError, read_state
 
 
 def grows(small: SpeechModelConfig, big: SpeechModelConfig) -> bool:
-    """True when `big` is `small` with more denoiser blocks and/or a voice vector added, nothing else changed."""
+    """True when `big` is `small` with more denoiser blocks, a voice vector and/or self-conditioning added, nothing
+    else changed."""
     deeper = big.denoiser.layers >= small.denoiser.layers
     voiced = big.denoiser.voice_cond >= 0 and small.denoiser.voice_cond < 0
+    selfc = big.denoiser.self_cond and not small.denoiser.self_cond
     same = replace(big, denoiser=replace(big.denoiser, layers=small.denoiser.layers,
-                                         voice_cond=small.denoiser.voice_cond)) == small
-    return deeper and same and (big.denoiser.layers > small.denoiser.layers or voiced)
+                                         voice_cond=small.denoiser.voice_cond,
+                                         self_cond=small.denoiser.self_cond)) == small
+    return deeper and same and (big.denoiser.layers > small.denoiser.layers or voiced or selfc)
 
 
 def load_grown(model: torch.nn.Module, path: str | Path, small_layers: int) -> torch.nn.Module:
@@ -37,6 +41,8 @@ def load_grown(model: torch.nn.Module, path: str | Path, small_layers: int) -> t
     new = tuple(f"denoiser.blocks.{i}." for i in range(small_layers, layers))
     if not any(k.startswith("denoiser.voice.") for k in state):          # the voice vector is new too
         new += ("denoiser.voice.",)
+    if not any(k.startswith("denoiser.prev_in.") for k in state):        # so is self-conditioning's input map
+        new += ("denoiser.prev_in.",)
     ours = model.state_dict()
     unexpected = sorted(set(state) - set(ours))
     missing = sorted(k for k in set(ours) - set(state) if not k.startswith(new))

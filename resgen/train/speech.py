@@ -24,7 +24,7 @@ from resgen.core.config import (DenoiserConfig, DurationConfig, MelTokenizerConf
 from resgen.core.denoiser import masked_tokens
 from resgen.core.masking import masked_sigma, masked_target, residual_rms, sample_training_mask
 from resgen.core.argtypes import ranged
-from resgen.core.mog import MAX_SIGMA, loss as mog_loss
+from resgen.core.mog import MAX_SIGMA, loss as mog_loss, sample as mog_sample
 from resgen.speech.model import NULL_TEXT, SpeechModel
 from resgen.speech.tokenizer import MelTokenizer
 from resgen.core.weights import ModelFileError, file_sha256, load_module, read_json, save_module
@@ -76,6 +76,10 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--voice-vector", action="store_true",
                    help="the prompt's mean token embedding also conditions every block (adaLN), a global voice vector "
                         "beside the in-context prompt; with --init from a model without one, it starts at zero")
+    p.add_argument("--self-cond", type=ranged(1.0), default=0.0,
+                   help="self-conditioning: this share of the examples also reads the network's own latent estimate "
+                        "from a first pass (no gradient), as sampling reads the previous step's; 0: none (with --init "
+                        "from a model without it, its input map starts at zero)")
     p.add_argument("--train-only", type=lambda s: [x for x in s.split(",") if x], default=None,
                    help="comma list of parameter-name globs to train, the rest frozen (e.g. 'denoiser.voice.*,*ada*')")
     p.add_argument("--max-prompt", type=int, default=64, help="prompt positions (4 mel frames each)")
@@ -137,6 +141,26 @@ def make_batch(corpus: Corpus, idx: torch.Tensor, gen: torch.Generator, max_prom
     return codes, cond, keep, target, ph, du, pkeep, Np
 
 
+def first_estimate(net, inputs: tuple, select: torch.Tensor, per_depth: torch.Tensor, hidden: torch.Tensor,
+                   target: torch.Tensor, latent_scale: float, gen: torch.Generator, share: float) -> torch.Tensor:
+    """Self-conditioning: for a `share` of the rows, the network's own estimate of each position's whole latent
+    from a first pass without one (no gradient): the visible tokens' embeddings plus a component mean drawn from its
+    mixture at the positions with hidden slots, as the sampler builds it (`latent_estimate` in resgen/core/sampler.py).
+    inputs: the network's arguments before `select`; per_depth (B, N, D, E), hidden (B, N, D), target (B, N)
+    -> prev (B, N, E), normalised; zeros in the other rows and outside the target (the sampler's prompt)."""
+    B, N, _, E = per_depth.shape
+    use = torch.rand(B, generator=gen, device=gen.device) < share
+    prev = torch.zeros(B, N, E, device=per_depth.device)
+    if not bool(use.any()):
+        return prev
+    with torch.no_grad():
+        params, _ = net(*inputs, select)
+        z, _ = mog_sample(params, gen)                                         # (1, M, E)
+    prev[select] = z[0].to(prev.dtype)
+    prev = prev + (per_depth * (~hidden & target[..., None])[..., None]).sum(2) / latent_scale
+    return prev * use[:, None, None]
+
+
 def hide_prompts(mask: torch.Tensor, prompt: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
     """The slots the network sees masked: mask (B, N, D), and every slot of the prompt positions (B, N) of the rows
     in drop (B,) bool (guidance on the voice: the network learns to speak without the prompt's tokens; the loss stays
@@ -196,6 +220,7 @@ def run(args) -> Path:
                                 width=args.width, layers=args.layers, heads=args.heads, num_classes=1,
                                 cond_vocab=symbols + 1, cond_frames=args.cond_frames,
                                 conv_kernel=args.conv_kernel, voice_cond=symbols if args.voice_vector else -1,
+                                self_cond=args.self_cond > 0,
                                 mog=MoGConfig(args.components, args.rank, args.sigma, args.sigma_power)),
         durations=DurationConfig(), frames_per_position=tok_cfg.downsample, max_prompt=args.max_prompt)
     codebooks = rvq.codebooks.clone()
@@ -218,7 +243,10 @@ def run(args) -> Path:
         hidden = mask
         if args.prompt_drop > 0:                       # drawn only when asked: older recipes keep their stream
             hidden = hide_prompts(mask, keep & ~target, torch.rand(B, generator=gen, device=dev) < args.prompt_drop)
-        params, pred = net(masked_tokens(codes, hidden, V), cond, keep, ph, prompt_latent, pkeep, select)
+        inputs = (masked_tokens(codes, hidden, V), cond, keep, ph, prompt_latent, pkeep)
+        prev = (first_estimate(net, inputs, select, per_depth, hidden, target, latent_scale, gen, args.self_cond)
+                if args.self_cond > 0 else None)
+        params, pred = net(*inputs, select, prev)
         z_sel = z[select][None]                                                # (1, M, E)
         sigma = masked_sigma(mask[select][None], rms.to(dev), args.sigma, args.sigma_power)    # (1, M)
         l_mog = mog_loss(params, z_sel, torch.ones(z_sel.shape[:2], device=dev), sigma)
@@ -248,11 +276,12 @@ def run(args) -> Path:
         init = Path(args.init)
         try:
             init_cfg = from_dict(SpeechModelConfig, read_json(init / "config.json")["model"])
-            if grows(init_cfg, cfg):                   # more --layers or a voice vector: new parts start as identity
+            if grows(init_cfg, cfg):       # more --layers, a voice vector, self-conditioning: new parts start at identity
                 load_grown(model, init / "model.safetensors", init_cfg.denoiser.layers)
             elif replace(init_cfg, denoiser=replace(init_cfg.denoiser, mog=cfg.denoiser.mog)) != cfg:
                 raise ValueError("its configuration differs from this run's (width, heads, symbols, ...; only "
-                                 "--layers may grow, --voice-vector be added and the loss's --sigma change)")
+                                 "--layers may grow, --voice-vector and --self-cond be added and the loss's --sigma "
+                                 "change)")
             else:
                 load_module(model, init / "model.safetensors")
         except (OSError, KeyError, ValueError, ModelFileError) as e:

@@ -193,13 +193,19 @@ def run(args) -> dict:
     from resgen.speech.audio import MelConfig, log_mel
     sr = MelConfig.sample_rate
     rows: dict[str, list[np.ndarray]] = {"recordings": [split.audio[i] for i, _, _ in triples]}
+    encoded: dict[int, torch.Tensor] = {}                  # each recording's codes, encoded once for every row
+
+    def codes_of(i: int, mel: torch.Tensor | None = None) -> torch.Tensor:
+        if i not in encoded:
+            with torch.no_grad():
+                encoded[i] = pipe.tokenizer.encode(log_mel(torch.from_numpy(split.audio[i])) if mel is None else mel)[0]
+        return encoded[i]
     if not args.no_resynthesis:
         rows["vocoder only"] = []
         rows.update({f"resynthesis d={d}": [] for d in depths})
         for i, _, _ in tqdm(triples, desc="resynthesis", dynamic_ncols=True, mininterval=5.0):
             mel = log_mel(torch.from_numpy(split.audio[i]))                   # (1, 80, F)
-            with torch.no_grad():
-                codes = pipe.tokenizer.encode(mel)[0]
+            codes = codes_of(i, mel)
             rows["vocoder only"].append(pipe.vocode(mel[0], args.vocoder))
             for d in depths:
                 rows[f"resynthesis d={d}"].append(pipe.vocode(pipe.decode(codes, d), args.vocoder))
@@ -207,8 +213,7 @@ def run(args) -> dict:
         name = f"resynthesis d={pipe.tok_cfg.rvq.depth} behind the prompt"
         rows[name] = []
         for i, j, _ in tqdm(triples, desc="behind the prompt", dynamic_ncols=True, mininterval=5.0):
-            with torch.no_grad():
-                codes = pipe.tokenizer.encode(log_mel(torch.from_numpy(split.audio[i])))[0]
+            codes = codes_of(i)
             prompt = pipe.prompt_codes(split.audio[j], split.sample_rate)
             rows[name].append(pipe.vocode(pipe.decode(codes, context=prompt), args.vocoder))
     if depths:

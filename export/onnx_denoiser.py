@@ -80,14 +80,14 @@ def export_denoiser(denoiser: Denoiser, weights: Path, out: Path, task: str, ops
                else DenoiserForONNX(denoiser))
     names = INPUTS[task] + (("prev",) if self_cond else ())
     second = {0: "B", 1: "N"} if task == "speech" else {0: "B"}
+    axes = {"tokens": {0: "B", 1: "N"}, names[1]: second, "logits": {0: "B", 1: "N"}, "means": {0: "B", 1: "N"},
+            **({"prev": {0: "B", 1: "N"}} if self_cond else {})}
     tmp = out.with_name(out.name + ".tmp")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             wrapper, example_inputs(denoiser.cfg, task=task), str(tmp), dynamo=False, opset_version=opset,
-            input_names=list(names), output_names=list(OUTPUTS),
-            dynamic_axes={"tokens": {0: "B", 1: "N"}, names[1]: second, "prev": {0: "B", 1: "N"},
-                          "logits": {0: "B", 1: "N"}, "means": {0: "B", 1: "N"}})
+            input_names=list(names), output_names=list(OUTPUTS), dynamic_axes=axes)
     return stamp_and_save(onnx.load(str(tmp)), tmp, out, task, weights, opset)
 
 

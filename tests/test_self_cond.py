@@ -13,27 +13,16 @@ from resgen.core.sampler import SamplerState, latent_estimate, make_plan, run
 from resgen.speech.model import SpeechModel
 from tests.test_sampler import _setup, _start
 from tests.test_speech_model import resgen
-
-PROMPT = 5
+from tests.test_voice_vector import PROMPT, _inputs as _voice_inputs, _net as _voice_net
 
 
 def _net(self_cond: bool) -> Denoiser:
-    torch.manual_seed(0)
-    cfg = DenoiserConfig(positions=16, depth=3, codebook_size=8, code_dim=4, width=16, layers=1, heads=2,
-                         num_classes=1, cond_vocab=PROMPT + 1, self_cond=self_cond,
-                         mog=MoGConfig(components=2, rank=1))
-    net = Denoiser(cfg).eval()
-    for ada in [b.ada[1] for b in net.blocks] + [net.final_ada[1]]:
-        torch.nn.init.normal_(ada.weight, std=0.5)                # as if trained: the zero-initialised maps moved
-    return net
+    return _voice_net(False, self_cond=self_cond)
 
 
 def _inputs():
-    g = torch.Generator().manual_seed(1)
-    tokens = torch.randint(0, 8, (1, 10, 3), generator=g)
-    cond = torch.randint(1, PROMPT, (1, 10), generator=g)
-    cond[0, :4] = PROMPT                                          # positions 0..3: the prompt
-    return tokens, cond, torch.randn(1, 10, 4, generator=g)
+    tokens, cond = _voice_inputs()
+    return tokens, cond, torch.randn(1, 10, 4, generator=torch.Generator().manual_seed(2))
 
 
 def test_a_fresh_estimate_map_changes_nothing():
@@ -120,22 +109,12 @@ def test_each_step_reads_the_previous_steps_estimate():
 def test_a_self_conditioned_denoiser_exports_to_onnx_with_parity(tmp_path):
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
-    from export.onnx_denoiser import export_denoiser
-    from export.parity import parity
     from resgen.core.backends import OrtPredict
-    from resgen.core.weights import save_module
-    torch.manual_seed(0)
-    cfg = DenoiserConfig(positions=24, depth=3, codebook_size=8, code_dim=4, width=16, layers=2, heads=2,
-                         num_classes=1, cond_vocab=PROMPT + 1, cond_frames=2, conv_kernel=3, self_cond=True,
-                         mog=MoGConfig(components=2, rank=1))
-    den = Denoiser(cfg).eval()
-    for p in den.parameters():                      # the zero-initialised maps made non-trivial
-        p.data.normal_(0, 0.1)
-    w = tmp_path / "d.safetensors"
-    save_module(den, w)
-    path = export_denoiser(den, w, tmp_path / "d.onnx", "speech")
-    for r in parity(den, path, shapes=((1, 5), (2, 24), (3, 17)), task="speech"):
-        assert r["logits"] < 1e-4 and r["means"] < 1e-4, r
+    from tests.tiny import exported_speech_denoiser
+    den, path = exported_speech_denoiser(DenoiserConfig(
+        positions=24, depth=3, codebook_size=8, code_dim=4, width=16, layers=2, heads=2, num_classes=1,
+        cond_vocab=PROMPT + 1, cond_frames=2, conv_kernel=3, self_cond=True, mog=MoGConfig(components=2, rank=1)),
+        tmp_path)
     ort = OrtPredict(path, provider="cpu")
     assert ort.input_names == ["tokens", "cond", "prev"]
     tokens, cond, prev = _inputs()

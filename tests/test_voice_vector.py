@@ -8,11 +8,11 @@ from resgen.core.denoiser import Denoiser, pooled
 PROMPT = 5
 
 
-def _net(voice: bool) -> Denoiser:
+def _net(voice: bool, **extra) -> Denoiser:
     torch.manual_seed(0)
     cfg = DenoiserConfig(positions=16, depth=3, codebook_size=8, code_dim=4, width=16, layers=1, heads=2,
                          num_classes=1, cond_vocab=PROMPT + 1, voice_cond=PROMPT if voice else -1,
-                         mog=MoGConfig(components=2, rank=1))
+                         mog=MoGConfig(components=2, rank=1), **extra)
     net = Denoiser(cfg).eval()
     for ada in [b.ada[1] for b in net.blocks] + [net.final_ada[1]] + ([net.voice[2]] if voice else []):
         torch.nn.init.normal_(ada.weight, std=0.5)                # as if trained: the zero-initialised maps moved
@@ -75,18 +75,8 @@ def test_a_fresh_voice_map_changes_nothing():
 def test_a_voice_vector_denoiser_exports_to_onnx_with_parity(tmp_path):
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
-    from export.onnx_denoiser import export_denoiser
-    from export.parity import parity
-    from resgen.core.weights import save_module
-    torch.manual_seed(0)
-    cfg = DenoiserConfig(positions=24, depth=3, codebook_size=8, code_dim=4, width=16, layers=2, heads=2,
-                         num_classes=1, cond_vocab=PROMPT + 1, cond_frames=2, conv_kernel=3, voice_cond=PROMPT,
-                         mog=MoGConfig(components=2, rank=1))
-    den = Denoiser(cfg).eval()
-    for p in den.parameters():                      # the zero-initialised maps made non-trivial
-        p.data.normal_(0, 0.1)
-    w = tmp_path / "d.safetensors"
-    save_module(den, w)
-    path = export_denoiser(den, w, tmp_path / "d.onnx", "speech")
-    for r in parity(den, path, shapes=((1, 5), (2, 24), (3, 17)), task="speech"):
-        assert r["logits"] < 1e-4 and r["means"] < 1e-4, r
+    from tests.tiny import exported_speech_denoiser
+    exported_speech_denoiser(DenoiserConfig(positions=24, depth=3, codebook_size=8, code_dim=4, width=16, layers=2,
+                                            heads=2, num_classes=1, cond_vocab=PROMPT + 1, cond_frames=2,
+                                            conv_kernel=3, voice_cond=PROMPT, mog=MoGConfig(components=2, rank=1)),
+                             tmp_path)

@@ -73,3 +73,23 @@ def tiny_emoji_model(root: Path, steps: int = 2) -> Path:
                "--components", "4", "--rank", "2")
     assert r.returncode == 0, r.stderr
     return root / "model"
+
+
+def exported_speech_denoiser(cfg, folder: Path):
+    """A speech Denoiser of `cfg` with every weight random (the zero-initialised maps made non-trivial), exported to
+    ONNX in `folder`; asserts torch-onnxruntime parity on three shapes -> (denoiser, onnx path)."""
+    import torch
+    from export.onnx_denoiser import export_denoiser
+    from export.parity import parity
+    from resgen.core.denoiser import Denoiser
+    from resgen.core.weights import save_module
+    torch.manual_seed(0)
+    den = Denoiser(cfg).eval()
+    for p in den.parameters():
+        p.data.normal_(0, 0.1)
+    w = folder / "d.safetensors"
+    save_module(den, w)
+    path = export_denoiser(den, w, folder / "d.onnx", "speech")
+    for r in parity(den, path, shapes=((1, 5), (2, 24), (3, 17)), task="speech"):
+        assert r["logits"] < 1e-4 and r["means"] < 1e-4, r
+    return den, path

@@ -57,14 +57,15 @@ class OrtPredict:
         self.provider = self.session.get_providers()[0]
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         self.input_names = [i.name for i in self.session.get_inputs()]      # tokens, then labels or cond[, prev]
-        self.self_cond = "prev" in self.input_names                        # a self-conditioned speech denoiser
+        # a self-conditioned speech denoiser also reads the previous step's estimate (B, N, E): its E
+        self.prev_dim = next((i.shape[2] for i in self.session.get_inputs() if i.name == "prev"), None)
 
     def __call__(self, tokens: torch.Tensor, cond: torch.Tensor, prev: torch.Tensor | None = None) -> MoGParams:
         feed = {self.input_names[0]: tokens.cpu().numpy().astype(np.int64),
                 self.input_names[1]: cond.cpu().numpy().astype(np.int64)}
-        if self.self_cond:                       # an absent estimate is the zero estimate, as in torch
-            shape = (*tokens.shape[:2], self.session.get_inputs()[2].shape[2])
-            feed["prev"] = (np.zeros(shape, np.float32) if prev is None else prev.cpu().numpy().astype(np.float32))
+        if self.prev_dim is not None:            # an absent estimate is the zero estimate, as in torch
+            feed["prev"] = (np.zeros((*tokens.shape[:2], self.prev_dim), np.float32) if prev is None
+                            else prev.cpu().numpy().astype(np.float32))
         logits, means = self.session.run(None, feed)
         dev = tokens.device
         return MoGParams(torch.from_numpy(logits).to(dev), torch.from_numpy(means).to(dev))

@@ -206,7 +206,8 @@ def predict_pair(predict: Callable, tokens: torch.Tensor, cond, null_cond, guide
     return tuple(predict_rows(predict, [(tokens, cond), (tokens, null_cond)]))
 
 
-def predict_rows(predict: Callable, rows: list[tuple[torch.Tensor, object]], prev: torch.Tensor | None = None) -> list:
+def predict_rows(predict: Callable, rows: list[tuple[torch.Tensor, object]],
+                 prev: torch.Tensor | None = None) -> list:
     """Several (tokens, cond) rows of the same shape in one network call -> one output per row. prev (B, N, E):
     the latent estimate every row reads (a self-conditioned network's third argument)."""
     B = rows[0][0].shape[0]

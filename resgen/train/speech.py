@@ -276,7 +276,7 @@ def run(args) -> Path:
         init = Path(args.init)
         try:
             init_cfg = from_dict(SpeechModelConfig, read_json(init / "config.json")["model"])
-            if grows(init_cfg, cfg):       # more --layers, a voice vector, self-conditioning: new parts start at identity
+            if grows(init_cfg, cfg):       # more --layers, a voice vector, self-conditioning: new parts start inert
                 load_grown(model, init / "model.safetensors", init_cfg.denoiser.layers)
             elif replace(init_cfg, denoiser=replace(init_cfg.denoiser, mog=cfg.denoiser.mog)) != cfg:
                 raise ValueError("its configuration differs from this run's (width, heads, symbols, ...; only "

@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 import torch
 
 from resgen.core.config import check_cfg_schedule
-from resgen.core.masking import masked_steps
+from resgen.core.masking import masked_steps, masked_target
 from resgen.core.mog import MoGParams, sample as mog_sample
 from resgen.core.rvq import ResidualVQ
 from resgen.core.trace import TOP_COMPONENTS, StepTrace
@@ -191,8 +191,7 @@ def latent_estimate(codes: torch.Tensor, mask: torch.Tensor, z: torch.Tensor, rv
     """The step's estimate of each position's whole latent, normalised: its known tokens' embeddings plus the
     drawn sum z (B, N, E) of its masked ones. codes, mask (B, N, D) -> (B, N, E). Training builds the same from the
     network's first pass (resgen/train/speech.py)."""
-    known = (rvq.embed_per_depth(codes) * (~mask)[..., None]).sum(2) / latent_scale
-    return known + z * mask.any(-1, keepdim=True)
+    return masked_target(rvq.embed_per_depth(codes), ~mask) / latent_scale + z * mask.any(-1, keepdim=True)
 
 
 def predict_pair(predict: Callable, tokens: torch.Tensor, cond, null_cond, guided: bool):

@@ -4,8 +4,8 @@ with a global voice vector (`--voice-vector`) or self-conditioning (`--self-cond
 The grown model takes every weight of the smaller one; the denoiser blocks past the smaller model's last one are
 appended fresh, and so are the voice vector's and the estimate's input maps. A fresh block is the identity: adaLN-Zero
 initialises its gates to zero and its local convolution's output to zero; the voice map's last layer and the
-estimate's map start at zero. So the grown model
-computes exactly what the smaller one did until training moves the new parts (DiT's argument for adaLN-Zero).
+estimate's map start at zero. So the grown model computes exactly what the smaller one did until training moves the
+new parts (DiT's argument for adaLN-Zero).
 """
 from __future__ import annotations
 

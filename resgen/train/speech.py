@@ -157,7 +157,7 @@ def first_estimate(net, inputs: tuple, select: torch.Tensor, per_depth: torch.Te
         params, _ = net(*inputs, select)
         z, _ = mog_sample(params, gen)                                         # (1, M, E)
     prev[select] = z[0].to(prev.dtype)
-    prev = prev + (per_depth * (~hidden & target[..., None])[..., None]).sum(2) / latent_scale
+    prev = prev + masked_target(per_depth, ~hidden & target[..., None]) / latent_scale     # the visible tokens
     return prev * use[:, None, None]
 
 

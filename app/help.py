@@ -31,8 +31,10 @@ INFO = {
     "speech_cfg": "Guidance on the text: how strongly the prediction follows the phonemes; 1 = off.",
     "speaker_cfg": "Guidance on the voice: how strongly the prediction follows the prompt's voice, against the "
                    "same step with the prompt hidden (a third row per denoiser call); 1 = off.",
-    "contrast": "Sharpens the formants of the generated mel before the vocoder (0 = off): 0.2 gives a little more "
-                "of the prompt's voice on espeak and human voices, and can make realistic voices harder to tell apart.",
+    "contrast": "Sharpens the formants of the generated mel before the vocoder by a fixed amount (0 = off), when "
+                "the box above is not ticked.",
+    "contrast_match": "Sharpens the generated mel's formants until their detail matches the prompt's (more for a "
+                      "crisp human recording, none for speech already as sharp): a little more of the prompt's voice.",
     "vocoder": "HiFi-GAN (trained, natural) or Griffin-Lim (no network, rough).",
     "accent": "The espeak-ng accent used to turn the text into phonemes.",
     "chunk": "Which chunk of a long text the visualiser shows (each has its own trace).",

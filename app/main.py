@@ -25,7 +25,8 @@ def sampler_defaults(model_dir=None) -> dict:
         cfg = json.loads(path.read_text())
         out.update({k: v for k, v in cfg.get("sampler", {}).items() if k in SAMPLER_KEYS})
         if "postfilter" in cfg:                    # a speech model's default spectral contrast
-            out["contrast"] = float(cfg["postfilter"].get("contrast", 0.0))
+            from resgen.speech.postfilter import check_contrast
+            out["contrast"] = check_contrast(cfg["postfilter"].get("contrast", 0.0))      # a number or "prompt"
     except (OSError, ValueError, AttributeError, TypeError):
         pass                       # a missing or broken model is reported when it is first used
     return out

@@ -21,6 +21,14 @@ def transcript_of(wav: Path) -> str:
     return next((i.get("text", "") for i in items if i.get("file") == Path(wav).name and i.get("whole")), "")
 
 
+def contrast_note(setting, used: list[float]) -> str:
+    """The run line's words for the postfilter: nothing when off; the value, or each chunk's when matched to the
+    prompt."""
+    if setting == "prompt":
+        return "; formant contrast matched to the prompt: " + ", ".join(f"{c:.2f}" for c in used)
+    return f"; formant contrast {setting:g}" if setting else ""
+
+
 def make_handlers(load, examples: dict[str, Path]):
     """load(backend) -> SpeechPipeline (a gr.Error when it cannot). -> (pick_example, generate)."""
 
@@ -32,7 +40,7 @@ def make_handlers(load, examples: dict[str, Path]):
         return (rate, audio), transcript_of(examples[name])   # gradio caches the audio: the prompt is then a path
 
     def generate(text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend, prompt_text="",
-                 speaker_cfg=None, contrast=None):
+                 speaker_cfg=None, contrast=None, contrast_match=False):
         if prompt is None:
             raise gr.Error("Give a voice prompt: upload or record a few seconds, or pick an example voice.")
         from resgen.speech.audio import AudioError
@@ -49,8 +57,9 @@ def make_handlers(load, examples: dict[str, Path]):
         prompt_text = (prompt_text or "").strip() or None
         pipe = load(backend)
         try:
-            contrast = pipe.postfilter.resolve(contrast)
-        except ValueError as e:
+            contrast = pipe.postfilter.resolve("prompt" if contrast_match else contrast)
+            detail = pipe.prompt_detail(audio, int(rate)) if contrast == "prompt" else None
+        except (ValueError, AudioError) as e:
             raise gr.Error(str(e)) from None
         from resgen.speech.chunks import crossfade_join
         from resgen.speech.pipeline import CROSSFADE_S
@@ -74,13 +83,13 @@ def make_handlers(load, examples: dict[str, Path]):
                 yield (None, None, f"{where}step {tr.step + 1}/{s['steps']}: {tr.masked} target slots still masked",
                        None, gr.update(), gr.update(), None)
             codes = traces[-1].codes[0, Np:]
-            mel, wav_k = pipe.speak_codes(traces[-1].codes[0], Np, contrast, vocoder)
+            mel, wav_k, used = pipe.speak_codes(traces[-1].codes[0], Np, contrast, vocoder, prompt_detail=detail)
             mels.append(mel)
             parts.append(wav_k)
             arrays = trace_arrays(traces)
             arrays["meta"] = {"task": "speech", "prompt_positions": Np, "phonemes": phonemes, "text": chunk,
                               "chunk": k + 1, "chunks": n, "vocoder": vocoder, "_backend_choice": backend,
-                              "contrast": contrast, **s}
+                              "contrast": used, **s}
             all_arrays.append(arrays)
         wav = crossfade_join(parts, 22050, CROSSFADE_S)
         secs = time.perf_counter() - t0
@@ -91,7 +100,7 @@ def make_handlers(load, examples: dict[str, Path]):
         calls = s["steps"] * n
         voc = vocoder + (f" ({pipe.vocoder_backend})" if vocoder == "hifigan" and pipe.vocoder_backend else "")
         pace = (f"; the prompt speaker's pace from its transcript: durations x {s['pace']:.2f}" if prompt_text
-                else "") + (f"; formant contrast {contrast:g}" if contrast else "")
+                else "") + contrast_note(contrast, [a["meta"]["contrast"] for a in all_arrays])
         info = (f"{dur:.2f} s of speech in {secs:.2f} s (real-time factor {secs / max(dur, 1e-9):.2f}) on "
                 f"{pipe.backend}, vocoder {voc}; seed {seed}; {s['steps']} steps, {calls} denoiser calls{pair}; "
                 + (f"{n} chunks (seeds {seed}..{seed + n - 1}), joined with a {CROSSFADE_S * 1000:.0f} ms cross-fade"

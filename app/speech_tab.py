@@ -205,9 +205,14 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                     speaker_cfg = gr.Slider(0, 4, value=defaults.get("speaker_cfg", 1.0), step=0.25,
                                             label="Guidance on the voice (1 = off)", info=INFO["speaker_cfg"],
                                             elem_id="speech-speaker-cfg")
-                    contrast = gr.Slider(0, 1, value=defaults.get("contrast", 0.0), step=0.05,
+                    matched = defaults.get("contrast", 0.0) == "prompt"
+                    contrast_match = gr.Checkbox(value=matched, label="Formant contrast matched to the prompt",
+                                                 info=INFO["contrast_match"], elem_id="speech-contrast-match")
+                    contrast = gr.Slider(0, 1, value=0.0 if matched else defaults.get("contrast", 0.0), step=0.05,
                                          label="Formant contrast (postfilter; 0 = off)", info=INFO["contrast"],
-                                         elem_id="speech-contrast")
+                                         elem_id="speech-contrast", interactive=not matched)
+                    contrast_match.change(lambda m: gr.update(interactive=not m), contrast_match, contrast,
+                                          api_name=False)
                     with gr.Row():
                         seed = gr.Number(value=0, precision=0, label="Seed", info=INFO["seed"], elem_id="speech-seed")
                         randomize = gr.Checkbox(value=False, label="Random seed", info=INFO["randomize"])
@@ -267,7 +272,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         views = [grid, step_mel, step_audio, ladder_audio, schedule, caption]
         example.change(pick_example, example, [prompt, prompt_text], api_name=False)
         ev = go.click(generate, [text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend,
-                                 prompt_text, speaker_cfg, contrast],
+                                 prompt_text, speaker_cfg, contrast, contrast_match],
                       [out_audio, out_mel, info, arrays, step, chunk, all_arrays], api_name="generate_speech",
                       concurrency_limit=2)
         insp_views = [insp_md, insp_life, insp_mel]

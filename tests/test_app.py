@@ -153,6 +153,10 @@ def test_speech_contrast_is_applied_and_out_of_range_is_a_message(served, tmp_pa
     assert np.allclose(sf.read(ladder)[0], sf.read(audio)[0], atol=1e-4)      # is the speech, postfilter included
     assert (np.asarray(Image.open(step_mel)) == np.asarray(Image.open(mel))).all()   # and so is the last step's mel
     assert "formant contrast" not in client.predict(*args, 0.0, api_name="/generate_speech")[2]
+    audio, mel, info, *_ = client.predict(*args, 0.0, True, api_name="/generate_speech")   # matched to the prompt
+    assert "formant contrast matched to the prompt: 0." in info or "matched to the prompt: 1.00" in info, info
+    _, step_mel, _, ladder, *_ = client.predict(3, 16, api_name="/speech_step")
+    assert np.allclose(sf.read(ladder)[0], sf.read(audio)[0], atol=1e-4)      # re-rendered with the contrast used
     with pytest.raises(Exception, match="greater than maximum value 1"):       # the slider's own range check
         client.predict(*args, 1.5, api_name="/generate_speech")
 

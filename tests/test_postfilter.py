@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from resgen.speech.postfilter import PostfilterConfig, check_contrast, smooth_over_bands, spectral_contrast
+from resgen.speech.postfilter import (MAX_CONTRAST, PostfilterConfig, check_contrast, smooth_over_bands,
+                                      spectral_contrast)
 
 
 def _peaked(frames=6):
@@ -59,3 +60,54 @@ def test_a_model_config_with_a_bad_postfilter_is_refused(tiny_speech_dir, tmp_pa
             resgen.load("speech", model_dir=model)
     (model / "config.json").write_text(json.dumps(cfg | {"postfilter": {"contrast": 0.2}}))
     assert resgen.load("speech", model_dir=model).postfilter.contrast == 0.2
+    (model / "config.json").write_text(json.dumps(cfg | {"postfilter": {"contrast": "prompt", "prompt_ratio": 1.1}}))
+    assert resgen.load("speech", model_dir=model).postfilter.resolve() == "prompt"
+    for bad in ({"contrast": "sharp"}, {"contrast": "prompt", "prompt_ratio": 0}):
+        (model / "config.json").write_text(json.dumps(cfg | {"postfilter": bad}))
+        with pytest.raises(ModelFileError, match="not a valid speech model config"):
+            resgen.load("speech", model_dir=model)
+
+
+def _formants(frames=40, sharpness=1.5, seed=0):
+    """A speech-like log-mel (80, frames): a few formant peaks of width `sharpness` bands moving over time, on a
+    tilt, and two silent frames at the end."""
+    g = torch.Generator().manual_seed(seed)
+    bands = torch.arange(80, dtype=torch.float32)[:, None]
+    centres = torch.tensor([12.0, 30.0, 50.0])[:, None] + 3 * torch.randn(3, frames, generator=g)
+    mel = -8 + 0.02 * (80 - bands) + sum(3 * torch.exp(-0.5 * ((bands - c) / sharpness) ** 2) for c in centres)
+    mel[:, -2:] = -11.0
+    return mel
+
+
+def test_detail_measures_the_formants_over_speech_frames():
+    from resgen.speech.postfilter import detail
+    sharp, blunt = _formants(sharpness=1.5), _formants(sharpness=4.0)
+    assert detail(sharp) > 1.5 * detail(blunt) > 0
+    assert detail(torch.full((80, 9), -5.0)) < 1e-6 and detail(torch.zeros(80, 0)) == 0.0
+    longer_silence = torch.cat([sharp, torch.full((80, 30), -11.0)], 1)
+    assert abs(detail(longer_silence) - detail(sharp)) < 1e-6          # silent frames do not count
+
+
+def test_contrast_matched_to_the_prompt_reaches_the_prompts_detail():
+    from resgen.speech.postfilter import MATCH, detail
+    prompt, generated = _formants(sharpness=1.5, seed=1), smooth_over_bands(_formants(sharpness=1.5, seed=2), 1.0)
+    pf = PostfilterConfig(contrast=MATCH)
+    c = pf.contrast_for(generated, detail(prompt))
+    assert 0 < c < 1
+    assert abs(detail(pf.apply(generated, c)) / detail(prompt) - 1) < 0.02  # its detail is now the prompt's
+    more = PostfilterConfig(contrast=MATCH, prompt_ratio=1.2).contrast_for(generated, detail(prompt))
+    assert more > c
+    assert pf.contrast_for(prompt, detail(generated)) == 0.0               # already sharper than its prompt: none
+    assert pf.contrast_for(generated, 100 * detail(prompt)) == MAX_CONTRAST     # clipped
+    assert pf.contrast_for(generated, None) == 0.0                         # no prompt to match
+    assert pf.contrast_for(torch.full((80, 9), -5.0), detail(prompt)) == 0.0   # nothing to sharpen
+    assert pf.contrast_for(generated, detail(prompt), 0.3) == 0.3          # a user's number is used as it is
+
+
+def test_the_prompt_setting_is_checked_and_needs_resolving():
+    from resgen.speech.postfilter import MATCH
+    assert check_contrast(" Prompt") == MATCH and PostfilterConfig(contrast="prompt").resolve() == MATCH
+    with pytest.raises(ValueError, match='contrast "prompt" needs the prompt'):
+        PostfilterConfig(contrast=MATCH).apply(_formants())
+    with pytest.raises(ValueError, match="prompt_ratio"):
+        PostfilterConfig(contrast=MATCH, prompt_ratio=3)

@@ -68,6 +68,26 @@ def test_the_postfilter_changes_the_mel_not_the_codes(pipe, monkeypatch):
     assert torch.allclose(default.mel, sharp.mel) and default.settings["contrast"] == 0.5
 
 
+def test_contrast_matched_to_the_prompt(pipe, monkeypatch):
+    from resgen.speech.postfilter import MATCH, PostfilterConfig, detail
+    kw = dict(steps=3, seed=2, vocoder="griffin-lim")
+    plain = pipe.generate("The quick brown fox.", _tone(), SR, **kw)
+    matched = pipe.generate("The quick brown fox.", _tone(), SR, contrast="prompt", **kw)
+    used = matched.settings["contrast"]
+    assert matched.settings["contrast_setting"] == MATCH and isinstance(used, float) and 0 <= used <= 1
+    assert torch.equal(plain.codes, matched.codes)
+    assert torch.allclose(matched.mel, pipe.postfilter.apply(plain.mel, used))      # the contrast it reports
+    expected = PostfilterConfig(contrast=MATCH).contrast_for(plain.mel, pipe.prompt_detail(_tone(), SR))
+    assert used == pytest.approx(expected)
+    assert pipe.prompt_detail(_tone(), SR) == pytest.approx(pipe.prompt_detail(_tone(sr=22050), 22050), rel=0.05)
+    monkeypatch.setattr(pipe, "postfilter", PostfilterConfig(contrast=MATCH, prompt_ratio=2.0))
+    default = pipe.generate("The quick brown fox.", _tone(), SR, **kw)       # the model's default when not given
+    assert default.settings["contrast_setting"] == MATCH and default.settings["contrast"] >= used
+    assert default.settings["contrast"] > 0 and detail(default.mel) > detail(plain.mel)
+    off = pipe.generate("The quick brown fox.", _tone(), SR, contrast=0, **kw)      # a user's number wins
+    assert off.settings["contrast"] == 0 and "contrast_setting" not in off.settings
+
+
 def test_the_speech_is_decoded_behind_the_prompt(pipe):
     r = pipe.generate("The quick brown fox.", _tone(), SR, steps=3, seed=1, vocoder="griffin-lim")
     Np, s = r.prompt_positions, pipe.tokenizer.cfg.downsample
@@ -131,6 +151,7 @@ def test_prompt_transcript_sets_the_pace_from_the_prompts_own_length(pipe, monke
     ({"vocoder": "wavenet"}, ValueError, "vocoder"),
     ({"speaker_cfg": 11}, ValueError, "speaker_cfg must be between 0 and 10"),
     ({"contrast": 1.5}, ValueError, "contrast must be between 0 and 1"),
+    ({"contrast": "sharp"}, ValueError, 'contrast must be "prompt" or a number'),
     ({"prompt_text": "?! ... ;"}, ValueError, "the prompt's transcript: the text has no pronounceable words"),
 ])
 def test_bad_input_is_a_clear_error(pipe, kwargs, err, match):
@@ -159,6 +180,13 @@ def test_cli_writes_wav_and_trace(tiny_speech_dir, tmp_path):
     bad = resgen_cli("sample", "speech", "--text", "hello", "--prompt", str(tmp_path / "missing.wav"),
                      "--model", str(tiny_speech_dir), "--out", str(tmp_path / "x.wav"))
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "cannot read the prompt" in bad.stderr
+    matched = resgen_cli("sample", "speech", "--text", "The quick brown fox.", "--prompt", str(tmp_path / "p.wav"),
+                         "--model", str(tiny_speech_dir), "--steps", "2", "--out", str(tmp_path / "m.wav"),
+                         "--vocoder", "griffin-lim", "--contrast", "Prompt")
+    assert matched.returncode == 0 and "(matched to the prompt)" in matched.stderr, matched.stderr
+    sharp = resgen_cli("sample", "speech", "--text", "hello", "--prompt", str(tmp_path / "p.wav"),
+                       "--model", str(tiny_speech_dir), "--out", str(tmp_path / "x.wav"), "--contrast", "sharp")
+    assert sharp.returncode == 2 and "argument --contrast: not a number: 'sharp' (or 'prompt')" in sharp.stderr
 
 
 def test_steps_run_without_autograd_from_any_thread(pipe):

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from resgen.core.argtypes import ranged_or
 from resgen.core.errors import UsageError
 
 
@@ -116,8 +117,9 @@ def add_speech_args(p: argparse.ArgumentParser):
                    help="guidance on the prompt's voice; 1 = off (default: model's)")
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--top-p", type=float, default=None)
-    p.add_argument("--contrast", type=float, default=None,
-                   help="spectral-contrast postfilter on the generated mel, 0-1; 0 = off (default: model's)")
+    p.add_argument("--contrast", type=ranged_or("prompt", 1.0), default=None,
+                   help='spectral-contrast postfilter on the generated mel, 0-1 (0 = off), or "prompt": matched to '
+                        "the prompt's formant detail (default: model's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vocoder", default="hifigan", choices=["hifigan", "griffin-lim"])
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"])
@@ -169,7 +171,8 @@ def run_speech(args) -> None:
     print(f"wrote {out} ({result.duration:.2f} s of speech)" + (f", trace {args.trace}" if args.trace else ""))
     voc = args.vocoder + (f" ({s['vocoder_backend']})" if s.get("vocoder_backend") else "")
     print(f"backend {result.backend}, vocoder {voc}; steps {s['steps']}, cfg {s['cfg']}, "
-          f"speaker_cfg {s['speaker_cfg']}, contrast {s['contrast']}, speed {s['speed']}, "
+          f"speaker_cfg {s['speaker_cfg']}, contrast {s['contrast']:.3g}"
+          f"{' (matched to the prompt)' if s.get('contrast_setting') else ''}, speed {s['speed']}, "
           f"pace {s['pace']}{' (from the prompt transcript)' if args.prompt_text else ''}, "
           f"seed {s['seed']}; sampling + vocoding {result.seconds:.2f} s (real-time factor {result.rtf:.2f}), "
           f"load {t_load:.2f} s, total {time.perf_counter() - t0:.2f} s", file=sys.stderr)

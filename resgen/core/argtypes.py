@@ -20,6 +20,20 @@ def ranged(hi: float, lo: float = 0.0, lo_open: bool = False):
     return parse
 
 
+def ranged_or(word: str, hi: float, lo: float = 0.0):
+    """An argparse type: the word itself (any case), or a float in [lo, hi]."""
+    number = ranged(hi, lo)
+
+    def parse(text: str) -> float | str:
+        if text.strip().lower() == word:
+            return word
+        try:
+            return number(text)
+        except argparse.ArgumentTypeError as e:
+            raise argparse.ArgumentTypeError(f"{e} (or {word!r})") from None
+    return parse
+
+
 def whole(lo: int, hi: int):
     """An argparse type: a whole number in [lo, hi]."""
     def parse(text: str) -> int:

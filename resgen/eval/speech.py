@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from resgen.core.argtypes import ranged, whole
+from resgen.core.argtypes import ranged, ranged_or, whole
 from resgen.core.config import CFG_SCHEDULES
 from resgen.core.sampler import MAX_CODE_TEMPERATURE, MAX_PI_TEMPERATURE, MAX_SPEAKER_CFG
 from resgen.eval.image import apply_sampler_overrides, machine
 from resgen.eval.speech_data import CorpusSplit
 from resgen.eval.speech_report import seed_mean
-from resgen.speech.postfilter import MAX_CONTRAST
+from resgen.speech.postfilter import MATCH, MAX_CONTRAST
 from resgen.speech.aligned import generate_aligned
 
 SEED_STRIDE = 100    # --seeds K samples with seed, seed + 100, ... (the seeds of the separate runs quoted in docs/)
@@ -68,8 +68,9 @@ def add_args(p: argparse.ArgumentParser):
                    help="guidance on the prompt's voice (1 = none; default: the model's)")
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--top-p", type=float, default=None)
-    p.add_argument("--contrast", type=ranged(MAX_CONTRAST), default=None,
-                   help="spectral-contrast postfilter on generated mels (0 = none; default: the model's)")
+    p.add_argument("--contrast", type=ranged_or(MATCH, MAX_CONTRAST), default=None,
+                   help='spectral-contrast postfilter on generated mels (0 = none, "prompt" = matched to each '
+                        "prompt's formant detail; default: the model's)")
     p.add_argument("--mog-noise", type=float, default=None,
                    help="MoG draw = mean + this x sigma x N(0, I) (default: the model's, see SamplerConfig)")
     p.add_argument("--pi-temperature", type=ranged(MAX_PI_TEMPERATURE), default=None,
@@ -276,13 +277,14 @@ def generate_all(pipe, held: CorpusSplit, triples, args, settings: dict, res: di
     from tqdm import tqdm
 
     from resgen.speech.audio import MelConfig, save_audio
-    gen, t0, audio_s, paces = [], time.perf_counter(), 0.0, []
+    gen, t0, audio_s, paces, contrasts = [], time.perf_counter(), 0.0, [], []
     for n, (i, j, _) in enumerate(tqdm(triples, desc="ResGEN", dynamic_ncols=True, mininterval=5.0)):
         r = pipe.generate(held.texts[i], held.audio[j], held.sample_rate, accent=held.accent(i),
                           seed=seed + n, vocoder=args.vocoder,
                           prompt_text=held.texts[j] if args.prompt_text else None, **settings)
         gen.append(r.audio)
         paces.append(r.settings.get("pace", 1.0))
+        contrasts.append(float(r.settings.get("contrast", 0.0)))
         audio_s += r.duration
         if args.save_audio:
             Path(args.save_audio).mkdir(parents=True, exist_ok=True)
@@ -291,5 +293,6 @@ def generate_all(pipe, held: CorpusSplit, triples, args, settings: dict, res: di
     sr = MelConfig.sample_rate
     res["generation"] = {"seconds": time.perf_counter() - t0, "audio_s": audio_s,
                          "duration_ratio": audio_s / sum(len(held.audio[i]) / sr for i, _, _ in triples),
-                         "pace_median": float(np.median(paces)) if paces else 1.0}
+                         "pace_median": float(np.median(paces)) if paces else 1.0,
+                         "contrast_mean": float(np.mean(contrasts)) if contrasts else 0.0}
     return gen

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from resgen.speech.model import positions_phonemes
+from resgen.speech.postfilter import MATCH
 
 
 @torch.no_grad()
@@ -36,9 +37,10 @@ def aligned_codes(pipe, phonemes: list[str], frames: torch.Tensor, prompt_audio:
 
 def generate_aligned(pipe, phonemes: list[str], frames: torch.Tensor, prompt_audio: np.ndarray, prompt_rate: int,
                      seed: int = 0, vocoder: str = "hifigan", known: torch.Tensor | None = None,
-                     contrast: float | None = None) -> np.ndarray:
+                     contrast: float | str | None = None) -> np.ndarray:
     """The same as aligned_codes, spoken (through the model's postfilter, or `contrast`'s): -> float32 audio."""
     prompt = pipe.prompt_codes(prompt_audio, prompt_rate)
     codes = aligned_codes(pipe, phonemes, frames, prompt_audio, prompt_rate, seed, known, prompt)
-    mel = pipe.decode(codes, context=prompt)                                            # as pipe.generate decodes
-    return pipe.vocode(pipe.postfilter.apply(mel, contrast), vocoder)
+    contrast = pipe.postfilter.resolve(contrast)
+    detail = pipe.prompt_detail(prompt_audio, prompt_rate) if contrast == MATCH else None
+    return pipe.speak_codes(torch.cat([prompt, codes]), len(prompt), contrast, vocoder, True, detail)[1]

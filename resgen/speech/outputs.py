@@ -22,12 +22,16 @@ class SpeechOutputs:
         partly from the prompt's voice (how generated speech is decoded: docs/speech-intelligibility.md)."""
         return self._decode_latent(self.tokenizer.rvq.decode(codes[None].to(self.device), depth), context)
 
-    def speak_codes(self, codes: torch.Tensor, Np: int, contrast: float = 0.0, vocoder: str = "hifigan",
-                    behind_prompt: bool = True) -> tuple[torch.Tensor, np.ndarray]:
-        """A sample's codes (Np + Nt, D), the prompt's first -> (log-mel (80, Nt * 4), audio): the target decoded
-        behind the prompt (alone when not behind_prompt), through the postfilter at `contrast`, vocoded."""
-        mel = self.postfilter.apply(self.decode(codes[Np:], context=codes[:Np] if behind_prompt else None), contrast)
-        return mel, self.vocode(mel, vocoder)
+    def speak_codes(self, codes: torch.Tensor, Np: int, contrast: float | str = 0.0, vocoder: str = "hifigan",
+                    behind_prompt: bool = True,
+                    prompt_detail: float | None = None) -> tuple[torch.Tensor, np.ndarray, float]:
+        """A sample's codes (Np + Nt, D), the prompt's first -> (log-mel (80, Nt * 4), audio, the contrast applied):
+        the target decoded behind the prompt (alone when not behind_prompt), through the postfilter at `contrast`
+        (a number, or "prompt": matched to `prompt_detail`, the prompt's from `prompt_detail()`), vocoded."""
+        mel = self.decode(codes[Np:], context=codes[:Np] if behind_prompt else None)
+        used = self.postfilter.contrast_for(mel, prompt_detail, contrast)
+        mel = self.postfilter.apply(mel, used)
+        return mel, self.vocode(mel, vocoder), used
 
     def _decode_latent(self, z: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
         """z (1, Nt, E) -> log-mel (80, Nt * 4), behind the context's latents when given."""

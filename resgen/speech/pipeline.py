@@ -34,7 +34,7 @@ from resgen.speech.corpus import ACCENTS
 from resgen.speech.outputs import SpeechOutputs
 from resgen.speech.model import NULL_TEXT, SpeechModel, durations_from_log, positions_phonemes
 from resgen.speech.pace import PaceMemo
-from resgen.speech.postfilter import PostfilterConfig
+from resgen.speech.postfilter import MATCH, PostfilterConfig
 from resgen.speech.tokenizer import MelTokenizer
 from resgen.core.trace import StepTrace
 from resgen.speech.vocoder import VOCODERS
@@ -173,6 +173,15 @@ class SpeechPipeline(SpeechOutputs):
         mel = log_mel(torch.from_numpy(p.audio).to(self.device))
         return self.tokenizer.encode(mel)[0, : self.cfg.max_prompt], p.notices
 
+    @torch.no_grad()
+    def prompt_detail(self, audio: np.ndarray, sample_rate: int) -> float:
+        """The prompt's across-band detail over the part the model hears (resgen/speech/postfilter.py `detail`):
+        what contrast "prompt" matches. Audio it cannot use raises AudioError."""
+        from resgen.speech.postfilter import detail
+        p = condition_prompt(audio, sample_rate, min_s=PROMPT_SECONDS[0], max_s=PROMPT_SECONDS[1])
+        mel = log_mel(torch.from_numpy(p.audio).to(self.device))[0]
+        return detail(mel[:, : self.cfg.max_prompt * self.tok_cfg.downsample], self.postfilter.sigma)
+
     def sampling_settings(self, steps, cfg, temperature, top_p, seed, speed, pace: float = 1.0, speaker_cfg=None):
         """A user's settings (None: the model's) -> a checked dict; ValueError fit for a user. pace: the prompt's pace
         (resgen/speech/pace.py); durations are predicted, times pace, divided by speed."""
@@ -267,13 +276,14 @@ class SpeechPipeline(SpeechOutputs):
                  steps: int | None = None, cfg: float | None = None, temperature: float | None = None,
                  top_p: float | None = None, seed: int = 0, accent: str = "en-us",
                  vocoder: str = "hifigan", on_chunk=None, prompt_text: str | None = None,
-                 speaker_cfg: float | None = None, contrast: float | None = None,
+                 speaker_cfg: float | None = None, contrast: float | str | None = None,
                  behind_prompt: bool = True) -> SpeechResult:
         """Speak `text` (up to MAX_TEXT characters; a long one in chunks, see the module docstring).
         on_chunk(k, n, chunk_text) is called before chunk k of n is generated. prompt_text: what the prompt says
         (optional): the speech then takes the prompt speaker's pace (resgen/speech/pace.py). speaker_cfg: guidance
         on the prompt's voice (1 = none; the model's default when None). contrast: the spectral-contrast postfilter
-        on the generated mel (resgen/speech/postfilter.py; 0 = none; the model's default when None). behind_prompt:
+        on the generated mel (resgen/speech/postfilter.py; 0 = none, "prompt" = matched to the prompt's formant detail;
+        the model's default when None; the contrast applied is in settings["contrast"]). behind_prompt:
         decode the codes behind the prompt's (`decode`); False decodes them alone, as before 2026-12-07 (diagnosis)."""
         if vocoder not in VOCODERS:
             raise ValueError(f"unknown vocoder {vocoder!r}; choose one of {', '.join(VOCODERS)}")
@@ -297,7 +307,7 @@ class SpeechPipeline(SpeechOutputs):
                             {**first.settings, "seed": seed, "chunks": len(parts)}, parts, chunks)
 
     def _speak(self, text, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p, seed, accent,
-               vocoder, prompt_text=None, speaker_cfg=None, contrast: float = 0.0,
+               vocoder, prompt_text=None, speaker_cfg=None, contrast: float | str = 0.0,
                behind_prompt: bool = True) -> SpeechResult:
         """One generation (a text that fits one)."""
         t0 = time.perf_counter()
@@ -305,8 +315,11 @@ class SpeechPipeline(SpeechOutputs):
                                                   top_p, seed, accent, prompt_text, speaker_cfg)
         traces = list(it)
         codes = traces[-1].codes[0, Np:]
-        mel, audio = self.speak_codes(traces[-1].codes[0], Np, contrast, vocoder, behind_prompt)
-        settings = {**s, "accent": accent, "vocoder": vocoder, "contrast": contrast}
+        detail = self.prompt_detail(prompt_audio, prompt_rate) if contrast == MATCH else None
+        mel, audio, used = self.speak_codes(traces[-1].codes[0], Np, contrast, vocoder, behind_prompt, detail)
+        settings = {**s, "accent": accent, "vocoder": vocoder, "contrast": used}
+        if contrast == MATCH:
+            settings["contrast_setting"] = MATCH
         if vocoder == "hifigan":
             settings["vocoder_backend"] = self.vocoder_backend
         return SpeechResult(audio, MelConfig.sample_rate, mel, codes, Np, phonemes, traces, time.perf_counter() - t0,

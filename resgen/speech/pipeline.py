@@ -290,12 +290,14 @@ class SpeechPipeline(SpeechOutputs):
         contrast = self.postfilter.resolve(contrast)
         t0 = time.perf_counter()
         chunks = self.chunk_text(text, prompt_audio, prompt_rate, speed, accent, prompt_text)
+        detail = self.prompt_detail(prompt_audio, prompt_rate) if contrast == MATCH else None    # once, every chunk
         parts = []
         for k, chunk in enumerate(chunks):
             if on_chunk is not None:
                 on_chunk(k, len(chunks), chunk)
             parts.append(self._speak(chunk, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p,
-                                     seed + k, accent, vocoder, prompt_text, speaker_cfg, contrast, behind_prompt))
+                                     seed + k, accent, vocoder, prompt_text, speaker_cfg, contrast, behind_prompt,
+                                     detail))
         if len(parts) == 1:
             return parts[0]
         from resgen.speech.chunks import crossfade_join
@@ -308,15 +310,14 @@ class SpeechPipeline(SpeechOutputs):
 
     def _speak(self, text, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p, seed, accent,
                vocoder, prompt_text=None, speaker_cfg=None, contrast: float | str = 0.0,
-               behind_prompt: bool = True) -> SpeechResult:
-        """One generation (a text that fits one)."""
+               behind_prompt: bool = True, prompt_detail: float | None = None) -> SpeechResult:
+        """One generation (a text that fits one); prompt_detail: the prompt's, for contrast MATCH."""
         t0 = time.perf_counter()
         it, Np, phonemes, s = self.generate_steps(text, prompt_audio, prompt_rate, speed, steps, cfg, temperature,
                                                   top_p, seed, accent, prompt_text, speaker_cfg)
         traces = list(it)
         codes = traces[-1].codes[0, Np:]
-        detail = self.prompt_detail(prompt_audio, prompt_rate) if contrast == MATCH else None
-        mel, audio, used = self.speak_codes(traces[-1].codes[0], Np, contrast, vocoder, behind_prompt, detail)
+        mel, audio, used = self.speak_codes(traces[-1].codes[0], Np, contrast, vocoder, behind_prompt, prompt_detail)
         settings = {**s, "accent": accent, "vocoder": vocoder, "contrast": used}
         if contrast == MATCH:
             settings["contrast_setting"] = MATCH

@@ -13,7 +13,8 @@ only, never to a resynthesis of a recording.
 contrast "prompt" matches the prompt instead of a fixed value: per utterance, the contrast that raises the
 generated mel's across-band detail (the std of mel - smooth_over_bands(mel) over its speech frames, `detail`) to
 `prompt_ratio` times the prompt recording's, clipped to [0, MAX_CONTRAST]. Detail grows nearly linearly with the
-contrast (by about 0.6 of it: the smoothed copy moves too), so one more evaluation at contrast 1 finds it:
+contrast (by 0.6 of it on tests/test_postfilter.py's formant mel: the smoothed copy moves too), so one more
+evaluation at contrast 1 finds it:
 
     contrast = (prompt_ratio * detail(prompt) - detail(mel)) / (detail(filtered at 1) - detail(mel))
 

@@ -76,8 +76,8 @@ def speech_rows(args) -> list[tuple]:
     from resgen.speech.audio import load_audio
     from resgen.core.weights import ModelFileError
     try:
-        pipe_t = resgen.load("speech", backend="torch", device=args.device)
-        pipe_o = resgen.load("speech", backend="onnx")
+        pipe_t = resgen.load("speech", backend="torch", device=args.device, model_dir=args.speech_model)
+        pipe_o = resgen.load("speech", backend="onnx", model_dir=args.speech_model)
     except ModelFileError as e:
         print(f"(no speech rows: {e})")
         return []
@@ -93,7 +93,7 @@ def speech_rows(args) -> list[tuple]:
         batch = 1 + (w != 1) + (s != 1)
         rows.append((f"whole sample, {secs:.1f} s of speech (T={T}, CFG {w:g}, voice {s:g}: {T} calls"
                      f"{f' of batch {batch}' if batch > 1 else ''}, {voc}; RTF torch / ort {t_t / secs:.2f} / "
-                     f"{t_o / secs:.2f})",
+                     f"{t_o / secs:.2f}{f'; model {args.speech_model}' if args.speech_model else ''})",
                      f"{t_t:.3f} s", f"{t_o:.3f} s", f"{t_t / t_o:.2f}x"))
     return rows
 
@@ -106,6 +106,9 @@ def main():
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--device", default="cpu", help="torch device of the 'torch eager' column (cpu or cuda)")
     p.add_argument("--depth-only", action="store_true", help="only the depth study (ResGEN vs the AR baseline)")
+    p.add_argument("--speech-model", default=None,
+                   help="speech model folder of the speech rows (default assets/speech; e.g. one with a part-int8 "
+                        "vocoder.onnx, docs/backends.md)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -1,13 +1,24 @@
 """python -m export onnx --task image|speech [--model DIR] [--out FILE] [--opset 17]
 python -m export parity --task image|speech|vocoder [--model DIR]
 python -m export vocoder [--out assets/speech/vocoder.safetensors]
-python -m export vocoder-onnx [--weights assets/speech/vocoder.safetensors] [--out FILE]
+python -m export vocoder-onnx [--weights assets/speech/vocoder.safetensors] [--out FILE] [--int8-stages 2 --calibration DIR]
 python -m export ship SRC DST [--half FILE ...] [--sampler-from assets/image] [--label NAME] [--tokenizer-from DIR]"""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+
+def stage_list(spec: str) -> tuple[int, ...]:
+    """'2' or '1,2,3' -> HiFi-GAN upsampling stages, each 1..4."""
+    try:
+        stages = tuple(sorted({int(x) for x in spec.split(",")}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{spec!r}: expected stage numbers like 2 or 1,2") from None
+    if not stages or stages[0] < 1 or stages[-1] > 4:
+        raise argparse.ArgumentTypeError(f"{spec!r}: HiFi-GAN's upsampling stages are 1 to 4")
+    return stages
 
 
 def main(argv=None) -> int:
@@ -26,6 +37,12 @@ def main(argv=None) -> int:
     vo = sub.add_parser("vocoder-onnx", help="HiFi-GAN safetensors -> vocoder.onnx beside it (float16 weights)")
     vo.add_argument("--weights", default=None, help="default: assets/speech/vocoder.safetensors")
     vo.add_argument("--out", default=None, help="default: the weights' path with .onnx")
+    vo.add_argument("--int8-stages", type=stage_list, default=(),
+                    help="upsampling stages (1-4, like 2 or 1,2) whose residual blocks run in int8 "
+                         "(default none: all float, exact)")
+    vo.add_argument("--calibration", default=None,
+                    help="speech to calibrate the int8 activations on: a corpus folder (its training split) "
+                         "or a folder of WAVs")
     h = sub.add_parser("ship", help="copy a trained model folder into assets/ (its listed files, optionally float16)")
     h.add_argument("src")
     h.add_argument("dst")
@@ -53,17 +70,21 @@ def main(argv=None) -> int:
 
             from .vocoder import export_onnx
             weights = Path(args.weights or assets_dir() / "speech" / "vocoder.safetensors")
-            print(f"wrote {export_onnx(weights, args.out and Path(args.out))}")
+            out = export_onnx(weights, args.out and Path(args.out), int8_stages=args.int8_stages,
+                              calibration=args.calibration and Path(args.calibration))
+            print(f"wrote {out}")
         elif args.cmd == "parity" and args.task == "vocoder":
             from resgen import assets_dir
 
             from .vocoder import parity as vocoder_parity
-            rows = vocoder_parity(Path(args.model or assets_dir() / "speech") / "vocoder.safetensors")
-            print("| batch | mel frames | max abs diff audio |")
-            print("|---|---|---|")
+            rows, int8 = vocoder_parity(Path(args.model or assets_dir() / "speech") / "vocoder.safetensors")
+            print(f"vocoder.onnx: the upsampling stages whose residual blocks run in int8: {int8}")
+            print("| batch | mel frames | max abs diff audio | log-mel L1 between the audios |")
+            print("|---|---|---|---|")
             for r in rows:
-                print(f"| {r['batch']} | {r['frames']} | {r['audio']:.2e} |")
-            print(f"largest difference: {max(r['audio'] for r in rows):.2e}")
+                print(f"| {r['batch']} | {r['frames']} | {r['audio']:.2e} | {r['mel_l1']:.3f} |")
+            print(f"largest difference: {max(r['audio'] for r in rows):.2e}; "
+                  f"largest log-mel L1: {max(r['mel_l1'] for r in rows):.3f}")
         elif args.cmd == "onnx":
             from .onnx_denoiser import export_task
             out = export_task(args.task, args.model and Path(args.model), args.out and Path(args.out), args.opset)

@@ -91,12 +91,13 @@ def export_denoiser(denoiser: Denoiser, weights: Path, out: Path, task: str, ops
     return stamp_and_save(onnx.load(str(tmp)), tmp, out, task, weights, opset)
 
 
-def stamp_and_save(model, tmp: Path, out: Path, task: str, weights: Path, opset: int) -> Path:
-    """Stamp the task, version, opset and the sha256 of `weights` into an onnx model's metadata, check it,
-    write it to `tmp`, then move it to `out` (never a half-written `out`)."""
+def stamp_and_save(model, tmp: Path, out: Path, task: str, weights: Path, opset: int,
+                   extra: dict[str, str] | None = None) -> Path:
+    """Stamp the task, version, opset, the sha256 of `weights` (and `extra`) into an onnx model's metadata, check
+    it, write it to `tmp`, then move it to `out` (never a half-written `out`)."""
     import onnx
     meta = {"resgen_task": task, "resgen_version": resgen.__version__,
-            "weights_sha256": file_sha256(weights), "opset": str(opset)}
+            "weights_sha256": file_sha256(weights), "opset": str(opset), **(extra or {})}
     for k, v in meta.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = k, v

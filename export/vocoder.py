@@ -41,11 +41,14 @@ def convert(src: Path, out: Path) -> Path:
     return out
 
 
-def export_onnx(weights: Path, out: Path | None = None, opset: int = 17) -> Path:
+def export_onnx(weights: Path, out: Path | None = None, opset: int = 17, int8_stages: tuple[int, ...] = (),
+                calibration: Path | None = None) -> Path:
     """vocoder.safetensors -> vocoder.onnx beside it (or `out`): mel float32 (B, 80, F) -> audio float32
-    (B, F * 256), B and F dynamic. The weights stay float16 on disk as in the safetensors (each feeds a Cast to
-    float32, which onnxruntime folds once when it opens the file), so the graph computes exactly what the torch
-    module computes, at half the size. The sha256 of `weights` is stamped into its metadata."""
+    (B, F * 256), B and F dynamic. The float weights stay float16 on disk as in the safetensors (each feeds a Cast
+    to float32, which onnxruntime folds once when it opens the file), so without int8_stages the graph computes
+    exactly what the torch module computes, at half the size. int8_stages (1..4): those upsampling stages'
+    residual blocks in int8, calibrated on `calibration` (a speech corpus folder or a folder of WAVs; see
+    vocoder_int8.py). The sha256 of `weights` and the int8 stages are stamped into its metadata."""
     import warnings
 
     import numpy as np
@@ -65,11 +68,19 @@ def export_onnx(weights: Path, out: Path | None = None, opset: int = 17) -> Path
         torch.onnx.export(model, (torch.full((1, 80, 32), -5.0),), str(tmp), dynamo=False, opset_version=opset,
                           input_names=["mel"], output_names=["audio"],
                           dynamic_axes={"mel": {0: "B", 2: "F"}, "audio": {0: "B", 1: "T"}})
+    extra = {"int8_stages": ",".join(map(str, int8_stages)) or "none"}
+    if int8_stages:
+        from .vocoder_int8 import calibration_mels, quantise
+        if calibration is None:
+            raise ValueError("int8 stages need calibration speech: a corpus folder or a folder of WAVs")
+        quantise(tmp, tmp, int8_stages, len(model.cfg.resblock_kernels), calibration_mels(calibration))
+        extra["int8_calibration"] = Path(calibration).name
     graph = onnx.load(str(tmp))
+    quant_io = {i for n in graph.graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear") for i in n.input}
     casts, kept = [], []
     for init in graph.graph.initializer:
         arr = numpy_helper.to_array(init)
-        if arr.dtype == np.float32 and arr.size > 1:
+        if arr.dtype == np.float32 and arr.size > 1 and init.name not in quant_io:
             half = numpy_helper.from_array(arr.astype(np.float16), init.name + "_fp16")
             kept.append(half)
             casts.append(helper.make_node("Cast", [half.name], [init.name], to=onnx.TensorProto.FLOAT))
@@ -80,12 +91,14 @@ def export_onnx(weights: Path, out: Path | None = None, opset: int = 17) -> Path
     nodes = casts + list(graph.graph.node)
     del graph.graph.node[:]
     graph.graph.node.extend(nodes)
-    return stamp_and_save(graph, tmp, out, "vocoder", weights, opset)
+    return stamp_and_save(graph, tmp, out, "vocoder", weights, opset, extra)
 
 
 @torch.no_grad()
-def parity(weights: Path, frames=(16, 100, 400), seed: int = 123) -> list[dict]:
-    """-> one row per mel length: max |ORT - torch| of the audio from a random log-mel."""
+def parity(weights: Path, frames=(16, 100, 400), seed: int = 123) -> tuple[list[dict], str]:
+    """-> (one row per mel length: max |ORT - torch| of the audio from a random log-mel, and the mean |difference|
+    of the two audios' log-mels; the graph's int8 stages from its metadata)."""
+    from resgen.speech.audio import log_mel
     from resgen.speech.vocoder import load_hifigan
     from resgen.speech.vocoder_backends import OrtHifiGan
 
@@ -95,5 +108,7 @@ def parity(weights: Path, frames=(16, 100, 400), seed: int = 123) -> list[dict]:
     rows = []
     for i, f in enumerate(frames):
         mel = torch.randn(1 + i % 2, 80, f, generator=g) - 5
-        rows.append({"batch": mel.shape[0], "frames": f, "audio": float((model(mel) - session(mel)).abs().max())})
-    return rows
+        ref, got = model(mel), session(mel)
+        rows.append({"batch": mel.shape[0], "frames": f, "audio": float((ref - got).abs().max()),
+                     "mel_l1": float((log_mel(ref) - log_mel(got)).abs().mean())})
+    return rows, session.metadata.get("int8_stages", "none")

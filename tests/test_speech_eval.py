@@ -117,9 +117,10 @@ def test_a_model_sampled_with_several_seeds_gets_one_row_of_per_pair_means_and_t
     assert "wer" not in m                                       # only what every seed's row has
 
 
-def test_seeds_out_of_range_is_a_one_line_error(tmp_path):
+def test_seeds_or_backend_out_of_range_is_a_one_line_error(tmp_path):
     import subprocess
     import sys
-    r = subprocess.run([sys.executable, "-m", "resgen", "eval", "speech", "--data", str(tmp_path), "--seeds", "0"],
-                       capture_output=True, text=True)
-    assert r.returncode != 0 and "--seeds" in r.stderr and "Traceback" not in r.stderr
+    for flag, value in (("--seeds", "0"), ("--backend", "tensorrt")):
+        r = subprocess.run([sys.executable, "-m", "resgen", "eval", "speech", "--data", str(tmp_path), flag, value],
+                           capture_output=True, text=True)
+        assert r.returncode != 0 and flag in r.stderr and "Traceback" not in r.stderr

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from resgen.core.argtypes import ranged, ranged_or, whole
+from resgen.core.backends import BACKENDS
 from resgen.core.config import CFG_SCHEDULES
 from resgen.core.sampler import MAX_CODE_TEMPERATURE, MAX_PI_TEMPERATURE, MAX_SPEAKER_CFG
 from resgen.eval.image import apply_sampler_overrides, machine
@@ -84,6 +85,8 @@ def add_args(p: argparse.ArgumentParser):
                    help=f"sample the model's row with K seeds (seed, seed + {SEED_STRIDE}, ...) and add a row "
                         "'ResGEN, mean of K seeds' (each pair's scores averaged over them; the seeds' spread printed)")
     p.add_argument("--vocoder", default="hifigan", choices=("hifigan", "griffin-lim"))
+    p.add_argument("--backend", default="torch", choices=BACKENDS,
+                   help="where the denoiser and HiFi-GAN run (default torch, the reference; auto = what users get)")
     p.add_argument("--repeats", type=int, default=3, help="runs of the real-time-factor measurement (0 = none)")
     p.add_argument("--no-resynthesis", action="store_true",
                    help="skip the 'vocoder only' and 'resynthesis' rows (same as --depths none, without the vocoder row)")
@@ -164,7 +167,7 @@ def run(args) -> dict:
         raise UsageError(f"no phoneme recogniser at {rec_dir} (build one: `resgen train recogniser --data DIR "
                          f"--out {rec_dir}`)")
     recogniser = load_recogniser(rec_dir)
-    pipe = resgen.load("speech", backend="torch", model_dir=args.model)
+    pipe = resgen.load("speech", backend=args.backend, model_dir=args.model)
     apply_sampler_overrides(pipe, args)
     depths = [] if args.no_resynthesis else parse_depths(args.depths, pipe.tok_cfg.rvq.depth)
     split = CorpusSplit(data, args.split)
@@ -234,6 +237,7 @@ def run(args) -> dict:
     if not args.no_model and args.oracle_depths:
         rows.update(oracle_depth_rows(pipe, split, triples, args))
     res["rows"] = list(rows)
+    res["backends"] = {"denoiser": pipe.backend, "vocoder": pipe.vocoder_backend}
     res["scores"] = score(rows, triples, split, sr, recogniser, args.pocketsphinx)
     if not args.no_model and args.seeds > 1:
         name = f"ResGEN, mean of {args.seeds} seeds"

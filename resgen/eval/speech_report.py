@@ -93,7 +93,9 @@ def per_voice(scores: dict, rows, triples, split, refs, rec_len: list[float]) ->
 def print_table(res: dict) -> None:
     s = res["scores"]
     print(f"machine: {res['machine']}; torch {res['torch']}; model {res['model']}; recogniser {res['recogniser']}")
-    print(f"settings: {res['settings']}; vocoder {res['vocoder']}; split {res['split']}: {res['pairs']} "
+    backends = res.get("backends", {})
+    print(f"settings: {res['settings']}; vocoder {res['vocoder']} (on {backends.get('vocoder') or 'torch'}); "
+          f"denoiser on {backends.get('denoiser', 'torch')}; split {res['split']}: {res['pairs']} "
           f"(voice, sentence) pairs from {res['voices']} voices never trained on")
     L = res["tokenizer_l1_per_depth"]
     print("\n| depth d | " + " | ".join(str(d + 1) for d in range(len(L))) + " |")

@@ -6,6 +6,10 @@ is fastest, as the denoiser does (resgen/core/backends.py):
   onnx   - an onnxruntime session over vocoder.onnx beside it (`python -m export vocoder-onnx`)
   auto   - torch on CUDA; on a CPU whichever is faster on this machine, timed once on a 1-s mel and cached
            (resgen/core/backend_choice.py)
+The shipped vocoder.onnx is float and computes what torch computes. A user may export one whose residual blocks run
+partly in int8 (`python -m export vocoder-onnx --int8-stages 1,2,3 --calibration DIR`, export/vocoder_int8.py): 1.7
+times as fast, at a measured cost in voice similarity (docs/backends.md). `auto` times whichever graph is there: the
+choice is cached per graph, not per weights.
 vocoder.onnx carries the sha256 of the safetensors it was exported from; a missing, unloadable or stale graph,
 or no onnxruntime, falls back to torch with a warning.
 """
@@ -68,7 +72,8 @@ def load_vocoder(weights: str | Path, backend: str = "auto", device: str | torch
         from resgen.core.backend_choice import choose_fastest
         probe = torch.full((1, 80, PROBE_FRAMES), -5.0, device=torch.device(device))
         probe[:, :40] += torch.linspace(0, 3, PROBE_FRAMES)       # some structure, so no branch is trivial
-        choice, _ = choose_fastest("vocoder " + sha, model, session, (probe,), PROBE_REPEATS)
+        # keyed by the graph, not the weights: a re-exported graph (float or part int8) is timed afresh
+        choice, _ = choose_fastest(file_sha256(weights.with_suffix(".onnx")), model, session, (probe,), PROBE_REPEATS)
         if choice == "torch":
             return model, "torch"
     return session, "onnxruntime"

@@ -19,7 +19,8 @@ def trace_file(arrays: dict, task: str) -> str:
 
 def as_spoken(pipe, arrays: dict, mel):
     """A mel decoded from a speech run's trace, through that run's postfilter, as its speech was made."""
-    return pipe.postfilter.apply(mel, float(arrays["meta"].get("contrast", 0.0)))
+    from resgen.speech.postfilter import check_contrast
+    return pipe.postfilter.apply(mel, check_contrast(arrays["meta"].get("contrast", 0.0)))    # a number or per band group
 
 
 def prompt_codes(arrays: dict):

@@ -21,11 +21,12 @@ def transcript_of(wav: Path) -> str:
     return next((i.get("text", "") for i in items if i.get("file") == Path(wav).name and i.get("whole")), "")
 
 
-def contrast_note(setting, used: list[float]) -> str:
+def contrast_note(setting, used: list) -> str:
     """The run line's words for the postfilter: nothing when off; the value, or each chunk's when matched to the
     prompt."""
     if setting == "prompt":
-        return "; formant contrast matched to the prompt: " + ", ".join(f"{c:.2f}" for c in used)
+        from resgen.speech.postfilter import check_contrast, describe
+        return "; formant contrast matched to the prompt: " + ", ".join(describe(check_contrast(c)) for c in used)
     return f"; formant contrast {setting:g}" if setting else ""
 
 

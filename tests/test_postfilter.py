@@ -111,3 +111,40 @@ def test_the_prompt_setting_is_checked_and_needs_resolving():
         PostfilterConfig(contrast=MATCH).apply(_formants())
     with pytest.raises(ValueError, match="prompt_ratio"):
         PostfilterConfig(contrast=MATCH, prompt_ratio=3)
+
+
+def test_detail_per_band_group_and_amounts_between_the_groups():
+    from resgen.speech.postfilter import band_amounts, detail, group_detail
+    mel = _formants(sharpness=1.5)
+    assert group_detail(mel, 2.0, 1) == (detail(mel),)
+    blunt_top = torch.cat([mel[:40], smooth_over_bands(mel, 2.0)[40:]])       # the upper half's formants smoothed
+    low, high = group_detail(blunt_top, 2.0, 2)
+    assert low > 1.5 * high > 0
+    assert torch.equal(band_amounts((0.3,), 80), torch.full((80,), 0.3))
+    a = band_amounts((0.0, 0.4, 0.2, 0.2), 80)
+    assert a[:10].eq(0).all() and a[-10:].sub(0.2).abs().max() < 1e-6          # held beyond the outer centres
+    assert abs(a[30] - 0.4) < 0.01 and 0 < a[20] < 0.4 and torch.all(a[30:50].diff() <= 0)   # linear between
+    assert torch.equal(spectral_contrast(mel, (0.0, 0.0)), mel)
+
+
+def test_contrast_matched_per_band_group_sharpens_where_the_prompt_is_sharper():
+    from resgen.speech.postfilter import MATCH, describe, group_detail, mean_contrast
+    prompt = _formants(sharpness=1.5, seed=1)
+    gen = _formants(sharpness=1.5, seed=2)
+    gen = torch.cat([smooth_over_bands(gen, 0.7)[:40], smooth_over_bands(gen, 1.5)[40:]])  # the top half blunter
+    pf = PostfilterConfig(contrast=MATCH, bands=2)
+    c = pf.contrast_for(gen, pf.detail(prompt))
+    assert isinstance(c, tuple) and len(c) == 2 and 0 < c[0] < c[1] <= MAX_CONTRAST
+    after, target = group_detail(pf.apply(gen, c), 2.0, 2), group_detail(prompt, 2.0, 2)
+    before = group_detail(gen, 2.0, 2)
+    assert all(abs(a - t) < 0.5 * abs(b - t) for a, b, t in zip(after, before, target))   # each group moved most of the way
+    assert describe(c) == f"{c[0]:.2f}/{c[1]:.2f}" and mean_contrast(c) == pytest.approx(sum(c) / 2)
+    assert pf.contrast_for(gen, None) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="band groups"):
+        pf.contrast_for(gen, (1.0, 1.0, 1.0))
+    assert check_contrast([0.1, 0.2]) == (0.1, 0.2)
+    with pytest.raises(ValueError, match="between 0 and"):
+        check_contrast([0.1, 2.0])
+    for bad in (0, 9, 2.5):
+        with pytest.raises(ValueError, match="bands"):
+            PostfilterConfig(contrast=MATCH, bands=bad)

@@ -170,8 +170,9 @@ def run_speech(args) -> None:
         print(f"prompt: {notice}", file=sys.stderr)
     print(f"wrote {out} ({result.duration:.2f} s of speech)" + (f", trace {args.trace}" if args.trace else ""))
     voc = args.vocoder + (f" ({s['vocoder_backend']})" if s.get("vocoder_backend") else "")
+    from resgen.speech.postfilter import describe
     print(f"backend {result.backend}, vocoder {voc}; steps {s['steps']}, cfg {s['cfg']}, "
-          f"speaker_cfg {s['speaker_cfg']}, contrast {s['contrast']:.3g}"
+          f"speaker_cfg {s['speaker_cfg']}, contrast {describe(s['contrast'])}"
           f"{' (matched to the prompt)' if s.get('contrast_setting') else ''}, speed {s['speed']}, "
           f"pace {s['pace']}{' (from the prompt transcript)' if args.prompt_text else ''}, "
           f"seed {s['seed']}; sampling + vocoding {result.seconds:.2f} s (real-time factor {result.rtf:.2f}), "

@@ -31,7 +31,7 @@ from resgen.core.sampler import MAX_CODE_TEMPERATURE, MAX_PI_TEMPERATURE, MAX_SP
 from resgen.eval.image import apply_sampler_overrides, machine
 from resgen.eval.speech_data import CorpusSplit
 from resgen.eval.speech_report import seed_mean
-from resgen.speech.postfilter import MATCH, MAX_CONTRAST
+from resgen.speech.postfilter import MATCH, MAX_CONTRAST, mean_contrast
 from resgen.speech.aligned import generate_aligned
 
 SEED_STRIDE = 100    # --seeds K samples with seed, seed + 100, ... (the seeds of the separate runs quoted in docs/)
@@ -288,7 +288,7 @@ def generate_all(pipe, held: CorpusSplit, triples, args, settings: dict, res: di
                           prompt_text=held.texts[j] if args.prompt_text else None, **settings)
         gen.append(r.audio)
         paces.append(r.settings.get("pace", 1.0))
-        contrasts.append(float(r.settings.get("contrast", 0.0)))
+        contrasts.append(mean_contrast(r.settings.get("contrast", 0.0)))
         audio_s += r.duration
         if args.save_audio:
             Path(args.save_audio).mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ class SpeechOutputs:
 
     def speak_codes(self, codes: torch.Tensor, Np: int, contrast: float | str = 0.0, vocoder: str = "hifigan",
                     behind_prompt: bool = True,
-                    prompt_detail: float | None = None) -> tuple[torch.Tensor, np.ndarray, float]:
+                    prompt_detail: tuple[float, ...] | None = None) -> tuple[torch.Tensor, np.ndarray, float | tuple]:
         """A sample's codes (Np + Nt, D), the prompt's first -> (log-mel (80, Nt * 4), audio, the contrast applied):
         the target decoded behind the prompt (alone when not behind_prompt), through the postfilter at `contrast`
         (a number, or "prompt": matched to `prompt_detail`, the prompt's from `prompt_detail()`), vocoded."""

@@ -174,13 +174,13 @@ class SpeechPipeline(SpeechOutputs):
         return self.tokenizer.encode(mel)[0, : self.cfg.max_prompt], p.notices
 
     @torch.no_grad()
-    def prompt_detail(self, audio: np.ndarray, sample_rate: int) -> float:
-        """The prompt's across-band detail over the part the model hears (resgen/speech/postfilter.py `detail`):
-        what contrast "prompt" matches. Audio it cannot use raises AudioError."""
-        from resgen.speech.postfilter import detail
+    def prompt_detail(self, audio: np.ndarray, sample_rate: int) -> tuple[float, ...]:
+        """The prompt's across-band detail over the part the model hears, one number per band group of the model's
+        postfilter (resgen/speech/postfilter.py `group_detail`): what contrast "prompt" matches. Audio it cannot use
+        raises AudioError."""
         p = condition_prompt(audio, sample_rate, min_s=PROMPT_SECONDS[0], max_s=PROMPT_SECONDS[1])
         mel = log_mel(torch.from_numpy(p.audio).to(self.device))[0]
-        return detail(mel[:, : self.cfg.max_prompt * self.tok_cfg.downsample], self.postfilter.sigma)
+        return self.postfilter.detail(mel[:, : self.cfg.max_prompt * self.tok_cfg.downsample])
 
     def sampling_settings(self, steps, cfg, temperature, top_p, seed, speed, pace: float = 1.0, speaker_cfg=None):
         """A user's settings (None: the model's) -> a checked dict; ValueError fit for a user. pace: the prompt's pace
@@ -310,7 +310,7 @@ class SpeechPipeline(SpeechOutputs):
 
     def _speak(self, text, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p, seed, accent,
                vocoder, prompt_text=None, speaker_cfg=None, contrast: float | str = 0.0,
-               behind_prompt: bool = True, prompt_detail: float | None = None) -> SpeechResult:
+               behind_prompt: bool = True, prompt_detail: tuple[float, ...] | None = None) -> SpeechResult:
         """One generation (a text that fits one); prompt_detail: the prompt's, for contrast MATCH."""
         t0 = time.perf_counter()
         it, Np, phonemes, s = self.generate_steps(text, prompt_audio, prompt_rate, speed, steps, cfg, temperature,

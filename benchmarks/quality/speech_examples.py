@@ -28,6 +28,8 @@ def main(argv=None):
                     help="name=folder,name=folder,...; folder:transcript gives that model the prompt's transcript, "
                          "folder:alone decodes its codes without the prompt's in front (the decoding before 2026-12-07)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--backend", default="torch", choices=("torch", "onnx", "auto"),
+                    help="where the denoiser and HiFi-GAN run (onnx: a model folder's own vocoder.onnx, e.g. part int8)")
     ap.add_argument("--takes", type=int, default=1, help="panels per model: seeds seed + n + 100 t, t < takes")
     ap.add_argument("--similarity", action="store_true", help="resemblyzer similarity to the reference in each title")
     ap.add_argument("--img", default="docs/img")
@@ -50,7 +52,7 @@ def main(argv=None):
     split = CorpusSplit(Path(args.data), args.split)
     triples = split.triples()
     models = {name: spec.split(":") for name, spec in (m.split("=", 1) for m in args.models.split(","))}
-    pipes = {name: resgen.load("speech", backend="torch", model_dir=spec[0]) for name, spec in models.items()}
+    pipes = {name: resgen.load("speech", backend=args.backend, model_dir=spec[0]) for name, spec in models.items()}
     first = next(iter(pipes.values()))
     Path(args.img).mkdir(parents=True, exist_ok=True)
     Path(args.audio).mkdir(parents=True, exist_ok=True)

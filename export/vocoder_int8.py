@@ -2,10 +2,11 @@
 float.
 
 Those blocks are most of a CPU's vocoding time (the 128-channel stage alone is 40%); onnxruntime runs them as
-QLinearConv (int8 weights per output channel, uint8 activations) about twice as fast. What is left in float is what
-int8 audibly hurts (measured as the log-mel L1 between the int8 and float audio of training recordings, against 0.35
-for the float vocoder's own resynthesis error): the last stage's blocks (0.8), the input and output convolutions
-(0.8) and the transposed-conv upsamplers (0.3); the first three stages' blocks give 0.1 each, 0.15 together.
+QLinearConv (int8 weights per output channel, uint8 activations) about twice as fast. What is always left in float
+is what int8 hurts most (measured as the log-mel L1 between the int8 and float audio of validation recordings,
+against 0.35 for the float vocoder's own resynthesis error): the input and output convolutions (0.8) and the
+transposed-conv upsamplers (0.3). The last stage's blocks may be chosen but give 0.8; the first three stages' blocks
+give 0.1 each, 0.14 together.
 
 Activations are calibrated on log-mel windows of WINDOW frames from training utterances (the espeak corpus's training
 split; never a validation or held-out voice), with onnxruntime's percentile calibration (99.999%):

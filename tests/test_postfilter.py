@@ -145,6 +145,9 @@ def test_contrast_matched_per_band_group_sharpens_where_the_prompt_is_sharper():
     assert check_contrast([0.1, 0.2]) == (0.1, 0.2)
     with pytest.raises(ValueError, match="between 0 and"):
         check_contrast([0.1, 2.0])
+    for bad in ([], [0.1, "prompt"], [0.1] * 9, [[0.1]]):
+        with pytest.raises(ValueError, match="band group takes"):
+            check_contrast(bad)
     for bad in (0, 9, 2.5):
         with pytest.raises(ValueError, match="bands"):
             PostfilterConfig(contrast=MATCH, bands=bad)

@@ -103,9 +103,9 @@ def check_contrast(value: Contrast | str | list) -> Contrast | str:
     if isinstance(value, str) and value.strip().lower() == MATCH:
         return MATCH
     if isinstance(value, (tuple, list)):
-        if not 1 <= len(value) <= MAX_BANDS:
+        if not 1 <= len(value) <= MAX_BANDS or any(isinstance(v, (str, tuple, list)) for v in value):
             raise ValueError(f"a contrast per band group takes 1 to {MAX_BANDS} numbers")
-        return tuple(check_contrast(float(v)) for v in value)
+        return tuple(check_contrast(v) for v in value)
     try:
         value = float(value)
     except (TypeError, ValueError):

@@ -60,8 +60,8 @@ class PostfilterConfig:
         """A log-mel (80, F) -> its detail in each of this config's band groups (`group_detail`)."""
         return group_detail(mel, self.sigma, self.bands)
 
-    def resolve(self, contrast: float | str | None = None) -> float | str:
-        """A user's contrast (None: this config's default) -> a checked float, or MATCH."""
+    def resolve(self, contrast: Contrast | str | None = None) -> Contrast | str:
+        """A user's contrast (None: this config's default) -> a checked float (or one per band group), or MATCH."""
         return check_contrast(self.contrast if contrast is None else contrast)
 
     def contrast_for(self, mel: torch.Tensor, prompt_detail: float | tuple[float, ...] | None,

@@ -7,8 +7,8 @@ is fastest, as the denoiser does (resgen/core/backends.py):
   auto   - torch on CUDA; on a CPU whichever is faster on this machine, timed once on a 1-s mel and cached
            (resgen/core/backend_choice.py)
 The shipped vocoder.onnx is float and computes what torch computes. A user may export one whose residual blocks run
-partly in int8 (`python -m export vocoder-onnx --int8-stages 1,2,3 --calibration DIR`, export/vocoder_int8.py): 1.7
-times as fast, at a measured cost in voice similarity (docs/backends.md). `auto` times whichever graph is there: the
+partly in int8 (`python -m export vocoder-onnx --int8-stages 1,2,3 --calibration DIR`, export/vocoder_int8.py): about
+1.6 times as fast, at a measured cost in voice similarity (docs/backends.md). `auto` times whichever graph is there: the
 choice is cached per graph, not per weights.
 vocoder.onnx carries the sha256 of the safetensors it was exported from; a missing, unloadable or stale graph,
 or no onnxruntime, falls back to torch with a warning.

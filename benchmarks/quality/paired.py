@@ -4,7 +4,8 @@
     python benchmarks/quality/paired.py A_seed0.json,A_seed100.json B_seed0.json,B_seed100.json
     python benchmarks/quality/paired.py A.json B.json --skip 40     # only the pairs after the first 40
 
-Both files come from `resgen eval speech --json` on the same split and pairs (same seed). For each per-utterance
+Both files come from `resgen eval speech --json` on the same split and pairs (same seed; the tool refuses sides whose
+seeds or splits differ). For each per-utterance
 score (phoneme error, speaker similarity, identification hit) it prints the mean of A and of B and the mean paired
 difference B - A with a 95% interval from 10,000 resamples of the pairs (seed 0). An interval that holds 0 is a
 difference these pairs cannot tell from noise.
@@ -34,14 +35,36 @@ def paired(a: np.ndarray, b: np.ndarray, resamples: int = 10_000, seed: int = 0)
     return float(d.mean()), float(lo), float(hi)
 
 
+def load_runs(spec: str) -> list[dict]:
+    """"a.json" or "a.json,b.json,..." -> the evaluation JSONs, or SystemExit naming a file that cannot be read."""
+    runs = []
+    for f in (f for f in spec.split(",") if f):
+        try:
+            with open(f) as fh:
+                runs.append(json.load(fh))
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"{f}: not a readable evaluation JSON ({e})") from None
+    if not runs:
+        raise SystemExit("a side needs at least one evaluation JSON")
+    return runs
+
+
+def side_seeds(spec: str) -> tuple[list, set]:
+    """-> (the sampling seeds of a side's runs, the splits they evaluated)."""
+    runs = load_runs(spec)
+    return [r.get("settings", {}).get("seed") for r in runs], {r.get("split") for r in runs}
+
+
 def side_scores(spec: str, row: str) -> dict[str, np.ndarray]:
     """"a.json" or "a.json,b.json,..." (runs of the same pairs, other seeds) -> per-utterance score -> (pairs,), the
     mean over the runs."""
-    files = [f for f in spec.split(",") if f]
-    runs = [json.load(open(f)) for f in files]
+    runs = load_runs(spec)
     seeds = [r.get("settings", {}).get("seed") for r in runs]
     if len(set(seeds)) < len(seeds):
         raise SystemExit(f"{spec}: runs with the same seed ({seeds}); a side's runs must differ in --seed")
+    for f, r in zip(spec.split(","), runs):
+        if row not in r.get("scores", {}):
+            raise SystemExit(f"{f} has no row {row!r} (it has {', '.join(r.get('scores', {})) or 'none'})")
     out = {}
     for key, _ in SCORES:
         per_run = [np.asarray(r["scores"][row][key], float) for r in runs]
@@ -60,6 +83,12 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.skip < 0:
         raise SystemExit("--skip takes a number of pairs, 0 or more")
+    (seeds_a, split_a), (seeds_b, split_b) = side_seeds(args.a), side_seeds(args.b)
+    if sorted(map(str, seeds_a)) != sorted(map(str, seeds_b)):
+        raise SystemExit(f"A's runs have seeds {seeds_a}, B's {seeds_b}: a paired comparison needs the same seeds on "
+                         "both sides (the seed alone moves similarity by as much as most levers)")
+    if split_a != split_b:
+        raise SystemExit(f"A evaluated the split {sorted(map(str, split_a))}, B {sorted(map(str, split_b))}")
     sides = [{k: v[args.skip:] for k, v in side_scores(spec, args.row).items()} for spec in (args.a, args.b)]
     if not len(sides[0]["per_utterance"]):
         raise SystemExit(f"no pairs left after --skip {args.skip}")

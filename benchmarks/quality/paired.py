@@ -35,13 +35,14 @@ def paired(a: np.ndarray, b: np.ndarray, resamples: int = 10_000, seed: int = 0)
     return float(d.mean()), float(lo), float(hi)
 
 
-def load_runs(spec: str) -> list[dict]:
-    """"a.json" or "a.json,b.json,..." -> the evaluation JSONs, or SystemExit naming a file that cannot be read."""
+def load_runs(spec: str) -> list[tuple[str, dict]]:
+    """"a.json" or "a.json,b.json,..." -> (file, evaluation JSON) each, or SystemExit naming a file that cannot be
+    read."""
     runs = []
     for f in (f for f in spec.split(",") if f):
         try:
             with open(f) as fh:
-                runs.append(json.load(fh))
+                runs.append((f, json.load(fh)))
         except (OSError, ValueError) as e:
             raise SystemExit(f"{f}: not a readable evaluation JSON ({e})") from None
     if not runs:
@@ -49,25 +50,23 @@ def load_runs(spec: str) -> list[dict]:
     return runs
 
 
-def side_seeds(spec: str) -> tuple[list, set]:
-    """-> (the sampling seeds of a side's runs, the splits they evaluated)."""
-    runs = load_runs(spec)
-    return [r.get("settings", {}).get("seed") for r in runs], {r.get("split") for r in runs}
+def seeds_of(runs: list[tuple[str, dict]]) -> list:
+    return [r.get("settings", {}).get("seed") for _, r in runs]
 
 
-def side_scores(spec: str, row: str) -> dict[str, np.ndarray]:
-    """"a.json" or "a.json,b.json,..." (runs of the same pairs, other seeds) -> per-utterance score -> (pairs,), the
-    mean over the runs."""
-    runs = load_runs(spec)
-    seeds = [r.get("settings", {}).get("seed") for r in runs]
+def side_scores(spec: str, row: str, runs: list[tuple[str, dict]] | None = None) -> dict[str, np.ndarray]:
+    """"a.json" or "a.json,b.json,..." (runs of the same pairs, other seeds; `runs` when already loaded) ->
+    per-utterance score -> (pairs,), the mean over the runs."""
+    runs = runs or load_runs(spec)
+    seeds = seeds_of(runs)
     if len(set(seeds)) < len(seeds):
         raise SystemExit(f"{spec}: runs with the same seed ({seeds}); a side's runs must differ in --seed")
-    for f, r in zip(spec.split(","), runs):
+    for f, r in runs:
         if row not in r.get("scores", {}):
             raise SystemExit(f"{f} has no row {row!r} (it has {', '.join(r.get('scores', {})) or 'none'})")
     out = {}
     for key, _ in SCORES:
-        per_run = [np.asarray(r["scores"][row][key], float) for r in runs]
+        per_run = [np.asarray(r["scores"][row][key], float) for _, r in runs]
         if len({len(x) for x in per_run}) > 1:
             raise SystemExit(f"{spec}: the runs hold different numbers of pairs")
         out[key] = np.mean(per_run, 0)
@@ -83,13 +82,16 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.skip < 0:
         raise SystemExit("--skip takes a number of pairs, 0 or more")
-    (seeds_a, split_a), (seeds_b, split_b) = side_seeds(args.a), side_seeds(args.b)
+    runs_a, runs_b = load_runs(args.a), load_runs(args.b)
+    seeds_a, seeds_b = seeds_of(runs_a), seeds_of(runs_b)
     if sorted(map(str, seeds_a)) != sorted(map(str, seeds_b)):
         raise SystemExit(f"A's runs have seeds {seeds_a}, B's {seeds_b}: a paired comparison needs the same seeds on "
                          "both sides (the seed alone moves similarity by as much as most levers)")
+    split_a, split_b = ({str(r.get("split")) for _, r in runs} for runs in (runs_a, runs_b))
     if split_a != split_b:
-        raise SystemExit(f"A evaluated the split {sorted(map(str, split_a))}, B {sorted(map(str, split_b))}")
-    sides = [{k: v[args.skip:] for k, v in side_scores(spec, args.row).items()} for spec in (args.a, args.b)]
+        raise SystemExit(f"A evaluated the split {sorted(split_a)}, B {sorted(split_b)}")
+    sides = [{k: v[args.skip:] for k, v in side_scores(spec, args.row, runs).items()}
+             for spec, runs in ((args.a, runs_a), (args.b, runs_b))]
     if not len(sides[0]["per_utterance"]):
         raise SystemExit(f"no pairs left after --skip {args.skip}")
     print(f"# A = {args.a}, B = {args.b}, row {args.row!r}{f', pairs after the first {args.skip}' if args.skip else ''}; "

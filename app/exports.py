@@ -18,8 +18,12 @@ def trace_file(arrays: dict, task: str) -> str:
 
 
 def as_spoken(pipe, arrays: dict, mel):
-    """A mel decoded from a speech run's trace, through that run's postfilter, as its speech was made."""
+    """A mel decoded from a speech run's trace, through that run's correction and postfilter, as its speech was
+    made."""
+    from resgen.speech.correction import Correction
     from resgen.speech.postfilter import check_contrast
+    fix = Correction.from_dict(arrays["meta"].get("correction_map"))
+    mel = mel if fix is None else fix.apply(mel)
     return pipe.postfilter.apply(mel, check_contrast(arrays["meta"].get("contrast", 0.0)))    # a number or per band group
 
 

@@ -35,6 +35,9 @@ INFO = {
                 "the box above is not ticked.",
     "contrast_match": "Sharpens the generated mel's formants until their detail matches the prompt's (more for a "
                       "crisp human recording, none for speech already as sharp): a little more of the prompt's voice.",
+    "correction": "Measures, band by band, how the tokenizer colours this voice (the prompt decoded from its own "
+                  "tokens against its recording) and takes that colour out of the speech: a microphone's or a real "
+                  "voice's timbre the tokenizer does not keep.",
     "vocoder": "HiFi-GAN (trained, natural) or Griffin-Lim (no network, rough).",
     "accent": "The espeak-ng accent used to turn the text into phonemes.",
     "chunk": "Which chunk of a long text the visualiser shows (each has its own trace).",

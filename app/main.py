@@ -27,6 +27,7 @@ def sampler_defaults(model_dir=None) -> dict:
         if "postfilter" in cfg:                    # a speech model's default spectral contrast
             from resgen.speech.postfilter import check_contrast
             out["contrast"] = check_contrast(cfg["postfilter"].get("contrast", 0.0))      # a number or "prompt"
+            out["correction"] = float(cfg["postfilter"].get("correction", 0.0))
     except (OSError, ValueError, AttributeError, TypeError):
         pass                       # a missing or broken model is reported when it is first used
     return out

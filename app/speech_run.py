@@ -21,6 +21,15 @@ def transcript_of(wav: Path) -> str:
     return next((i.get("text", "") for i in items if i.get("file") == Path(wav).name and i.get("whole")), "")
 
 
+def correction_note(arrays: dict) -> str:
+    """'; voice colour corrected from the prompt (mean 0.31 log units per band)' for a run whose mel was corrected."""
+    fix = arrays["meta"].get("correction_map")
+    if not fix:
+        return ""
+    mean = sum(abs(b) for b in fix["shift"]) / len(fix["shift"])
+    return f"; voice colour corrected from the prompt (bands moved {mean:.2f} log units on average)"
+
+
 def contrast_note(setting, used: list) -> str:
     """The run line's words for the postfilter: nothing when off; the value, or each chunk's when matched to the
     prompt."""
@@ -41,7 +50,7 @@ def make_handlers(load, examples: dict[str, Path]):
         return (rate, audio), transcript_of(examples[name])   # gradio caches the audio: the prompt is then a path
 
     def generate(text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend, prompt_text="",
-                 speaker_cfg=None, contrast=None, contrast_match=False):
+                 speaker_cfg=None, contrast=None, contrast_match=False, correct=None):
         if prompt is None:
             raise gr.Error("Give a voice prompt: upload or record a few seconds, or pick an example voice.")
         from resgen.speech.audio import AudioError
@@ -59,7 +68,9 @@ def make_handlers(load, examples: dict[str, Path]):
         pipe = load(backend)
         try:
             contrast = pipe.postfilter.resolve("prompt" if contrast_match else contrast)
-            detail = pipe.prompt_detail(audio, int(rate)) if contrast == "prompt" else None
+            voice = pipe.prompt_voice(audio, int(rate))
+            # the box ticked: the model's strength (all of it for a model without a default); None: the model's own
+            correction = None if correct is None else (pipe.postfilter.correction or 1.0) if correct else 0.0
         except (ValueError, AudioError) as e:
             raise gr.Error(str(e)) from None
         from resgen.speech.chunks import crossfade_join
@@ -84,13 +95,16 @@ def make_handlers(load, examples: dict[str, Path]):
                 yield (None, None, f"{where}step {tr.step + 1}/{s['steps']}: {tr.masked} target slots still masked",
                        None, gr.update(), gr.update(), None)
             codes = traces[-1].codes[0, Np:]
-            mel, wav_k, used = pipe.speak_codes(traces[-1].codes[0], Np, contrast, vocoder, prompt_detail=detail)
+            spoken = pipe.speak_codes(traces[-1].codes[0], Np, contrast, vocoder, voice=voice, correction=correction)
+            mel, wav_k, used = spoken.mel, spoken.audio, spoken.contrast
             mels.append(mel)
             parts.append(wav_k)
             arrays = trace_arrays(traces)
             arrays["meta"] = {"task": "speech", "prompt_positions": Np, "phonemes": phonemes, "text": chunk,
                               "chunk": k + 1, "chunks": n, "vocoder": vocoder, "_backend_choice": backend,
-                              "contrast": used, **s}
+                              "contrast": used,
+                              "correction": pipe.postfilter.correction if correction is None else correction,
+                              "correction_map": None if spoken.correction is None else spoken.correction.as_dict(), **s}
             all_arrays.append(arrays)
         wav = crossfade_join(parts, 22050, CROSSFADE_S)
         secs = time.perf_counter() - t0
@@ -101,7 +115,7 @@ def make_handlers(load, examples: dict[str, Path]):
         calls = s["steps"] * n
         voc = vocoder + (f" ({pipe.vocoder_backend})" if vocoder == "hifigan" and pipe.vocoder_backend else "")
         pace = (f"; the prompt speaker's pace from its transcript: durations x {s['pace']:.2f}" if prompt_text
-                else "") + contrast_note(contrast, [a["meta"]["contrast"] for a in all_arrays])
+                else "") + contrast_note(contrast, [a["meta"]["contrast"] for a in all_arrays]) + correction_note(all_arrays[0])
         info = (f"{dur:.2f} s of speech in {secs:.2f} s (real-time factor {secs / max(dur, 1e-9):.2f}) on "
                 f"{pipe.backend}, vocoder {voc}; seed {seed}; {s['steps']} steps, {calls} denoiser calls{pair}; "
                 + (f"{n} chunks (seeds {seed}..{seed + n - 1}), joined with a {CROSSFADE_S * 1000:.0f} ms cross-fade"

@@ -213,6 +213,9 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                                          elem_id="speech-contrast", interactive=not matched)
                     contrast_match.change(lambda m: gr.update(interactive=not m), contrast_match, contrast,
                                           api_name=False)
+                    correct = gr.Checkbox(value=bool(defaults.get("correction", 0.0)),
+                                          label="Voice colour corrected from the prompt", info=INFO["correction"],
+                                          elem_id="speech-correction")
                     with gr.Row():
                         seed = gr.Number(value=0, precision=0, label="Seed", info=INFO["seed"], elem_id="speech-seed")
                         randomize = gr.Checkbox(value=False, label="Random seed", info=INFO["randomize"])
@@ -272,7 +275,7 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
         views = [grid, step_mel, step_audio, ladder_audio, schedule, caption]
         example.change(pick_example, example, [prompt, prompt_text], api_name=False)
         ev = go.click(generate, [text, prompt, speed, steps, cfg, seed, randomize, vocoder, accent, backend,
-                                 prompt_text, speaker_cfg, contrast, contrast_match],
+                                 prompt_text, speaker_cfg, contrast, contrast_match, correct],
                       [out_audio, out_mel, info, arrays, step, chunk, all_arrays], api_name="generate_speech",
                       concurrency_limit=2)
         insp_views = [insp_md, insp_life, insp_mel]

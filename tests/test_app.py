@@ -161,6 +161,24 @@ def test_speech_contrast_is_applied_and_out_of_range_is_a_message(served, tmp_pa
         client.predict(*args, 1.5, api_name="/generate_speech")
 
 
+def test_speech_voice_colour_correction_reaches_the_step_views(served, tmp_path):
+    from gradio_client import handle_file
+    import soundfile as sf
+    client = Client(served, verbose=False)
+    buzz = np.zeros(44100 * 2, np.float32)
+    buzz[::367] = 0.5                                # a 120 Hz pulse train: every band has energy, as in a voice
+    sf.write(tmp_path / "buzz.wav", buzz, 44100)
+    args = ("The quick brown fox.", handle_file(str(tmp_path / "buzz.wav")), 1.0, 3, 2.0, 5, False,
+            "griffin-lim", "en-us", "torch", "", 1.0, 0.0, False)
+    plain = client.predict(*args, False, api_name="/generate_speech")
+    assert "voice colour corrected" not in plain[2]
+    audio, mel, info, *_ = client.predict(*args, True, api_name="/generate_speech")
+    assert "voice colour corrected from the prompt (bands moved" in info, info
+    assert not np.allclose(sf.read(audio)[0], sf.read(plain[0])[0], atol=1e-3)
+    _, step_mel, _, ladder, *_ = client.predict(3, 16, api_name="/speech_step")   # the last step, full depth
+    assert np.allclose(sf.read(ladder)[0], sf.read(audio)[0], atol=1e-4)      # re-rendered with the same correction
+
+
 def test_speech_prompt_transcript_sets_the_pace_and_a_bad_one_is_a_message(served, tmp_path):
     client = Client(served, verbose=False)
     info = _speak(client, _prompt_wav(tmp_path / "p.wav"), "The quick brown fox.", 5, "griffin-lim", "Hello there.")[2]

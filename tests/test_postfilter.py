@@ -54,7 +54,7 @@ def test_a_model_config_with_a_bad_postfilter_is_refused(tiny_speech_dir, tmp_pa
     model = tmp_path / "model"
     shutil.copytree(tiny_speech_dir, model)
     cfg = json.loads((model / "config.json").read_text())
-    for bad in ({"contrast": 3}, {"sigma": 0}, {"strength": 1}):
+    for bad in ({"contrast": 3}, {"sigma": 0}, {"strength": 1}, {"correction": 2}, {"correction": 1, "spread": 3}):
         (model / "config.json").write_text(json.dumps(cfg | {"postfilter": bad}))
         with pytest.raises(ModelFileError, match="not a valid speech model config"):
             resgen.load("speech", model_dir=model)
@@ -62,6 +62,8 @@ def test_a_model_config_with_a_bad_postfilter_is_refused(tiny_speech_dir, tmp_pa
     assert resgen.load("speech", model_dir=model).postfilter.contrast == 0.2
     (model / "config.json").write_text(json.dumps(cfg | {"postfilter": {"contrast": "prompt", "prompt_ratio": 1.1}}))
     assert resgen.load("speech", model_dir=model).postfilter.resolve() == "prompt"
+    (model / "config.json").write_text(json.dumps(cfg | {"postfilter": {"correction": 1.0}}))
+    assert resgen.load("speech", model_dir=model).postfilter.correction == 1.0
     for bad in ({"contrast": "sharp"}, {"contrast": "prompt", "prompt_ratio": 0}):
         (model / "config.json").write_text(json.dumps(cfg | {"postfilter": bad}))
         with pytest.raises(ModelFileError, match="not a valid speech model config"):

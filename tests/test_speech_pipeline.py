@@ -109,6 +109,39 @@ def test_the_speech_is_decoded_behind_the_prompt(pipe):
     assert torch.equal(before.codes, r.codes) and torch.allclose(before.mel, alone)
 
 
+def _buzz(seconds=2.0, sr=SR):
+    """A voice-like prompt: a 120 Hz pulse train (every band has energy), steady in level."""
+    x = np.zeros(int(seconds * sr), np.float32)
+    x[:: sr // 120] = 0.5
+    return x
+
+
+def test_the_tokenizers_error_on_the_prompt_is_taken_out(pipe, monkeypatch):
+    from resgen.speech.correction import fit
+    from resgen.speech.postfilter import PostfilterConfig
+    kw = dict(steps=3, seed=2, vocoder="griffin-lim", contrast=0)
+    plain = pipe.generate("The quick brown fox.", _buzz(), SR, **kw)     # the tiny model's default: no correction
+    assert plain.settings["correction"] == 0 and plain.settings["correction_map"] is None
+    fixed = pipe.generate("The quick brown fox.", _buzz(), SR, correction=1, **kw)
+    assert torch.equal(plain.codes, fixed.codes)
+    shift = fixed.mel - plain.mel                                     # one offset per band, the same on every frame
+    assert torch.allclose(shift, shift[:, :1].expand_as(shift), atol=1e-4) and shift.abs().max() > 1e-2
+    Np, s = plain.prompt_positions, pipe.tokenizer.cfg.downsample
+    expected = fit(pipe.prompt_voice(_buzz(), SR).mel, pipe.decode(plain.traces[-1].codes[0])[:, : Np * s])
+    assert torch.allclose(shift[:, 0], torch.tensor(expected.shift), atol=1e-4)     # real minus decoded prompt
+    assert fixed.settings["correction_map"]["shift"] == pytest.approx(list(expected.shift), abs=1e-4)
+    assert fixed.trace_meta()["correction_map"] == fixed.settings["correction_map"]
+    half = pipe.generate("The quick brown fox.", _buzz(), SR, correction=0.5, **kw)
+    assert torch.allclose(half.mel - plain.mel, shift / 2, atol=1e-4)
+    alone = pipe.generate("The quick brown fox.", _buzz(), SR, correction=1, behind_prompt=False, **kw)
+    assert alone.settings["correction_map"] is not None                # fitted on the prompt decoded alone
+    monkeypatch.setattr(pipe, "postfilter", PostfilterConfig(correction=1.0))
+    default = pipe.generate("The quick brown fox.", _buzz(), SR, **kw)       # the model's default when not given
+    assert torch.allclose(default.mel, fixed.mel) and default.settings["correction"] == 1.0
+    with pytest.raises(ValueError, match="correction"):
+        pipe.generate("The quick brown fox.", _buzz(), SR, correction=3, **kw)
+
+
 def test_speed_changes_the_length(pipe):
     slow = pipe.plan_target(pipe.phonemes("The quick brown fox."), pipe.prompt_codes(_tone(), SR), 0.5)
     fast = pipe.plan_target(pipe.phonemes("The quick brown fox."), pipe.prompt_codes(_tone(), SR), 2.0)

@@ -26,7 +26,8 @@ def main(argv=None):
     ap.add_argument("--pairs", default="0,1", help="indices into the split's evaluation pairs")
     ap.add_argument("--models", default="ResGEN=assets/speech",
                     help="name=folder,name=folder,...; folder:transcript gives that model the prompt's transcript, "
-                         "folder:alone decodes its codes without the prompt's in front (the decoding before 2026-12-07)")
+                         "folder:alone decodes its codes without the prompt's in front (the decoding before 2026-12-07), "
+                         "folder:uncorrected leaves the tokenizer's error on the prompt in (before session 19)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--backend", default="torch", choices=("torch", "onnx", "auto"),
                     help="where the denoiser and HiFi-GAN run (onnx: a model folder's own vocoder.onnx, e.g. part int8)")
@@ -73,7 +74,8 @@ def main(argv=None):
                 r = pipe.generate(split.texts[i], split.audio[j], split.sample_rate, accent=split.accent(i),
                                   seed=args.seed + n + 100 * t, vocoder="hifigan",
                                   prompt_text=split.texts[j] if "transcript" in models[name][1:] else None,
-                                  behind_prompt="alone" not in models[name][1:])
+                                  behind_prompt="alone" not in models[name][1:],
+                                  correction=0.0 if "uncorrected" in models[name][1:] else None)
                 panels.append((f"{name} take {t + 1}" if args.takes > 1 else name, r.audio))
         ref_emb = judge(split.audio[k], split.sample_rate) if judge else None
         fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.9 * len(panels) + 0.4), dpi=80)

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from resgen.core.argtypes import ranged_or
+from resgen.core.argtypes import ranged, ranged_or
 from resgen.core.errors import UsageError
 
 
@@ -120,6 +120,9 @@ def add_speech_args(p: argparse.ArgumentParser):
     p.add_argument("--contrast", type=ranged_or("prompt", 1.0), default=None,
                    help='spectral-contrast postfilter on the generated mel, 0-1 (0 = off), or "prompt": matched to '
                         "the prompt's formant detail (default: model's)")
+    p.add_argument("--correction", type=ranged(1.0), default=None,
+                   help="how much of the tokenizer's error on the prompt's voice to take out of the speech, 0-1 "
+                        "(0 = none; default: model's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vocoder", default="hifigan", choices=["hifigan", "griffin-lim"])
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"])
@@ -156,7 +159,7 @@ def run_speech(args) -> None:
         result = pipe.generate(args.text, audio, rate, speed=args.speed, steps=args.steps, cfg=args.cfg,
                                temperature=args.temperature, top_p=args.top_p, seed=args.seed, accent=args.accent,
                                vocoder=args.vocoder, on_chunk=progress, prompt_text=args.prompt_text,
-                               speaker_cfg=args.speaker_cfg, contrast=args.contrast)
+                               speaker_cfg=args.speaker_cfg, contrast=args.contrast, correction=args.correction)
     except (ModelFileError, AudioError, ValueError) as e:
         raise UsageError(str(e)) from None
     save_audio(out, result.audio, result.sample_rate)
@@ -173,7 +176,8 @@ def run_speech(args) -> None:
     from resgen.speech.postfilter import describe
     print(f"backend {result.backend}, vocoder {voc}; steps {s['steps']}, cfg {s['cfg']}, "
           f"speaker_cfg {s['speaker_cfg']}, contrast {describe(s['contrast'])}"
-          f"{' (matched to the prompt)' if s.get('contrast_setting') else ''}, speed {s['speed']}, "
+          f"{' (matched to the prompt)' if s.get('contrast_setting') else ''}, correction {s['correction']:g}, "
+          f"speed {s['speed']}, "
           f"pace {s['pace']}{' (from the prompt transcript)' if args.prompt_text else ''}, "
           f"seed {s['seed']}; sampling + vocoding {result.seconds:.2f} s (real-time factor {result.rtf:.2f}), "
           f"load {t_load:.2f} s, total {time.perf_counter() - t0:.2f} s", file=sys.stderr)

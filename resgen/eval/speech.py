@@ -72,6 +72,9 @@ def add_args(p: argparse.ArgumentParser):
     p.add_argument("--contrast", type=ranged_or(MATCH, MAX_CONTRAST), default=None,
                    help='spectral-contrast postfilter on generated mels (0 = none, "prompt" = matched to each '
                         "prompt's formant detail; default: the model's)")
+    p.add_argument("--correction", type=ranged(1.0), default=None,
+                   help="the tokenizer's error on each prompt taken out of the speech at this strength (0 = none; "
+                        "default: the model's)")
     p.add_argument("--mog-noise", type=float, default=None,
                    help="MoG draw = mean + this x sigma x N(0, I) (default: the model's, see SamplerConfig)")
     p.add_argument("--pi-temperature", type=ranged(MAX_PI_TEMPERATURE), default=None,
@@ -175,7 +178,8 @@ def run(args) -> dict:
     if args.n:
         triples = triples[: args.n]
     settings = {"steps": args.steps, "cfg": args.cfg, "temperature": args.temperature, "top_p": args.top_p,
-                "speaker_cfg": args.speaker_cfg, "contrast": args.contrast, "behind_prompt": not args.decode_alone}
+                "speaker_cfg": args.speaker_cfg, "contrast": args.contrast, "behind_prompt": not args.decode_alone,
+                "correction": args.correction}
     try:
         checked = pipe.sampling_settings(args.steps, args.cfg, args.temperature, args.top_p, args.seed, 1.0,
                                          speaker_cfg=args.speaker_cfg)
@@ -187,7 +191,8 @@ def run(args) -> dict:
                  "settings": {**checked,
                               **{k: getattr(pipe.defaults, k) for k in ("mog_noise", "cfg_schedule", "code_temperature")},
                               "prompt_text": bool(args.prompt_text), "behind_prompt": not args.decode_alone,
-                              "contrast": pipe.postfilter.resolve(args.contrast)}}
+                              "contrast": pipe.postfilter.resolve(args.contrast),
+                              "correction": pipe.postfilter.correction if args.correction is None else args.correction}}
     if args.prompt_text:
         res["settings"]["pace"] = "each prompt's, from its transcript"
     res["tokenizer_l1_per_depth"] = tokenizer_l1(pipe, split)
@@ -232,7 +237,8 @@ def run(args) -> dict:
     if not args.no_model and args.oracle_durations:
         rows["ResGEN, recording's alignment"] = [
             generate_aligned(pipe, split.phonemes[i], torch.from_numpy(split.durations[i]), split.audio[j],
-                             split.sample_rate, seed=args.seed + n, vocoder=args.vocoder, contrast=args.contrast)
+                             split.sample_rate, seed=args.seed + n, vocoder=args.vocoder, contrast=args.contrast,
+                             correction=args.correction)
             for n, (i, j, _) in enumerate(tqdm(triples, desc="aligned", dynamic_ncols=True, mininterval=5.0))]
     if not args.no_model and args.oracle_depths:
         rows.update(oracle_depth_rows(pipe, split, triples, args))
@@ -269,7 +275,8 @@ def oracle_depth_rows(pipe, split: CorpusSplit, triples, args) -> dict[str, list
         for k, name in zip(ks, rows):
             rows[name].append(generate_aligned(pipe, split.phonemes[i], torch.from_numpy(split.durations[i]),
                                                split.audio[j], split.sample_rate, seed=args.seed + n,
-                                               vocoder=args.vocoder, known=codes[:, :k], contrast=args.contrast))
+                                               vocoder=args.vocoder, known=codes[:, :k], contrast=args.contrast,
+                                               correction=args.correction))
     return rows
 
 

@@ -11,7 +11,6 @@ import numpy as np
 import torch
 
 from resgen.speech.model import positions_phonemes
-from resgen.speech.postfilter import MATCH
 
 
 @torch.no_grad()
@@ -37,10 +36,10 @@ def aligned_codes(pipe, phonemes: list[str], frames: torch.Tensor, prompt_audio:
 
 def generate_aligned(pipe, phonemes: list[str], frames: torch.Tensor, prompt_audio: np.ndarray, prompt_rate: int,
                      seed: int = 0, vocoder: str = "hifigan", known: torch.Tensor | None = None,
-                     contrast: float | str | None = None) -> np.ndarray:
-    """The same as aligned_codes, spoken (through the model's postfilter, or `contrast`'s): -> float32 audio."""
+                     contrast: float | str | None = None, correction: float | None = None) -> np.ndarray:
+    """The same as aligned_codes, spoken (through the model's postfilter, or `contrast`'s and `correction`'s):
+    -> float32 audio."""
     prompt = pipe.prompt_codes(prompt_audio, prompt_rate)
     codes = aligned_codes(pipe, phonemes, frames, prompt_audio, prompt_rate, seed, known, prompt)
-    contrast = pipe.postfilter.resolve(contrast)
-    detail = pipe.prompt_detail(prompt_audio, prompt_rate) if contrast == MATCH else None
-    return pipe.speak_codes(torch.cat([prompt, codes]), len(prompt), contrast, vocoder, True, detail)[1]
+    voice = pipe.prompt_voice(prompt_audio, prompt_rate)
+    return pipe.speak_codes(torch.cat([prompt, codes]), len(prompt), contrast, vocoder, True, voice, correction).audio

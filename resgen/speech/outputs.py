@@ -1,14 +1,38 @@
-"""The speech pipeline's outputs: a sample's codes -> log-mel (decoded behind the prompt's codes) -> audio.
+"""The speech pipeline's outputs: a sample's codes -> log-mel (decoded behind the prompt's codes; the tokenizer's
+error on the prompt taken out, resgen/speech/correction.py; the contrast postfilter, resgen/speech/postfilter.py) ->
+audio.
 
 `SpeechPipeline` (resgen/speech/pipeline.py) takes these methods; they read its tokenizer, device, postfilter and
 vocoder settings.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import NamedTuple
+
 import numpy as np
 import torch
 
+from resgen.speech.audio import log_mel
+from resgen.speech.correction import Correction, fit
+from resgen.speech.postfilter import Contrast, check_correction
+from resgen.speech.prompt_audio import PROMPT_SECONDS, condition_prompt
 from resgen.speech.vocoder import vocode
+
+
+@dataclass(frozen=True)
+class PromptVoice:
+    """What the outputs take from the prompt recording, over the part the model hears: its real log-mel (80, F) and
+    its across-band detail per band group of the postfilter (what contrast "prompt" matches)."""
+    mel: torch.Tensor
+    detail: tuple[float, ...]
+
+
+class Spoken(NamedTuple):
+    mel: torch.Tensor                  # (80, Nt * 4): the log-mel that was vocoded
+    audio: np.ndarray                  # float32 (Nt * 4 * 256,)
+    contrast: Contrast                 # the contrast applied (one number, or one per band group)
+    correction: Correction | None      # the per-band map applied (strength folded in), None when none was
 
 
 class SpeechOutputs:
@@ -22,16 +46,44 @@ class SpeechOutputs:
         partly from the prompt's voice (how generated speech is decoded: docs/speech-intelligibility.md)."""
         return self._decode_latent(self.tokenizer.rvq.decode(codes[None].to(self.device), depth), context)
 
-    def speak_codes(self, codes: torch.Tensor, Np: int, contrast: float | str = 0.0, vocoder: str = "hifigan",
-                    behind_prompt: bool = True,
-                    prompt_detail: tuple[float, ...] | None = None) -> tuple[torch.Tensor, np.ndarray, float | tuple]:
-        """A sample's codes (Np + Nt, D), the prompt's first -> (log-mel (80, Nt * 4), audio, the contrast applied):
-        the target decoded behind the prompt (alone when not behind_prompt), through the postfilter at `contrast`
-        (a number, or "prompt": matched to `prompt_detail`, the prompt's from `prompt_detail()`), vocoded."""
-        mel = self.decode(codes[Np:], context=codes[:Np] if behind_prompt else None)
-        used = self.postfilter.contrast_for(mel, prompt_detail, contrast)
+    @torch.no_grad()
+    def prompt_voice(self, audio: np.ndarray, sample_rate: int) -> PromptVoice:
+        """Prompt audio -> its PromptVoice over the part the model hears (the first max_prompt positions' frames).
+        Audio it cannot use raises AudioError."""
+        p = condition_prompt(audio, sample_rate, min_s=PROMPT_SECONDS[0], max_s=PROMPT_SECONDS[1])
+        mel = log_mel(torch.from_numpy(p.audio).to(self.device))[0, :, : self.cfg.max_prompt * self.tok_cfg.downsample]
+        return PromptVoice(mel, self.postfilter.detail(mel))
+
+    def prompt_detail(self, audio: np.ndarray, sample_rate: int) -> tuple[float, ...]:
+        """The prompt's across-band detail (`prompt_voice`), one number per band group of the model's postfilter."""
+        return self.prompt_voice(audio, sample_rate).detail
+
+    @torch.no_grad()
+    def speak_codes(self, codes: torch.Tensor, Np: int, contrast: Contrast | str = 0.0, vocoder: str = "hifigan",
+                    behind_prompt: bool = True, voice: PromptVoice | None = None,
+                    correction: float | None = None) -> Spoken:
+        """A sample's codes (Np + Nt, D), the prompt's first -> Spoken: the target decoded behind the prompt (alone
+        when not behind_prompt); the tokenizer's error on this voice (the prompt's decoding against `voice.mel`) taken
+        out at strength `correction` (None: the model's default; nothing without a voice); through the postfilter at
+        `contrast` (a number, or "prompt": matched to `voice.detail`); vocoded."""
+        strength = self.postfilter.correction if correction is None else check_correction(correction)
+        z = self.tokenizer.rvq.decode(codes[None].to(self.device))                  # (1, Np + Nt, E)
+        s = self.tok_cfg.downsample
+        fix = None
+        if behind_prompt and Np:
+            both = self.tokenizer.decode_latent(z)[0]
+            mel, decoded_prompt = both[:, Np * s:], both[:, : Np * s]
+        else:
+            mel = self.tokenizer.decode_latent(z[:, Np:])[0]
+            decoded_prompt = self.tokenizer.decode_latent(z[:, :Np])[0] if strength and voice is not None and Np \
+                else None
+        if strength and voice is not None and decoded_prompt is not None:
+            fitted = fit(voice.mel.to(mel.device), decoded_prompt, self.postfilter.spread)
+            fix = fitted.at(strength) if fitted is not None else None
+            mel = fix.apply(mel) if fix is not None else mel
+        used = self.postfilter.contrast_for(mel, None if voice is None else voice.detail, contrast)
         mel = self.postfilter.apply(mel, used)
-        return mel, self.vocode(mel, vocoder), used
+        return Spoken(mel, self.vocode(mel, vocoder), used, fix)
 
     def _decode_latent(self, z: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
         """z (1, Nt, E) -> log-mel (80, Nt * 4), behind the context's latents when given."""

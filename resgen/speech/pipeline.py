@@ -34,7 +34,7 @@ from resgen.speech.corpus import ACCENTS
 from resgen.speech.outputs import SpeechOutputs
 from resgen.speech.model import NULL_TEXT, SpeechModel, durations_from_log, positions_phonemes
 from resgen.speech.pace import PaceMemo
-from resgen.speech.postfilter import MATCH, PostfilterConfig
+from resgen.speech.postfilter import MATCH, PostfilterConfig, check_correction
 from resgen.speech.tokenizer import MelTokenizer
 from resgen.core.trace import StepTrace
 from resgen.speech.vocoder import VOCODERS
@@ -173,15 +173,6 @@ class SpeechPipeline(SpeechOutputs):
         mel = log_mel(torch.from_numpy(p.audio).to(self.device))
         return self.tokenizer.encode(mel)[0, : self.cfg.max_prompt], p.notices
 
-    @torch.no_grad()
-    def prompt_detail(self, audio: np.ndarray, sample_rate: int) -> tuple[float, ...]:
-        """The prompt's across-band detail over the part the model hears, one number per band group of the model's
-        postfilter (resgen/speech/postfilter.py `group_detail`): what contrast "prompt" matches. Audio it cannot use
-        raises AudioError."""
-        p = condition_prompt(audio, sample_rate, min_s=PROMPT_SECONDS[0], max_s=PROMPT_SECONDS[1])
-        mel = log_mel(torch.from_numpy(p.audio).to(self.device))[0]
-        return self.postfilter.detail(mel[:, : self.cfg.max_prompt * self.tok_cfg.downsample])
-
     def sampling_settings(self, steps, cfg, temperature, top_p, seed, speed, pace: float = 1.0, speaker_cfg=None):
         """A user's settings (None: the model's) -> a checked dict; ValueError fit for a user. pace: the prompt's pace
         (resgen/speech/pace.py); durations are predicted, times pace, divided by speed."""
@@ -277,27 +268,30 @@ class SpeechPipeline(SpeechOutputs):
                  top_p: float | None = None, seed: int = 0, accent: str = "en-us",
                  vocoder: str = "hifigan", on_chunk=None, prompt_text: str | None = None,
                  speaker_cfg: float | None = None, contrast: float | str | None = None,
-                 behind_prompt: bool = True) -> SpeechResult:
+                 behind_prompt: bool = True, correction: float | None = None) -> SpeechResult:
         """Speak `text` (up to MAX_TEXT characters; a long one in chunks, see the module docstring).
         on_chunk(k, n, chunk_text) is called before chunk k of n is generated. prompt_text: what the prompt says
         (optional): the speech then takes the prompt speaker's pace (resgen/speech/pace.py). speaker_cfg: guidance
         on the prompt's voice (1 = none; the model's default when None). contrast: the spectral-contrast postfilter
         on the generated mel (resgen/speech/postfilter.py; 0 = none, "prompt" = matched to the prompt's formant detail;
         the model's default when None; the contrast applied is in settings["contrast"]). behind_prompt:
-        decode the codes behind the prompt's (`decode`); False decodes them alone, as before 2026-12-07 (diagnosis)."""
+        decode the codes behind the prompt's (`decode`); False decodes them alone, as before 2026-12-07 (diagnosis).
+        correction: how much of the tokenizer's error on the prompt to take out of the speech (0-1; the model's
+        default when None; resgen/speech/correction.py)."""
         if vocoder not in VOCODERS:
             raise ValueError(f"unknown vocoder {vocoder!r}; choose one of {', '.join(VOCODERS)}")
         contrast = self.postfilter.resolve(contrast)
+        correction = self.postfilter.correction if correction is None else check_correction(correction)
         t0 = time.perf_counter()
         chunks = self.chunk_text(text, prompt_audio, prompt_rate, speed, accent, prompt_text)
-        detail = self.prompt_detail(prompt_audio, prompt_rate) if contrast == MATCH else None    # once, every chunk
+        voice = self.prompt_voice(prompt_audio, prompt_rate)                                # once, every chunk
         parts = []
         for k, chunk in enumerate(chunks):
             if on_chunk is not None:
                 on_chunk(k, len(chunks), chunk)
             parts.append(self._speak(chunk, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p,
                                      seed + k, accent, vocoder, prompt_text, speaker_cfg, contrast, behind_prompt,
-                                     detail))
+                                     voice, correction))
         if len(parts) == 1:
             return parts[0]
         from resgen.speech.chunks import crossfade_join
@@ -310,15 +304,18 @@ class SpeechPipeline(SpeechOutputs):
 
     def _speak(self, text, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p, seed, accent,
                vocoder, prompt_text=None, speaker_cfg=None, contrast: float | str = 0.0,
-               behind_prompt: bool = True, prompt_detail: tuple[float, ...] | None = None) -> SpeechResult:
-        """One generation (a text that fits one); prompt_detail: the prompt's, for contrast MATCH."""
+               behind_prompt: bool = True, voice=None, correction: float | None = None) -> SpeechResult:
+        """One generation (a text that fits one); voice: the prompt's PromptVoice (resgen/speech/outputs.py)."""
         t0 = time.perf_counter()
         it, Np, phonemes, s = self.generate_steps(text, prompt_audio, prompt_rate, speed, steps, cfg, temperature,
                                                   top_p, seed, accent, prompt_text, speaker_cfg)
         traces = list(it)
         codes = traces[-1].codes[0, Np:]
-        mel, audio, used = self.speak_codes(traces[-1].codes[0], Np, contrast, vocoder, behind_prompt, prompt_detail)
-        settings = {**s, "accent": accent, "vocoder": vocoder, "contrast": used}
+        correction = self.postfilter.correction if correction is None else correction
+        out = self.speak_codes(traces[-1].codes[0], Np, contrast, vocoder, behind_prompt, voice, correction)
+        mel, audio, used = out.mel, out.audio, out.contrast
+        settings = {**s, "accent": accent, "vocoder": vocoder, "contrast": used, "correction": correction,
+                    "correction_map": None if out.correction is None else out.correction.as_dict()}
         if contrast == MATCH:
             settings["contrast_setting"] = MATCH
         if vocoder == "hifigan":

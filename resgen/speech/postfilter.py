@@ -46,9 +46,14 @@ class PostfilterConfig:
     sigma: float = 2.0            # the smoothing's standard deviation, in mel bands
     prompt_ratio: float = 1.0     # contrast "prompt": the generated detail's target, times the prompt's
     bands: int = 1                # contrast "prompt": matched in this many groups of mel bands (1 = all together)
+    correction: float = 0.0       # the tokenizer's error on the prompt taken out of the target first, at this
+    spread: float = 0.0           # strength (0 = off), its spread to this power (resgen/speech/correction.py)
 
     def __post_init__(self):
         check_contrast(self.contrast)
+        check_correction(self.correction)
+        if not 0 <= float(self.spread) <= 1:
+            raise ValueError("the postfilter's spread must be between 0 and 1")
         if not 0 < float(self.sigma) <= 20:
             raise ValueError("the postfilter's sigma must be above 0 and at most 20 bands")
         if not 0.5 <= float(self.prompt_ratio) <= 2:
@@ -115,6 +120,17 @@ def check_contrast(value: Contrast | str | list) -> Contrast | str:
     return value
 
 
+def check_correction(value) -> float:
+    """A user's correction strength -> float in [0, 1]; ValueError with a message fit for a user otherwise."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("correction must be a number between 0 and 1") from None
+    if not 0 <= value <= 1:
+        raise ValueError("correction must be between 0 and 1")
+    return value
+
+
 def mean_contrast(contrast: Contrast) -> float:
     """The amount applied, averaged over band groups (for reports)."""
     return float(sum(contrast) / len(contrast)) if isinstance(contrast, tuple) else float(contrast)
@@ -123,6 +139,12 @@ def mean_contrast(contrast: Contrast) -> float:
 def describe(contrast: Contrast) -> str:
     """'0.31', or '0.32/0.34/0.18/0.21' low to high bands."""
     return "/".join(f"{c:.2f}" for c in contrast) if isinstance(contrast, tuple) else f"{contrast:.2f}"
+
+
+def speech_frames(mel: torch.Tensor) -> torch.Tensor:
+    """log-mel (80, F) -> (F,) bool: the frames whose mean log-mel is within SPEECH_RANGE of the loudest frame's."""
+    energy = mel.mean(0)
+    return energy > energy.max() - SPEECH_RANGE
 
 
 def detail(mel: torch.Tensor, sigma: float = 2.0) -> float:
@@ -135,9 +157,7 @@ def group_detail(mel: torch.Tensor, sigma: float = 2.0, groups: int = 1) -> tupl
     """`detail` in each of `groups` equal groups of mel bands, lowest first (the smoothing still runs over all)."""
     if mel.shape[-1] == 0:
         return (0.0,) * groups
-    energy = mel.mean(0)
-    speech = energy > energy.max() - SPEECH_RANGE
-    d = (mel - smooth_over_bands(mel, sigma))[:, speech]
+    d = (mel - smooth_over_bands(mel, sigma))[:, speech_frames(mel)]
     return tuple(float(g.std(unbiased=False)) for g in d.chunk(groups, 0))
 
 

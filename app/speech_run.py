@@ -115,7 +115,8 @@ def make_handlers(load, examples: dict[str, Path]):
         calls = s["steps"] * n
         voc = vocoder + (f" ({pipe.vocoder_backend})" if vocoder == "hifigan" and pipe.vocoder_backend else "")
         pace = (f"; the prompt speaker's pace from its transcript: durations x {s['pace']:.2f}" if prompt_text
-                else "") + contrast_note(contrast, [a["meta"]["contrast"] for a in all_arrays]) + correction_note(all_arrays[0])
+                else "") + contrast_note(contrast, [a["meta"]["contrast"] for a in all_arrays])
+        pace += correction_note(all_arrays[0])
         info = (f"{dur:.2f} s of speech in {secs:.2f} s (real-time factor {secs / max(dur, 1e-9):.2f}) on "
                 f"{pipe.backend}, vocoder {voc}; seed {seed}; {s['steps']} steps, {calls} denoiser calls{pair}; "
                 + (f"{n} chunks (seeds {seed}..{seed + n - 1}), joined with a {CROSSFADE_S * 1000:.0f} ms cross-fade"

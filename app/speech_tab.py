@@ -193,8 +193,8 @@ def build_speech_tab(get_pipeline, examples: dict[str, Path], defaults: dict, ba
                                          info=INFO["prompt_text"], elem_id="speech-prompt-text")
                 with gr.Accordion("Sample texts", open=False):
                     gr.Examples([[t] for t in SAMPLE_TEXTS], [text], label="Sample texts")
-                with gr.Accordion("More settings: speed, steps, CFG, voice guidance, contrast, seed, vocoder, accent, "
-                                  "backend",
+                with gr.Accordion("More settings: speed, steps, CFG, voice guidance, contrast, voice colour, seed, "
+                                  "vocoder, accent, backend",
                                   open=False,
                                   elem_id="speech-settings"):
                     speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed", info=INFO["speed"])

@@ -220,6 +220,14 @@ def test_cli_writes_wav_and_trace(tiny_speech_dir, tmp_path):
     sharp = resgen_cli("sample", "speech", "--text", "hello", "--prompt", str(tmp_path / "p.wav"),
                        "--model", str(tiny_speech_dir), "--out", str(tmp_path / "x.wav"), "--contrast", "sharp")
     assert sharp.returncode == 2 and "argument --contrast: not a number: 'sharp' (or 'prompt')" in sharp.stderr
+    fixed = resgen_cli("sample", "speech", "--text", "The quick brown fox.", "--prompt", str(tmp_path / "p.wav"),
+                       "--model", str(tiny_speech_dir), "--steps", "2", "--out", str(tmp_path / "c.wav"),
+                       "--vocoder", "griffin-lim", "--correction", "0.5")
+    assert fixed.returncode == 0 and "correction 0.5," in fixed.stderr, fixed.stderr
+    assert "correction 0," in matched.stderr                               # the tiny model's default: none
+    over = resgen_cli("sample", "speech", "--text", "hello", "--prompt", str(tmp_path / "p.wav"),
+                      "--model", str(tiny_speech_dir), "--out", str(tmp_path / "x.wav"), "--correction", "2")
+    assert over.returncode == 2 and "--correction" in over.stderr
 
 
 def test_steps_run_without_autograd_from_any_thread(pipe):

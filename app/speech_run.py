@@ -22,7 +22,8 @@ def transcript_of(wav: Path) -> str:
 
 
 def correction_note(arrays: dict) -> str:
-    """'; voice colour corrected from the prompt (mean 0.31 log units per band)' for a run whose mel was corrected."""
+    """'; voice colour corrected from the prompt (bands moved 0.31 log units on average)' for a run whose mel was
+    corrected (the first chunk's map), else nothing."""
     fix = arrays["meta"].get("correction_map")
     if not fix:
         return ""

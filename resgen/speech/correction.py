@@ -10,8 +10,8 @@ the generated speech too. Per mel band, over the speech frames of both:
 
 With spread 0 this adds mean(real) - mean(decoded) to every frame of the generated mel. Measured on the validation
 splits (docs/speech-intelligibility.md, session 19): the offset is about 0.5 log units per band on real human
-recordings, 0.2 on realistic synthetic voices and 0.1 on espeak voices, and taking it out raises speaker similarity
-by about as much as it is large. Shapes: mel (80, F); the fitted map (80,) per band.
+recordings, 0.2 on realistic synthetic voices and 0.1 on espeak voices, and taking it out raised the speaker
+similarity of generated speech by 0.043, 0.027 and 0.000 there. Shapes: mel (80, F); the fitted map (80,) per band.
 """
 from __future__ import annotations
 

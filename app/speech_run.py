@@ -69,9 +69,10 @@ def make_handlers(load, examples: dict[str, Path]):
         pipe = load(backend)
         try:
             contrast = pipe.postfilter.resolve("prompt" if contrast_match else contrast)
-            voice = pipe.prompt_voice(audio, int(rate))
             # the box ticked: the model's strength (all of it for a model without a default); None: the model's own
-            correction = None if correct is None else (pipe.postfilter.correction or 1.0) if correct else 0.0
+            correction = pipe.postfilter.resolve_correction(
+                None if correct is None else (pipe.postfilter.correction or 1.0) if correct else 0.0)
+            voice = pipe.prompt_voice(audio, int(rate)) if contrast == "prompt" or correction else None
         except (ValueError, AudioError) as e:
             raise gr.Error(str(e)) from None
         from resgen.speech.chunks import crossfade_join
@@ -104,7 +105,7 @@ def make_handlers(load, examples: dict[str, Path]):
             arrays["meta"] = {"task": "speech", "prompt_positions": Np, "phonemes": phonemes, "text": chunk,
                               "chunk": k + 1, "chunks": n, "vocoder": vocoder, "_backend_choice": backend,
                               "contrast": used,
-                              "correction": pipe.postfilter.correction if correction is None else correction,
+                              "correction": correction,
                               "correction_map": None if spoken.correction is None else spoken.correction.as_dict(), **s}
             all_arrays.append(arrays)
         wav = crossfade_join(parts, 22050, CROSSFADE_S)

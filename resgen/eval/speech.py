@@ -192,7 +192,7 @@ def run(args) -> dict:
                               **{k: getattr(pipe.defaults, k) for k in ("mog_noise", "cfg_schedule", "code_temperature")},
                               "prompt_text": bool(args.prompt_text), "behind_prompt": not args.decode_alone,
                               "contrast": pipe.postfilter.resolve(args.contrast),
-                              "correction": pipe.postfilter.correction if args.correction is None else args.correction}}
+                              "correction": pipe.postfilter.resolve_correction(args.correction)}}
     if args.prompt_text:
         res["settings"]["pace"] = "each prompt's, from its transcript"
     res["tokenizer_l1_per_depth"] = tokenizer_l1(pipe, split)

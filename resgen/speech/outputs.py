@@ -15,7 +15,7 @@ import torch
 
 from resgen.speech.audio import log_mel
 from resgen.speech.correction import Correction, fit
-from resgen.speech.postfilter import Contrast, check_correction
+from resgen.speech.postfilter import Contrast
 from resgen.speech.prompt_audio import PROMPT_SECONDS, condition_prompt
 from resgen.speech.vocoder import vocode
 
@@ -66,21 +66,19 @@ class SpeechOutputs:
         when not behind_prompt); the tokenizer's error on this voice (the prompt's decoding against `voice.mel`) taken
         out at strength `correction` (None: the model's default; nothing without a voice); through the postfilter at
         `contrast` (a number, or "prompt": matched to `voice.detail`); vocoded."""
-        strength = self.postfilter.correction if correction is None else check_correction(correction)
+        strength = self.postfilter.resolve_correction(correction)
+        correct = bool(strength) and voice is not None and Np > 0
         z = self.tokenizer.rvq.decode(codes[None].to(self.device))                  # (1, Np + Nt, E)
         s = self.tok_cfg.downsample
-        fix = None
         if behind_prompt and Np:
             both = self.tokenizer.decode_latent(z)[0]
             mel, decoded_prompt = both[:, Np * s:], both[:, : Np * s]
         else:
             mel = self.tokenizer.decode_latent(z[:, Np:])[0]
-            decoded_prompt = self.tokenizer.decode_latent(z[:, :Np])[0] if strength and voice is not None and Np \
-                else None
-        if strength and voice is not None and decoded_prompt is not None:
-            fitted = fit(voice.mel.to(mel.device), decoded_prompt, self.postfilter.spread)
-            fix = fitted.at(strength) if fitted is not None else None
-            mel = fix.apply(mel) if fix is not None else mel
+            decoded_prompt = self.tokenizer.decode_latent(z[:, :Np])[0] if correct else None
+        fitted = fit(voice.mel.to(mel.device), decoded_prompt, self.postfilter.spread) if correct else None
+        fix = None if fitted is None else fitted.at(strength)
+        mel = mel if fix is None else fix.apply(mel)
         used = self.postfilter.contrast_for(mel, None if voice is None else voice.detail, contrast)
         mel = self.postfilter.apply(mel, used)
         return Spoken(mel, self.vocode(mel, vocoder), used, fix)

@@ -34,7 +34,7 @@ from resgen.speech.corpus import ACCENTS
 from resgen.speech.outputs import SpeechOutputs
 from resgen.speech.model import NULL_TEXT, SpeechModel, durations_from_log, positions_phonemes
 from resgen.speech.pace import PaceMemo
-from resgen.speech.postfilter import MATCH, PostfilterConfig, check_correction
+from resgen.speech.postfilter import MATCH, PostfilterConfig
 from resgen.speech.tokenizer import MelTokenizer
 from resgen.core.trace import StepTrace
 from resgen.speech.vocoder import VOCODERS
@@ -281,10 +281,10 @@ class SpeechPipeline(SpeechOutputs):
         if vocoder not in VOCODERS:
             raise ValueError(f"unknown vocoder {vocoder!r}; choose one of {', '.join(VOCODERS)}")
         contrast = self.postfilter.resolve(contrast)
-        correction = self.postfilter.correction if correction is None else check_correction(correction)
+        correction = self.postfilter.resolve_correction(correction)
         t0 = time.perf_counter()
         chunks = self.chunk_text(text, prompt_audio, prompt_rate, speed, accent, prompt_text)
-        voice = self.prompt_voice(prompt_audio, prompt_rate)                                # once, every chunk
+        voice = self.prompt_voice(prompt_audio, prompt_rate) if contrast == MATCH or correction else None   # once
         parts = []
         for k, chunk in enumerate(chunks):
             if on_chunk is not None:
@@ -304,14 +304,14 @@ class SpeechPipeline(SpeechOutputs):
 
     def _speak(self, text, prompt_audio, prompt_rate, speed, steps, cfg, temperature, top_p, seed, accent,
                vocoder, prompt_text=None, speaker_cfg=None, contrast: float | str = 0.0,
-               behind_prompt: bool = True, voice=None, correction: float | None = None) -> SpeechResult:
-        """One generation (a text that fits one); voice: the prompt's PromptVoice (resgen/speech/outputs.py)."""
+               behind_prompt: bool = True, voice=None, correction: float = 0.0) -> SpeechResult:
+        """One generation (a text that fits one); voice: the prompt's PromptVoice (resgen/speech/outputs.py);
+        correction: a resolved strength (`generate`)."""
         t0 = time.perf_counter()
         it, Np, phonemes, s = self.generate_steps(text, prompt_audio, prompt_rate, speed, steps, cfg, temperature,
                                                   top_p, seed, accent, prompt_text, speaker_cfg)
         traces = list(it)
         codes = traces[-1].codes[0, Np:]
-        correction = self.postfilter.correction if correction is None else correction
         out = self.speak_codes(traces[-1].codes[0], Np, contrast, vocoder, behind_prompt, voice, correction)
         mel, audio, used = out.mel, out.audio, out.contrast
         settings = {**s, "accent": accent, "vocoder": vocoder, "contrast": used, "correction": correction,

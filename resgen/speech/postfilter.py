@@ -69,6 +69,10 @@ class PostfilterConfig:
         """A user's contrast (None: this config's default) -> a checked float (or one per band group), or MATCH."""
         return check_contrast(self.contrast if contrast is None else contrast)
 
+    def resolve_correction(self, correction: float | None = None) -> float:
+        """A user's correction strength (None: this config's default) -> a checked float in [0, 1]."""
+        return check_correction(self.correction if correction is None else correction)
+
     def contrast_for(self, mel: torch.Tensor, prompt_detail: float | tuple[float, ...] | None,
                      contrast: Contrast | str | None = None) -> Contrast:
         """The contrast to apply to this generated log-mel (80, F): a fixed one as it is; MATCH from the prompt's

@@ -77,3 +77,18 @@ def test_bad_arguments_are_one_line(tmp_path):
     assert r.returncode == 2 and "no training split" in r.stderr and r.stderr.count("\n") == 1, r.stderr
     r = resgen("train", "vocoder", "--synthetic", "--init", str(tmp_path), "--out", str(tmp_path / "x"))
     assert r.returncode == 2 and "vocoder" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
+def test_a_student_distilled_from_the_shipped_vocoder(tmp_path):
+    base = ["train", "vocoder", "--synthetic", "--init", "assets/speech", "--batch-size", "2", "--segment", "16",
+            "--margin", "8", "--threads", "2", "--steps", "1", "--lr", "1e-4", "--adversarial", "0"]
+    r = resgen(*base, "--out", str(tmp_path / "s"), "--kernels", "3,7", "--target", "teacher")
+    assert r.returncode == 0, r.stderr
+    student = load_hifigan(tmp_path / "s" / "vocoder.safetensors")
+    assert student.cfg.resblock_kernels == (3, 7)
+    meta = json.loads((tmp_path / "s" / "vocoder.json").read_text())
+    assert meta["kernels"] == [3, 7] and meta["target"] == "teacher"
+    for extra, message in ((["--target", "teacher"], "needs a smaller student"), (["--kernels", "5"], "--kernels"),
+                           (["--kernels", "3,x"], "--kernels")):
+        r = resgen(*base, "--out", str(tmp_path / "bad"), *extra)
+        assert r.returncode != 0 and message in r.stderr and "Traceback" not in r.stderr, r.stderr

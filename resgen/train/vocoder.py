@@ -6,6 +6,13 @@ recorded mels only. Here it learns the project's own voices, and the mels it is 
 --decoded-share of each batch is the tokenizer's reconstruction of the recording (encoded and decoded at
 --depth), the rest the recording's own log-mel; the target is always the recorded waveform.
 
+With --kernels (say 3,7) the generator trained is a smaller student: the --init generator with only those residual
+blocks kept in each stage (resgen/speech/vocoder.py `student_of`; dropping the 11-tap blocks halves the multiply-adds).
+--target teacher then makes the --init generator's own audio on the same mel the target (distillation: the student
+learns to sound like the shipped vocoder on the mels it will be given, not like the recordings), and --features W
+adds W x the mean relative L1 between each upsampling stage's output and the teacher's (both generators keep the
+same upsamplers and widths, so the student is told where, not only that, it goes wrong).
+
 Each item is a --segment-frame crop (on the tokenizer's code grid, so the codes are the utterance's own)
 with --margin frames of context on each side for the STFT and the tokenizer, dropped before the loss.
 Loss: L1 between log-mels (the model's 80 bands) plus a multi-resolution STFT loss (spectral convergence
@@ -26,7 +33,7 @@ import torch.nn as nn
 from safetensors.torch import save_file
 
 from resgen.speech.audio import log_mel
-from resgen.speech.vocoder import load_hifigan
+from resgen.speech.vocoder import load_hifigan, student_of
 from resgen.train.loop import LoopConfig, train
 from resgen.train.wave_critic import CriticisedVocoder, WaveCritic
 
@@ -49,6 +56,12 @@ def add_args(p: argparse.ArgumentParser):
                    help="share of each batch given the tokenizer's reconstruction instead of the recorded mel (0-1)")
     p.add_argument("--depth", type=int, default=0, help="the tokenizer depth to decode at (0: all of them)")
     p.add_argument("--adversarial", type=float, default=1.0, help="weight of a waveform discriminator (0: none)")
+    p.add_argument("--kernels", default="",
+                   help="comma-separated residual-block kernels to keep (a smaller student; default: all of --init's)")
+    p.add_argument("--target", choices=("recording", "teacher"), default="recording",
+                   help="what the output must sound like: the recorded waveform, or --init's vocoder on the same mel")
+    p.add_argument("--features", type=float, default=1.0,
+                   help="with --target teacher: weight of matching each upsampling stage's output to the teacher's")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stop-at", type=int, default=0, help="stop after this step (resume later with the same command)")
     p.add_argument("--threads", type=int, default=0)
@@ -133,8 +146,19 @@ def run(args) -> Path:
         raise UsageError(f"--depth must be between 1 and {tokenizer.cfg.rvq.depth} (0: all)")
     if args.segment <= 0 or args.segment % grid or args.margin < 0:
         raise UsageError(f"--segment must be a positive multiple of {grid}, --margin at least 0")
-    if not 0 <= args.decoded_share <= 1 or args.adversarial < 0:
-        raise UsageError("--decoded-share must be within 0-1 and --adversarial at least 0")
+    if not 0 <= args.decoded_share <= 1 or args.adversarial < 0 or args.features < 0:
+        raise UsageError("--decoded-share must be within 0-1, --adversarial and --features at least 0")
+    try:
+        kernels = tuple(int(k) for k in args.kernels.split(",")) if args.kernels else ()
+    except ValueError:
+        raise UsageError(f"--kernels takes comma-separated numbers such as 3,7, not {args.kernels!r}") from None
+    try:
+        student = student_of(hifigan, kernels) if kernels else hifigan
+    except ValueError as e:
+        raise UsageError(f"--kernels: {e}") from None
+    if args.target == "teacher" and student is hifigan:
+        raise UsageError("--target teacher needs a smaller student (--kernels)")
+    teacher = hifigan.eval().requires_grad_(False) if args.target == "teacher" else None
     audio, offsets = synthetic_audio() if args.synthetic else pooled_audio(corpus_folders(args.data))
     windows = Windows(audio, offsets, args.segment, args.margin, grid)
     if len(windows) < args.batch_size:
@@ -157,11 +181,22 @@ def run(args) -> Path:
             mels.append(mel[0, :, s:s + n])
             wavs.append(x[s * HOP:(s + n) * HOP])
         mel, wav = torch.stack(mels).to(dev), torch.stack(wavs).to(dev)
+        feats = None
+        if teacher is not None:
+            with torch.no_grad():
+                wav, feats = teacher.to(dev)(mel, stages=True)
         core = net.module if hasattr(net, "module") else net
-        fake, terms = net(mel, wav) if isinstance(core, CriticisedVocoder) else (net(mel), {})
+        stages = feats is not None and args.features > 0
+        fake, terms = net(mel, wav, stages) if isinstance(core, CriticisedVocoder) else (net(mel, stages), {})
+        if stages:
+            fake, got = fake
         mel_l1 = (log_mel(fake) - log_mel(wav)).abs().mean()
         stft = stft_loss(fake, wav)
         out = {"loss": mel_l1 + stft, "mel_l1": mel_l1.detach(), "stft": stft.detach()}
+        if stages:                    # each stage's output against the teacher's, relative to the teacher's size
+            feat = sum((g - t).abs().mean() / t.abs().mean().clamp(min=1e-6) for g, t in zip(got, feats)) / len(got)
+            out["loss"] = out["loss"] + args.features * feat
+            out["features"] = feat.detach()
         if terms:
             out["loss"] = out["loss"] + terms["critic"] + args.adversarial * (terms["adv"] + 2 * terms["fm"])
             out.update({k: v.detach() for k, v in terms.items()})
@@ -171,12 +206,14 @@ def run(args) -> Path:
         generator = model.generator if isinstance(model, CriticisedVocoder) else model
         save_file({k: v.half() for k, v in generator.state_dict().items()}, str(out / "vocoder.safetensors"))
         (out / "vocoder.json").write_text(json.dumps({"init": str(init), "step": step, "data": str(args.data),
-                                                     "decoded_share": args.decoded_share, "depth": depth}, indent=1))
+                                                     "decoded_share": args.decoded_share, "depth": depth,
+                                                     "kernels": list(generator.cfg.resblock_kernels),
+                                                     "target": args.target, "features": args.features}, indent=1))
 
-    model: nn.Module = hifigan.train()
+    model: nn.Module = student.train()
     if args.adversarial > 0:
         torch.manual_seed(args.seed)                                      # the critic's initial weights
-        model = CriticisedVocoder(hifigan, WaveCritic())
+        model = CriticisedVocoder(student, WaveCritic())
     loop = LoopConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, stop_at=args.stop_at,
                       threads=args.threads, ckpt_every=100, log_every=max(1, min(10, args.steps)),
                       warmup=min(100, args.steps // 5))

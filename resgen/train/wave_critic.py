@@ -99,7 +99,8 @@ class CriticisedVocoder(nn.Module):
         super().__init__()
         self.generator, self.critic = generator, critic
 
-    def forward(self, mel: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """mel (B, 80, F), real audio (B, F * 256) -> (generated audio (B, F * 256), critic_terms)."""
-        fake = self.generator(mel)
-        return fake, critic_terms(self.critic, real, fake)
+    def forward(self, mel: torch.Tensor, real: torch.Tensor, stages: bool = False):
+        """mel (B, 80, F), real audio (B, F * 256) -> (generated audio (B, F * 256), critic_terms); with stages,
+        ((audio, the generator's stage outputs), critic_terms)."""
+        out = self.generator(mel, stages=stages)
+        return out, critic_terms(self.critic, real, out[0] if stages else out)

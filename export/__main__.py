@@ -1,7 +1,7 @@
 """python -m export onnx --task image|speech [--model DIR] [--out FILE] [--opset 17]
 python -m export parity --task image|speech|vocoder [--model DIR]
 python -m export vocoder [--out assets/speech/vocoder.safetensors]
-python -m export vocoder-onnx [--weights assets/speech/vocoder.safetensors] [--out FILE] [--int8-stages 2 --calibration DIR]
+python -m export vocoder-onnx [--weights assets/speech/vocoder.safetensors] [--out FILE] [--int8-stages 1,2,3 --float-blocks 3:11 --calibration DIR]
 python -m export ship SRC DST [--half FILE ...] [--sampler-from assets/image] [--label NAME] [--tokenizer-from DIR]"""
 from __future__ import annotations
 
@@ -19,6 +19,15 @@ def stage_list(spec: str) -> tuple[int, ...]:
     if not stages or stages[0] < 1 or stages[-1] > 4:
         raise argparse.ArgumentTypeError(f"{spec!r}: HiFi-GAN's upsampling stages are 1 to 4")
     return stages
+
+
+def block_list(spec: str) -> tuple[tuple[int, int], ...]:
+    """'3:11' or '3:11,2:11' -> HiFi-GAN residual blocks as (upsampling stage, kernel)."""
+    try:
+        blocks = tuple(sorted({(int(s), int(k)) for s, k in (x.split(":") for x in spec.split(","))}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{spec!r}: expected stage:kernel pairs like 3:11 or 3:11,2:11") from None
+    return blocks
 
 
 def main(argv=None) -> int:
@@ -40,6 +49,8 @@ def main(argv=None) -> int:
     vo.add_argument("--int8-stages", type=stage_list, default=(),
                     help="upsampling stages (1-4, like 2 or 1,2) whose residual blocks run in int8 "
                          "(default none: all float, exact)")
+    vo.add_argument("--float-blocks", type=block_list, default=(),
+                    help="residual blocks of the int8 stages left float, as stage:kernel (like 3:11)")
     vo.add_argument("--calibration", default=None,
                     help="speech to calibrate the int8 activations on: a corpus folder (its training split) "
                          "or a folder of WAVs")
@@ -71,7 +82,7 @@ def main(argv=None) -> int:
             from .vocoder import export_onnx
             weights = Path(args.weights or assets_dir() / "speech" / "vocoder.safetensors")
             out = export_onnx(weights, args.out and Path(args.out), int8_stages=args.int8_stages,
-                              calibration=args.calibration and Path(args.calibration))
+                              calibration=args.calibration and Path(args.calibration), float_blocks=args.float_blocks)
             print(f"wrote {out}")
         elif args.cmd == "parity" and args.task == "vocoder":
             from resgen import assets_dir

@@ -42,13 +42,14 @@ def convert(src: Path, out: Path) -> Path:
 
 
 def export_onnx(weights: Path, out: Path | None = None, opset: int = 17, int8_stages: tuple[int, ...] = (),
-                calibration: Path | None = None) -> Path:
+                calibration: Path | None = None, float_blocks: tuple[tuple[int, int], ...] = ()) -> Path:
     """vocoder.safetensors -> vocoder.onnx beside it (or `out`): mel float32 (B, 80, F) -> audio float32
     (B, F * 256), B and F dynamic. The float weights stay float16 on disk as in the safetensors (each feeds a Cast
     to float32, which onnxruntime folds once when it opens the file), so without int8_stages the graph computes
     exactly what the torch module computes, at half the size. int8_stages (1..4): those upsampling stages'
     residual blocks in int8, calibrated on `calibration` (a speech corpus folder or a folder of WAVs; see
-    vocoder_int8.py). The sha256 of `weights` and the int8 stages are stamped into its metadata."""
+    vocoder_int8.py), but for the residual blocks in float_blocks, each (stage, kernel), which stay float. The sha256
+    of `weights`, the int8 stages and the float blocks are stamped into its metadata."""
     import warnings
 
     import numpy as np
@@ -62,6 +63,10 @@ def export_onnx(weights: Path, out: Path | None = None, opset: int = 17, int8_st
     weights = Path(weights)
     out = Path(out) if out else weights.with_suffix(".onnx")
     model = load_hifigan(weights)
+    kernels = model.cfg.resblock_kernels
+    if any(s not in int8_stages or k not in kernels for s, k in float_blocks):
+        raise ValueError(f"float blocks {float_blocks} are not residual blocks (stage, kernel of {kernels}) of the "
+                         f"int8 stages {int8_stages}")
     tmp = out.with_name(out.name + ".tmp")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -73,8 +78,9 @@ def export_onnx(weights: Path, out: Path | None = None, opset: int = 17, int8_st
         from .vocoder_int8 import calibration_mels, quantise
         if calibration is None:
             raise ValueError("int8 stages need calibration speech: a corpus folder or a folder of WAVs")
-        quantise(tmp, tmp, int8_stages, len(model.cfg.resblock_kernels), calibration_mels(calibration))
-        extra["int8_calibration"] = Path(calibration).name
+        quantise(tmp, tmp, int8_stages, model.cfg.resblock_kernels, calibration_mels(calibration), float_blocks)
+        extra["int8_calibration"] = ",".join(Path(c).name for c in str(calibration).split(",") if c)
+        extra["int8_float_blocks"] = ",".join(f"{s}:{k}" for s, k in float_blocks) or "none"
     graph = onnx.load(str(tmp))
     quant_io = {i for n in graph.graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear") for i in n.input}
     casts, kept = [], []
@@ -111,4 +117,6 @@ def parity(weights: Path, frames=(16, 100, 400), seed: int = 123) -> tuple[list[
         ref, got = model(mel), session(mel)
         rows.append({"batch": mel.shape[0], "frames": f, "audio": float((ref - got).abs().max()),
                      "mel_l1": float((log_mel(ref) - log_mel(got)).abs().mean())})
-    return rows, session.metadata.get("int8_stages", "none")
+    int8 = session.metadata.get("int8_stages", "none")
+    kept = session.metadata.get("int8_float_blocks", "none")
+    return rows, int8 if kept == "none" else f"{int8} (blocks left float: {kept})"

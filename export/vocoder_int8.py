@@ -25,9 +25,16 @@ MAX_WINDOWS = 16                 # the calibrator keeps every activation of ever
 BLOCK = re.compile(r"^/resblocks\.(\d+)/")
 
 
-def calibration_mels(source: Path, window: int = WINDOW, limit: int = MAX_WINDOWS, seed: int = 0) -> list[np.ndarray]:
+def calibration_mels(source: Path | str, window: int = WINDOW, limit: int = MAX_WINDOWS,
+                     seed: int = 0) -> list[np.ndarray]:
     """Log-mel windows (1, 80, window) to calibrate on: from a speech corpus folder (`resgen data speech`), `limit`
-    utterances of its training split drawn with `seed`; or from a folder of WAVs, every file's windows in turn."""
+    utterances of its training split drawn with `seed`; or from a folder of WAVs, every file's windows in turn.
+    Several folders, comma-separated: their windows taken in turn (one from each, then the next), `limit` in all."""
+    parts = [p for p in str(source).split(",") if p]
+    if len(parts) > 1:
+        each = [calibration_mels(Path(p), window, limit, seed) for p in parts]
+        mixed = [w[k] for k in range(max(map(len, each))) for w in each if k < len(w)]
+        return mixed[:limit]
     from resgen.speech.audio import load_audio, log_mel
     source = Path(source)
     if (source / "train.npz").exists():
@@ -53,19 +60,24 @@ def calibration_mels(source: Path, window: int = WINDOW, limit: int = MAX_WINDOW
     return out[:limit]
 
 
-def int8_nodes(graph, stages: tuple[int, ...], kernels_per_stage: int) -> list[str]:
+def int8_nodes(graph, stages: tuple[int, ...], kernels: tuple[int, ...],
+               float_blocks: tuple[tuple[int, int], ...] = ()) -> list[str]:
     """The Conv nodes inside the residual blocks of the upsampling stages `stages` (1 = the first, 512 -> 256
-    channels; HiFi-GAN V1 has 4)."""
+    channels; HiFi-GAN V1 has 4), but for the blocks in float_blocks, each (stage, kernel); `kernels`: the residual
+    blocks' kernels in each stage (V1: 3, 7, 11)."""
     names = []
     for node in graph.node:
         m = BLOCK.match(node.name)
-        if node.op_type == "Conv" and m and int(m.group(1)) // kernels_per_stage + 1 in stages:
+        if node.op_type != "Conv" or not m:
+            continue
+        stage, j = divmod(int(m.group(1)), len(kernels))
+        if stage + 1 in stages and (stage + 1, kernels[j]) not in float_blocks:
             names.append(node.name)
     return names
 
 
-def quantise(float_graph: Path, out: Path, stages: tuple[int, ...], kernels_per_stage: int,
-             mels: list[np.ndarray]) -> Path:
+def quantise(float_graph: Path, out: Path, stages: tuple[int, ...], kernels: tuple[int, ...],
+             mels: list[np.ndarray], float_blocks: tuple[tuple[int, int], ...] = ()) -> Path:
     """float_graph (float32 initialisers, as torch.onnx.export writes them) -> `out` with the chosen blocks'
     convolutions as QuantizeLinear / DequantizeLinear pairs around them (QDQ; onnxruntime fuses them into
     QLinearConv when it opens the file)."""
@@ -73,7 +85,7 @@ def quantise(float_graph: Path, out: Path, stages: tuple[int, ...], kernels_per_
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
                                           quantize_static)
     graph = onnx.load(str(float_graph)).graph
-    nodes, name = int8_nodes(graph, stages, kernels_per_stage), graph.input[0].name
+    nodes, name = int8_nodes(graph, stages, kernels, float_blocks), graph.input[0].name
     if not nodes:
         raise ValueError(f"no residual-block convolutions in stages {stages} of {float_graph}")
 

@@ -76,3 +76,28 @@ def test_the_voice_colour_is_corrected_from_the_prompt(pipe):
                               atol=1e-4)
         sizes[name] = float(np.abs(shift).mean())
     assert sizes["human_librivox.wav"] > 2 * sizes["heldout_0_en_grandpa.wav"], sizes
+
+
+def test_hifigan_speech_is_held_to_its_mel_in_pauses(pipe):
+    """On by default: the pipeline's HiFi-GAN audio is the vocoder's own, through the pause gate at the model's
+    strength; Griffin-Lim's is not gated."""
+    import dataclasses
+
+    from resgen.speech.audio import log_mel
+    from resgen.speech.pause_gate import hold_pauses
+    assert pipe.postfilter.pause_gate == 1.0
+    audio = load_audio(MODEL / "prompts" / "human_librivox.wav")[:22050]
+    audio = np.concatenate([audio, np.zeros(11025, np.float32)])          # a second of speech, then a pause
+    mel = log_mel(torch.from_numpy(audio))[0]
+    gated = pipe.vocode(mel, "hifigan")
+    raw = pipe._hifigan(mel[None])
+    assert np.allclose(gated, hold_pauses(raw, mel[None], 1.0)[0].numpy(), atol=1e-6)
+    pause = slice(22050 + 1024, None)
+    rms = lambda a: float(np.sqrt(np.mean(a[pause] ** 2)))                # noqa: E731
+    assert rms(gated) < 0.6 * rms(raw[0].numpy())                         # quieter in the pause (0.42)
+    saved = pipe.postfilter
+    try:
+        pipe.postfilter = dataclasses.replace(saved, pause_gate=0.0)
+        assert np.allclose(pipe.vocode(mel, "hifigan"), raw[0].numpy(), atol=1e-6)
+    finally:
+        pipe.postfilter = saved

@@ -5,7 +5,8 @@ import torch
 
 import resgen
 from resgen.speech.audio import log_mel
-from resgen.speech.vocoder import HifiGan, HifiGanConfig, fold_weight_norm, griffin_lim, load_hifigan, vocode
+from resgen.speech.vocoder import (HifiGan, HifiGanConfig, config_of, fold_weight_norm, griffin_lim, load_hifigan,
+                                   student_of, vocode)
 from resgen.core.weights import ModelFileError
 
 SHIPPED = resgen.assets_dir() / "speech" / "vocoder.safetensors"
@@ -34,6 +35,33 @@ def test_hifigan_shapes_and_range():
     with torch.no_grad():
         y = m(torch.randn(2, 80, 10))
     assert y.shape == (2, 10 * 256) and y.abs().max() <= 1
+
+
+def test_a_student_keeps_the_chosen_blocks_and_loads_from_its_weights(tmp_path):
+    from safetensors.torch import save_file
+    torch.manual_seed(0)
+    teacher = HifiGan(HifiGanConfig(channels=32)).eval()
+    student = student_of(teacher, (7, 3)).eval()                       # order given does not matter
+    assert student.cfg.resblock_kernels == (3, 7) and student.cfg.channels == 32
+    assert len(student.resblocks) == 8 and len(teacher.resblocks) == 12
+    t, s = teacher.state_dict(), student.state_dict()
+    for stage in range(4):                                            # blocks 0 and 1 of each stage, copied
+        for j in range(2):
+            for name in ("convs1.2.weight", "convs2.0.bias"):
+                assert torch.equal(s[f"resblocks.{stage * 2 + j}.{name}"], t[f"resblocks.{stage * 3 + j}.{name}"])
+    assert torch.equal(s["conv_pre.weight"], t["conv_pre.weight"]) and torch.equal(s["ups.3.weight"], t["ups.3.weight"])
+    weights = [sum(p.numel() for n, p in m.named_parameters() if n.endswith("weight") and "resblocks" in n)
+               for m in (student, teacher)]
+    assert weights[0] * 21 == weights[1] * 10                         # 3 + 7 of 3 + 7 + 11 taps in every block
+    assert config_of(s) == student.cfg and config_of(t) == teacher.cfg
+    save_file({k: v.contiguous() for k, v in s.items()}, str(tmp_path / "student.safetensors"))
+    mel = torch.randn(1, 80, 12)
+    with torch.no_grad():
+        assert torch.equal(load_hifigan(tmp_path / "student.safetensors")(mel), student(mel))
+        assert not torch.allclose(student(mel), teacher(mel))           # it is another generator
+    for bad in ((), (5,), (3, 3)):
+        with pytest.raises(ValueError, match="kernels must be"):
+            student_of(teacher, bad)
 
 
 def test_griffin_lim_resynthesises_the_mel():
@@ -67,14 +95,19 @@ def test_missing_or_wrong_vocoder_file(tmp_path):
         load_hifigan(tmp_path / "bad.safetensors")
 
 
-def test_shipped_vocoder_onnx_matches_torch_and_is_current():
+def test_shipped_vocoder_onnx_is_current_and_close_to_torch():
+    """The shipped graph runs the residual blocks of stages 1-3 in int8 but stage 3's 11-tap block (docs/backends.md):
+    the same audio as the float module up to int8's rounding."""
     from resgen.speech.vocoder_backends import open_onnx
     session, why = open_onnx(SHIPPED)
     assert why is None, why                             # present, loads, exported from these very weights
+    assert session.metadata["int8_stages"] == "1,2,3" and session.metadata["int8_float_blocks"] == "3:11"
     mel = log_mel(_speech_like(0.5))
     ref = vocode(mel, "hifigan", load_hifigan(SHIPPED))
     got = vocode(mel, "hifigan", session)
-    assert got.shape == ref.shape and (got - ref).abs().max() < 1e-4
+    assert got.shape == ref.shape and 0 < (got - ref).abs().max() < 0.2
+    assert float((log_mel(got[0]) - log_mel(ref[0])).abs().mean()) < 0.3        # 0.21: the tone's empty bands lift
+    assert np.corrcoef(got[0].numpy(), ref[0].numpy())[0, 1] > 0.95
 
 
 def _vocoder_dir(tmp_path):
@@ -96,7 +129,7 @@ def test_vocoder_auto_takes_the_faster_backend_measured_once(tmp_path, monkeypat
     def fake_measure(torch_fn, ort_fn, inputs, repeats=7):
         calls.append(repeats)
         a, b = torch_fn(*inputs), ort_fn(*inputs)                 # both really run on the probe mel
-        assert (a - b).abs().max() < 1e-4
+        assert a.shape == b.shape and a.abs().max() > 0 and b.abs().max() > 0   # float and part-int8 audio
         return {"torch": 1.0, "onnx": 2.0} if faster == "torch" else {"torch": 2.0, "onnx": 1.0}
     monkeypatch.setattr(backend_choice, "measure", fake_measure)
     weights = _vocoder_dir(tmp_path)
@@ -135,4 +168,5 @@ def test_speech_pipeline_vocodes_on_the_backend_asked_for():
         out[backend] = pipe.vocode(mel)
         assert pipe.vocoder_backend == {"torch": "torch", "onnx": "onnxruntime"}[backend]
     assert out["torch"].shape == out["onnx"].shape == (mel.shape[-1] * 256,)
-    assert abs(out["torch"] - out["onnx"]).max() < 1e-4
+    assert 0 < abs(out["torch"] - out["onnx"]).max() < 0.2                  # float and part-int8
+    assert np.corrcoef(out["torch"], out["onnx"])[0, 1] > 0.95

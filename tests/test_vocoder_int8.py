@@ -52,12 +52,15 @@ def test_only_the_first_stages_residual_blocks_become_int8(tmp_path):
     from resgen.speech.audio import log_mel
     model = _small_graph(tmp_path / "float.onnx")
     graph = onnx.load(str(tmp_path / "float.onnx")).graph
-    k = len(SMALL.resblock_kernels)
-    picked = int8_nodes(graph, (1, 3), k)
+    kernels = SMALL.resblock_kernels
+    k = len(kernels)
+    picked = int8_nodes(graph, (1, 3), kernels)
     assert len(picked) == 2 * k * 2 * len(SMALL.dilations)                # 2 stages x 3 blocks x 6 convolutions
     assert {int(n.split("/")[1].split(".")[1]) // k + 1 for n in picked} == {1, 3}
+    but = int8_nodes(graph, (1, 3), kernels, float_blocks=((3, 11), (2, 7)))   # (2, 7) is not in an int8 stage
+    assert set(but) == {n for n in picked if not n.startswith(f"/resblocks.{2 * k + 2}/")} and len(but) == len(picked) - 6
     calib = [log_mel(torch.from_numpy(_speech_like(1.0, f))).numpy()[..., :64] for f in (100, 160, 220)]
-    out = quantise(tmp_path / "float.onnx", tmp_path / "int8.onnx", (1, 3), k, calib)
+    out = quantise(tmp_path / "float.onnx", tmp_path / "int8.onnx", (1, 3), kernels, calib)
     q = onnx.load(str(out)).graph
     dequantised = {o for n in q.node if n.op_type == "DequantizeLinear" for o in n.output}
     int8_convs = {c.name for c in q.node if c.op_type == "Conv" and c.input[1] in dequantised}
@@ -72,17 +75,21 @@ def test_only_the_first_stages_residual_blocks_become_int8(tmp_path):
     assert np.corrcoef(ref.ravel(), got.ravel())[0, 1] > 0.95           # the same audio, up to int8 rounding
     assert not np.array_equal(ref, got)
     with pytest.raises(ValueError, match="no residual-block"):
-        quantise(tmp_path / "float.onnx", tmp_path / "none.onnx", (), k, calib)
+        quantise(tmp_path / "float.onnx", tmp_path / "none.onnx", (), kernels, calib)
 
 
-def test_stage_lists_on_the_command_line():
+def test_stage_and_block_lists_on_the_command_line():
     import argparse
 
-    from export.__main__ import stage_list
+    from export.__main__ import block_list, stage_list
     assert stage_list("2") == (2,) and stage_list("3,1,1") == (1, 3)
     for bad in ("0", "5", "a", ""):
         with pytest.raises(argparse.ArgumentTypeError):
             stage_list(bad)
+    assert block_list("3:11") == ((3, 11),) and block_list("3:11,2:7,3:11") == ((2, 7), (3, 11))
+    for bad in ("3", "3:a", "", "3:11:1"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            block_list(bad)
 
 
 def test_export_of_the_shipped_vocoder_with_an_int8_stage(tmp_path):
@@ -102,12 +109,12 @@ def test_export_of_the_shipped_vocoder_with_an_int8_stage(tmp_path):
     out = export_onnx(weights, int8_stages=(2,), calibration=_wavs(tmp_path / "wavs", (3.2, 3.1)))
     g = onnx.load(str(out))
     meta = {p.key: p.value for p in g.metadata_props}
-    assert meta["int8_stages"] == "2" and meta["int8_calibration"] == "wavs"
+    assert meta["int8_stages"] == "2" and meta["int8_calibration"] == "wavs" and meta["int8_float_blocks"] == "none"
     dequantised = {o for n in g.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
     blocks = {c.name.split("/")[1] for c in g.graph.node if c.op_type == "Conv" and c.input[1] in dequantised}
     assert blocks == {"resblocks.3", "resblocks.4", "resblocks.5"}
     assert any(n.op_type == "Cast" for n in g.graph.node)                # the float weights stay float16 on disk
-    assert out.stat().st_size < 0.97 * (resgen.assets_dir() / "speech" / "vocoder.onnx").stat().st_size
+    assert out.stat().st_size < 0.97 * weights.stat().st_size         # a float graph is the float16 weights' size
     fn, name = load_vocoder(weights, "onnx")
     assert name == "onnxruntime" and fn.metadata["int8_stages"] == "2"
     mel = log_mel(torch.from_numpy(_speech_like(0.5, 140)))
@@ -115,3 +122,7 @@ def test_export_of_the_shipped_vocoder_with_an_int8_stage(tmp_path):
         ref, got = load_hifigan(weights)(mel), fn(mel)
     err = float((log_mel(ref) - log_mel(got)).abs().mean())
     assert 0 < err < 0.15, err
+    for blocks in (((3, 11),), ((2, 5),)):                           # not in an int8 stage; no such kernel
+        with pytest.raises(ValueError, match="float blocks"):
+            export_onnx(weights, tmp_path / "x.onnx", int8_stages=(2,), calibration=tmp_path / "wavs",
+                        float_blocks=blocks)

@@ -1,6 +1,6 @@
 """The speech pipeline's outputs: a sample's codes -> log-mel (decoded behind the prompt's codes; the tokenizer's
 error on the prompt taken out, resgen/speech/correction.py; the contrast postfilter, resgen/speech/postfilter.py) ->
-audio.
+audio (HiFi-GAN's held to the mel in pauses, resgen/speech/pause_gate.py).
 
 `SpeechPipeline` (resgen/speech/pipeline.py) takes these methods; they read its tokenizer, device, postfilter and
 vocoder settings.
@@ -15,6 +15,7 @@ import torch
 
 from resgen.speech.audio import log_mel
 from resgen.speech.correction import Correction, fit
+from resgen.speech.pause_gate import hold_pauses
 from resgen.speech.postfilter import Contrast
 from resgen.speech.prompt_audio import PROMPT_SECONDS, condition_prompt
 from resgen.speech.vocoder import vocode
@@ -92,11 +93,14 @@ class SpeechOutputs:
     @torch.no_grad()
     def vocode(self, mel: torch.Tensor, vocoder: str = "hifigan", gl_iters: int = 32) -> np.ndarray:
         """log-mel (80, F) -> float32 audio (F * 256,); gl_iters: Griffin-Lim's iterations (fewer for quick
-        previews)."""
+        previews). HiFi-GAN's audio is held to the mel in pauses at the model's pause_gate (pause_gate.py)."""
         if vocoder == "hifigan" and self._hifigan is None:
             from resgen.speech.vocoder_backends import load_vocoder
             self._hifigan, self.vocoder_backend = load_vocoder(self._vocoder_path, self._backend_request, self.device)
-        return vocode(mel[None], vocoder, self._hifigan, gl_iters)[0].cpu().numpy().astype(np.float32)
+        audio = vocode(mel[None], vocoder, self._hifigan, gl_iters)
+        if vocoder == "hifigan":
+            audio = hold_pauses(audio, mel[None].to(audio.device), self.postfilter.pause_gate)
+        return audio[0].cpu().numpy().astype(np.float32)
 
     @torch.no_grad()
     def decode_partial(self, codes: torch.Tensor, mask: torch.Tensor,

@@ -320,5 +320,6 @@ class SpeechPipeline(SpeechOutputs):
             settings["contrast_setting"] = MATCH
         if vocoder == "hifigan":
             settings["vocoder_backend"] = self.vocoder_backend
+            settings["pause_gate"] = self.postfilter.pause_gate
         return SpeechResult(audio, MelConfig.sample_rate, mel, codes, Np, phonemes, traces, time.perf_counter() - t0,
                             self.backend, settings)

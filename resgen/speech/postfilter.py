@@ -48,12 +48,13 @@ class PostfilterConfig:
     bands: int = 1                # contrast "prompt": matched in this many groups of mel bands (1 = all together)
     correction: float = 0.0       # the tokenizer's error on the prompt taken out of the target first, at this
     spread: float = 0.0           # strength (0 = off), its spread to this power (resgen/speech/correction.py)
+    pause_gate: float = 0.0       # HiFi-GAN's audio held to the mel in pauses at this strength (0 = off; pause_gate.py)
 
     def __post_init__(self):
         check_contrast(self.contrast)
         check_correction(self.correction)
-        if not 0 <= float(self.spread) <= 1:
-            raise ValueError("the postfilter's spread must be between 0 and 1")
+        if not 0 <= float(self.spread) <= 1 or not 0 <= float(self.pause_gate) <= 1:
+            raise ValueError("the postfilter's spread and pause_gate must be between 0 and 1")
         if not 0 < float(self.sigma) <= 20:
             raise ValueError("the postfilter's sigma must be above 0 and at most 20 bands")
         if not 0.5 <= float(self.prompt_ratio) <= 2:

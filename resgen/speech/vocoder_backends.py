@@ -6,10 +6,12 @@ is fastest, as the denoiser does (resgen/core/backends.py):
   onnx   - an onnxruntime session over vocoder.onnx beside it (`python -m export vocoder-onnx`)
   auto   - torch on CUDA; on a CPU whichever is faster on this machine, timed once on a 1-s mel and cached
            (resgen/core/backend_choice.py)
-The shipped vocoder.onnx is float and computes what torch computes. A user may export one whose residual blocks run
-partly in int8 (`python -m export vocoder-onnx --int8-stages 1,2,3 --calibration DIR`, export/vocoder_int8.py): about
-1.6 times as fast, at a measured cost in voice similarity (docs/backends.md). `auto` times whichever graph is there: the
-choice is cached per graph, not per weights.
+The shipped vocoder.onnx runs the residual blocks of the first three upsampling stages in int8, all but stage 3's
+11-tap block (`python -m export vocoder-onnx --int8-stages 1,2,3 --float-blocks 3:11 --calibration DIR`,
+export/vocoder_int8.py): about 1.5 times as fast as the float graph; with the pause gate that every HiFi-GAN output
+goes through (resgen/speech/pause_gate.py) its speech measures level with the float module's (docs/backends.md). The
+torch backend is the float module. `python -m export vocoder-onnx` alone writes a float graph that computes what torch
+computes. `auto` times whichever graph is there: the choice is cached per graph, not per weights.
 vocoder.onnx carries the sha256 of the safetensors it was exported from; a missing, unloadable or stale graph,
 or no onnxruntime, falls back to torch with a warning.
 """

@@ -10,10 +10,10 @@ STFT bin down by the excess of the audio's mel bands over the wanted ones:
     gain[band, frame] = min(1, exp(strength * (wanted - got)))        # never louder; 1 in speech frames
 
 each bin taking the mean gain of the mel bands it falls in, weighted by the filterbank (bins above fmax the top
-band's), the phase kept. Measured on the espeak validation split (116 pairs, seed 0): the int8 graph alone -0.0003
-of voice similarity against the float vocoder, with the gate +0.0001; the float vocoder with the gate +0.0003
-(docs/speech-intelligibility.md, session 20). Applying the gain in speech frames as well takes 0.004 of similarity
-away: HiFi-GAN's energy above the decoded mel is part of how a voice sounds.
+band's), the phase kept. Measured on the espeak validation split (116 pairs, seed 0; docs/backends.md): an int8 graph
+calibrated on espeak speech -0.0003 of voice similarity against the float vocoder alone, +0.0001 with the gate; the
+float vocoder with the gate +0.0003. Applying the gain in speech frames as well takes 0.004 of similarity away:
+HiFi-GAN's energy above the decoded mel is part of how a voice sounds.
 Shapes: audio (B, S = F * hop), log-mel (B, 80, F).
 """
 from __future__ import annotations

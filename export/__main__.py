@@ -1,7 +1,8 @@
 """python -m export onnx --task image|speech [--model DIR] [--out FILE] [--opset 17]
 python -m export parity --task image|speech|vocoder [--model DIR]
 python -m export vocoder [--out assets/speech/vocoder.safetensors]
-python -m export vocoder-onnx [--weights assets/speech/vocoder.safetensors] [--out FILE] [--int8-stages 1,2,3 --float-blocks 3:11 --calibration DIR]
+python -m export vocoder-onnx [--weights assets/speech/vocoder.safetensors] [--out FILE]
+                             [--int8-stages 1,2,3 --float-blocks 3:11 --calibration DIR[,DIR2]]
 python -m export ship SRC DST [--half FILE ...] [--sampler-from assets/image] [--label NAME] [--tokenizer-from DIR]"""
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def main(argv=None) -> int:
                     help="residual blocks of the int8 stages left float, as stage:kernel (like 3:11)")
     vo.add_argument("--calibration", default=None,
                     help="speech to calibrate the int8 activations on: a corpus folder (its training split) "
-                         "or a folder of WAVs")
+                         "or a folder of WAVs; several, comma-separated, share the windows")
     h = sub.add_parser("ship", help="copy a trained model folder into assets/ (its listed files, optionally float16)")
     h.add_argument("src")
     h.add_argument("dst")

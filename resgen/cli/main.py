@@ -47,7 +47,8 @@ def _train_parsers(sub):
     speech_tokenizer.add_args(t)
     t.set_defaults(func=lambda a: speech_tokenizer.run(a))
     from resgen.train import vocoder
-    t = tsub.add_parser("vocoder", help="fine-tune the HiFi-GAN vocoder on the corpora's recordings, or distil a smaller one from it")
+    t = tsub.add_parser("vocoder", help="fine-tune the HiFi-GAN vocoder on the corpora's recordings, "
+                                        "or distil a smaller one from it")
     vocoder.add_args(t)
     t.set_defaults(func=lambda a: vocoder.run(a))
     from resgen.train import speech

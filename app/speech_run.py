@@ -115,7 +115,8 @@ def make_handlers(load, examples: dict[str, Path]):
         rows += ["without the prompt's voice"] if s["speaker_cfg"] != 1 else []
         pair = f" ({', '.join(rows)}, one batch of {len(rows) + 1})" if rows else ""
         calls = s["steps"] * n
-        voc = vocoder + (f" ({pipe.vocoder_backend})" if vocoder == "hifigan" and pipe.vocoder_backend else "")
+        voc = vocoder + (f" ({pipe.vocoder_backend}, {pipe.vocoder_precision})"
+                         if vocoder == "hifigan" and pipe.vocoder_backend else "")
         pace = (f"; the prompt speaker's pace from its transcript: durations x {s['pace']:.2f}" if prompt_text
                 else "") + contrast_note(contrast, [a["meta"]["contrast"] for a in all_arrays])
         pace += correction_note(all_arrays[0])

@@ -199,6 +199,8 @@ def test_speech_endpoints(served, tmp_path):
     assert rate == 22050 and len(wav) > 0
     assert "real-time factor" in info and "seed 5" in info and "3 denoiser calls (with and without the text" in info
     assert "Prompt: resampled from 44.1 kHz to 22.05 kHz." in info                   # what was done to the prompt
+    info = _speak(client, _prompt_wav(tmp_path / "p.wav"), vocoder="hifigan")[2]
+    assert "vocoder hifigan (torch, float)" in info                                 # what HiFi-GAN computed in
     assert np.asarray(Image.open(mel)).ndim == 3
     grid, step_mel, step_audio, ladder_audio, schedule, caption = client.predict(1, 2, api_name="/speech_step")
     assert all((grid, step_mel, step_audio, ladder_audio, schedule))

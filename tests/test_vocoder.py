@@ -164,9 +164,10 @@ def test_speech_pipeline_vocodes_on_the_backend_asked_for():
     out = {}
     for backend in ("torch", "onnx"):
         pipe = resgen.load("speech", backend=backend)
-        assert pipe.vocoder_backend is None                         # HiFi-GAN loads on first use
+        assert pipe.vocoder_backend is None and pipe.vocoder_precision is None   # HiFi-GAN loads on first use
         out[backend] = pipe.vocode(mel)
         assert pipe.vocoder_backend == {"torch": "torch", "onnx": "onnxruntime"}[backend]
+        assert pipe.vocoder_precision == {"torch": "float", "onnx": "int8 stages 1,2,3 (3:11 float)"}[backend]
     assert out["torch"].shape == out["onnx"].shape == (mel.shape[-1] * 256,)
     assert 0 < abs(out["torch"] - out["onnx"]).max() < 0.2                  # float and part-int8
     assert np.corrcoef(out["torch"], out["onnx"])[0, 1] > 0.95

@@ -90,6 +90,13 @@ class SpeechOutputs:
             return self.tokenizer.decode_latent(z)[0]
         return self.tokenizer.decode_behind(z, self.tokenizer.rvq.decode(context[None].to(z.device)))[0]
 
+    @property
+    def vocoder_precision(self) -> str | None:
+        """What the loaded HiFi-GAN computes in ("float", or the int8 part of the onnxruntime graph); None before
+        it is loaded (on first use)."""
+        from resgen.speech.vocoder_backends import precision
+        return None if self._hifigan is None else precision(self._hifigan)
+
     @torch.no_grad()
     def vocode(self, mel: torch.Tensor, vocoder: str = "hifigan", gl_iters: int = 32) -> np.ndarray:
         """log-mel (80, F) -> float32 audio (F * 256,); gl_iters: Griffin-Lim's iterations (fewer for quick

@@ -46,6 +46,16 @@ class OrtHifiGan:
         return torch.from_numpy(out).to(mel.device)
 
 
+def precision(vocoder) -> str:
+    """What a loaded vocoder computes in: "float", or the int8 part of an onnxruntime graph's export (its metadata),
+    e.g. "int8 stages 1,2,3 (3:11 float)"."""
+    meta = getattr(vocoder, "metadata", {})
+    stages, kept = meta.get("int8_stages", "none"), meta.get("int8_float_blocks", "none")
+    if stages == "none":
+        return "float"
+    return f"int8 stages {stages}" + ("" if kept == "none" else f" ({kept} float)")
+
+
 def open_onnx(weights: Path, weights_sha256: str | None = None) -> tuple[OrtHifiGan | None, str | None]:
     """-> (session, None) for the vocoder.onnx beside `weights`, or (None, why it cannot be used)."""
     from resgen.core.backends import open_checked

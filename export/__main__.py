@@ -90,7 +90,7 @@ def main(argv=None) -> int:
 
             from .vocoder import parity as vocoder_parity
             rows, int8 = vocoder_parity(Path(args.model or assets_dir() / "speech") / "vocoder.safetensors")
-            print(f"vocoder.onnx: the upsampling stages whose residual blocks run in int8: {int8}")
+            print(f"vocoder.onnx computes in: {int8}")
             print("| batch | mel frames | max abs diff audio | log-mel L1 between the audios |")
             print("|---|---|---|---|")
             for r in rows:

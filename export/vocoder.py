@@ -103,10 +103,10 @@ def export_onnx(weights: Path, out: Path | None = None, opset: int = 17, int8_st
 @torch.no_grad()
 def parity(weights: Path, frames=(16, 100, 400), seed: int = 123) -> tuple[list[dict], str]:
     """-> (one row per mel length: max |ORT - torch| of the audio from a random log-mel, and the mean |difference|
-    of the two audios' log-mels; the graph's int8 stages from its metadata)."""
+    of the two audios' log-mels; what the graph computes in, from its metadata: "float" or its int8 stages)."""
     from resgen.speech.audio import log_mel
     from resgen.speech.vocoder import load_hifigan
-    from resgen.speech.vocoder_backends import OrtHifiGan
+    from resgen.speech.vocoder_backends import OrtHifiGan, precision
 
     weights = Path(weights)
     model, session = load_hifigan(weights), OrtHifiGan(weights.with_suffix(".onnx"))
@@ -117,6 +117,4 @@ def parity(weights: Path, frames=(16, 100, 400), seed: int = 123) -> tuple[list[
         ref, got = model(mel), session(mel)
         rows.append({"batch": mel.shape[0], "frames": f, "audio": float((ref - got).abs().max()),
                      "mel_l1": float((log_mel(ref) - log_mel(got)).abs().mean())})
-    int8 = session.metadata.get("int8_stages", "none")
-    kept = session.metadata.get("int8_float_blocks", "none")
-    return rows, int8 if kept == "none" else f"{int8} (blocks left float: {kept})"
+    return rows, precision(session)

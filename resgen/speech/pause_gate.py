@@ -4,7 +4,7 @@ HiFi-GAN puts a little energy where its mel says there is almost none, most of a
 int8 (the shipped vocoder.onnx, resgen/speech/vocoder_backends.py): int8's rounding is a noise floor about 24 dB
 under the speech, masked while someone speaks and heard as hiss in the pauses. This gate measures the audio's own
 log-mel (the STFT of resgen/speech/audio.py, frames centred on multiples of the hop), and in the frames that are not
-speech (mean log-mel more than SPEECH_RANGE under the loudest frame of the mel, as the postfilter decides) scales each
+speech (postfilter.speech_frames: mean log-mel more than SPEECH_RANGE under the loudest frame of the mel) scales each
 STFT bin down by the excess of the audio's mel bands over the wanted ones:
 
     gain[band, frame] = min(1, exp(strength * (wanted - got)))        # never louder; 1 in speech frames
@@ -23,7 +23,7 @@ from functools import lru_cache
 import torch
 
 from resgen.speech.audio import MelConfig, mel_filterbank
-from resgen.speech.postfilter import SPEECH_RANGE
+from resgen.speech.postfilter import speech_frames
 
 
 @lru_cache(maxsize=4)
@@ -51,8 +51,7 @@ def hold_pauses(audio: torch.Tensor, mel: torch.Tensor, strength: float = 1.0,
     got = torch.log((basis @ spec.abs()).clamp(min=cfg.log_floor))                 # (B, 80, F + 1)
     wanted = torch.nn.functional.pad(mel, (1, 1), mode="replicate")
     wanted = 0.5 * (wanted[..., :-1] + wanted[..., 1:])                           # the mel at the STFT's frame centres
-    energy = wanted.mean(1, keepdim=True)                                         # (B, 1, F + 1)
-    speech = energy > energy.amax(-1, keepdim=True) - SPEECH_RANGE
+    speech = speech_frames(wanted)[:, None]                                       # (B, 1, F + 1)
     gain = torch.exp((strength * (wanted - got)).clamp(max=0)).masked_fill(speech, 1.0)
     per_bin = torch.einsum("mk,bmf->bkf", weights, gain)                           # (B, n_fft/2+1, F + 1)
     return torch.istft(spec * per_bin, cfg.n_fft, cfg.hop, cfg.win, window=window, center=True, length=S)

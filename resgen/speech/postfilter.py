@@ -147,9 +147,10 @@ def describe(contrast: Contrast) -> str:
 
 
 def speech_frames(mel: torch.Tensor) -> torch.Tensor:
-    """log-mel (80, F) -> (F,) bool: the frames whose mean log-mel is within SPEECH_RANGE of the loudest frame's."""
-    energy = mel.mean(0)
-    return energy > energy.max() - SPEECH_RANGE
+    """log-mel (..., 80, F) -> (..., F) bool: the frames whose mean log-mel is within SPEECH_RANGE of the loudest
+    frame's (of the same mel)."""
+    energy = mel.mean(-2)
+    return energy > energy.amax(-1, keepdim=True) - SPEECH_RANGE
 
 
 def detail(mel: torch.Tensor, sigma: float = 2.0) -> float:

@@ -12,7 +12,7 @@ Shapes: mel (B, 80, F) -> audio (B, F * 256).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -51,7 +51,7 @@ def student_of(teacher: "HifiGan", kernels: tuple[int, ...]) -> "HifiGan":
     if not kernels or len(set(kernels)) != len(kernels) or any(k not in have for k in kernels):
         raise ValueError(f"kernels must be distinct ones of the teacher's {have}, got {kernels}")
     keep = sorted(have.index(k) for k in kernels)
-    student = HifiGan(HifiGanConfig(**{**teacher.cfg.__dict__, "resblock_kernels": tuple(have[j] for j in keep)}))
+    student = HifiGan(replace(teacher.cfg, resblock_kernels=tuple(have[j] for j in keep)))
     state = {}
     for k, v in teacher.state_dict().items():
         if k.startswith("resblocks."):

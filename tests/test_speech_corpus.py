@@ -137,3 +137,42 @@ def test_validation_split_is_new_voices_and_unused_heldout_sentences(tmp_path):
     from resgen.eval.speech_data import CorpusSplit
     split = CorpusSplit(tmp_path / "b", "val")
     assert split.voice_name(0).startswith(b["voices"][split.voice[0]]["accent"]) and split.phonemes[0][0] == SIL
+
+
+def test_test_split_is_new_voices_and_sentences_no_other_split_says(tmp_path):
+    """--test-voices adds test.npz: voices drawn after the validation ones, speaking held-out-pool sentences that
+    neither a held-out nor a validation utterance says; every other split, voice and the symbol table stay as they
+    were; `resgen eval speech --split test` reads it."""
+    sentences = SENTENCES + ["My dog has fleas and my cat has none.", "Time flies like an arrow.",
+                             "A penny saved is a penny earned.", "Look before you leap, then leap anyway."]
+    # seed 29: some validation and test utterances keep phonemes the training and held-out voices have
+    base = CorpusConfig(train_voices=2, heldout_voices=1, per_train_voice=4, per_heldout_voice=2, heldout_sentences=8,
+                        seed=29, val_voices=2, per_val_voice=2)
+    test = CorpusConfig(**{**base.__dict__, "test_voices": 2, "per_test_voice": 2})
+    a, b = build(tmp_path / "a", base, sentences=sentences), build(tmp_path / "b", test, sentences=sentences)
+    assert b["voices"][:5] == a["voices"] and [v["split"] for v in b["voices"][5:]] == ["test", "test"]
+    assert b["symbols"] == a["symbols"] and not (tmp_path / "a" / "test.npz").exists()
+    said = {}
+    for split in ("train", "heldout", "val", "test"):
+        fb = np.load(tmp_path / "b" / f"{split}.npz")
+        said[split] = set(json.loads(str(fb["texts"])))
+        if split != "test":
+            fa = np.load(tmp_path / "a" / f"{split}.npz")
+            assert str(fa["texts"]) == str(fb["texts"]) and np.array_equal(fa["phonemes"], fb["phonemes"])
+    assert said["test"] and said["val"] and not said["test"] & (said["train"] | said["heldout"] | said["val"])
+    t = np.load(tmp_path / "b" / "test.npz")
+    assert set(t["voice"].tolist()) <= {5, 6} and b["utterances"]["test"] == len(t["voice"])
+    from resgen.eval.speech_data import CorpusSplit
+    assert CorpusSplit(tmp_path / "b", "test").voice_name(0).startswith(b["voices"][int(t["voice"][0])]["accent"])
+    from resgen.eval.speech import add_args
+    import argparse
+    p = argparse.ArgumentParser()
+    add_args(p)
+    assert p.parse_args(["--split", "test"]).split == "test"
+
+
+def test_cli_rejects_a_test_split_the_sentence_pool_cannot_fill():
+    r = subprocess.run([sys.executable, "-m", "resgen", "data", "speech", "--heldout-sentences", "30",
+                        "--per-heldout-voice", "2", "--val-voices", "1", "--per-val-voice", "5", "--test-voices", "1",
+                        "--per-test-voice", "6"], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--per-test-voice exceeds the 5" in r.stderr

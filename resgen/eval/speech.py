@@ -1,7 +1,7 @@
 """`resgen eval speech`: zero-shot TTS on voices and sentences never trained on.
 
 Protocol (deterministic): for every utterance i of voice v in the split (held-out by default; `--split val` for
-choosing settings), the prompt is the next utterance of v (cyclic order, a different sentence) and the reference is
+choosing settings; `--split test` for a wider report split), the prompt is the next utterance of v (cyclic order, a different sentence) and the reference is
 the one after it. Rows, each scored the same way:
   recordings         the corpus recording of i
   vocoder only       log-mel of i -> vocoder: what the vocoder alone costs
@@ -41,8 +41,9 @@ MAX_SEEDS = 20
 def add_args(p: argparse.ArgumentParser):
     p.add_argument("--model", default=None, help="model folder (default: assets/speech)")
     p.add_argument("--data", default="runs/speech-data", help="corpus folder from `resgen data speech`")
-    p.add_argument("--split", default="heldout", choices=("heldout", "val"),
-                   help="held-out voices and sentences (report), or the validation ones (choose settings on these)")
+    p.add_argument("--split", default="heldout", choices=("heldout", "val", "test"),
+                   help="held-out voices and sentences (report), the validation ones (choose settings on these), or "
+                        "the test ones (a wider report split: `resgen data speech --test-voices N`)")
     p.add_argument("--recogniser", default=None,
                    help="phoneme recogniser folder (default: assets/speech-recogniser; `resgen train recogniser`)")
     p.add_argument("--depths", default="all",

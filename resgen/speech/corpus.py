@@ -6,7 +6,8 @@ range. Every utterance keeps its text, its phonemes (phonemizer, espeak backend,
 accent) and each phoneme's duration in mel frames (from espeak's own phoneme events).
 
 Layout of `resgen data speech --out DIR`:
-  DIR/train.npz, DIR/heldout.npz   utterances (see `save_split`); DIR/val.npz with --val-voices
+  DIR/train.npz, DIR/heldout.npz   utterances (see `save_split`); DIR/val.npz with --val-voices, DIR/test.npz
+                                   with --test-voices
   DIR/corpus.json                  voices, splits, symbol table, settings, counts
 Held-out voices never occur in training (their accent/variant/pitch/rate combination is new) and
 speak only held-out sentences. `more_train_voices` adds training voices drawn after the held-out
@@ -14,6 +15,9 @@ ones, with their own sentence draws, so adding them leaves every other utterance
 `val_voices` adds a validation split (for choosing settings; report on the held-out split): voices drawn after all
 others, never trained on, speaking held-out-pool sentences that no held-out utterance uses; it too leaves every
 other utterance unchanged.
+`test_voices` adds a second report split, wider than the held-out one's 10 voices: voices drawn after the validation
+ones, never trained on and never used for choosing, speaking held-out-pool sentences that neither a held-out nor a
+validation utterance says; it too leaves every other utterance unchanged.
 Sentences, voices and phonemes are deterministic in the seed; the audio is not bit-exact between
 runs (see resgen/speech/espeak.py).
 """
@@ -53,6 +57,8 @@ class CorpusConfig:
     per_more_voice: int = 24          # utterances of each of them
     val_voices: int = 0               # validation voices, drawn after all others (a split of their own)
     per_val_voice: int = 12
+    test_voices: int = 0              # test voices, drawn after the validation ones (a second report split)
+    per_test_voice: int = 12
 
 
 def fortunes_sentences(root: Path = FORTUNES_DIR) -> list[str]:
@@ -75,18 +81,23 @@ def fortunes_sentences(root: Path = FORTUNES_DIR) -> list[str]:
 def make_voices(cfg: CorpusConfig) -> tuple[list[Voice], list[Voice]]:
     """-> (training voices, held-out voices): distinct, deterministic in cfg.seed. The draw order is
     train_voices, then heldout_voices, then more_train_voices (appended to the training voices), then val_voices
-    (`validation_voices`)."""
+    (`validation_voices`), then test_voices (`test_voices`)."""
     voices = _draw_voices(cfg)
     first, held = cfg.train_voices, cfg.train_voices + cfg.heldout_voices
     return voices[:first] + voices[held:held + cfg.more_train_voices], voices[first:held]
 
 
 def validation_voices(cfg: CorpusConfig) -> list[Voice]:
-    return _draw_voices(cfg)[cfg.train_voices + cfg.heldout_voices + cfg.more_train_voices:]
+    first = cfg.train_voices + cfg.heldout_voices + cfg.more_train_voices
+    return _draw_voices(cfg)[first:first + cfg.val_voices]
+
+
+def test_voices(cfg: CorpusConfig) -> list[Voice]:
+    return _draw_voices(cfg)[cfg.train_voices + cfg.heldout_voices + cfg.more_train_voices + cfg.val_voices:]
 
 
 def _draw_voices(cfg: CorpusConfig) -> list[Voice]:
-    n = cfg.train_voices + cfg.heldout_voices + cfg.more_train_voices + cfg.val_voices
+    n = cfg.train_voices + cfg.heldout_voices + cfg.more_train_voices + cfg.val_voices + cfg.test_voices
     if n > len(ACCENTS) * len(VARIANTS):
         raise ValueError(f"at most {len(ACCENTS) * len(VARIANTS)} voices (one per accent and variant)")
     rng = random.Random(cfg.seed)
@@ -178,7 +189,7 @@ def build(out: Path, cfg: CorpusConfig = CorpusConfig(), sentences: list[str] | 
     base, more = train_v[:cfg.train_voices], train_v[cfg.train_voices:]
     n_base, n_held = len(base), len(held_v)                    # voice ids: base, held-out, more
     ph = Phonemizer()
-    bar = tqdm(total=len(train_v) + n_held + cfg.val_voices, desc="voices", dynamic_ncols=True)
+    bar = tqdm(total=len(train_v) + n_held + cfg.val_voices + cfg.test_voices, desc="voices", dynamic_ncols=True)
     tr = synthesise_split(base, list(range(n_base)), train_s, cfg.per_train_voice, rng, ph, bar)
     ho = synthesise_split(held_v, list(range(n_base, n_base + n_held)), held_s, cfg.per_heldout_voice, rng, ph, bar)
     mo = synthesise_split(more, list(range(n_base + n_held, n_base + n_held + len(more))), train_s,
@@ -188,27 +199,36 @@ def build(out: Path, cfg: CorpusConfig = CorpusConfig(), sentences: list[str] | 
     unused = sorted(set(held_s) - {u[1] for u in ho["utts"]})      # held-out-pool sentences no held-out voice says
     va = synthesise_split(val_v, list(range(first_val, first_val + len(val_v))), unused, cfg.per_val_voice,
                           random.Random(cfg.seed + 2), ph, bar) if val_v else {"utts": [], "dropped": 0}
+    test_v, first_test = test_voices(cfg), first_val + len(val_v)
+    spare = sorted(set(unused) - {u[1] for u in va["utts"]})           # ... and no validation voice says either
+    te = synthesise_split(test_v, list(range(first_test, first_test + len(test_v))), spare, cfg.per_test_voice,
+                          random.Random(cfg.seed + 3), ph, bar) if test_v else {"utts": [], "dropped": 0}
     bar.close()
     tr = {"utts": tr["utts"] + mo["utts"], "dropped": tr["dropped"] + mo["dropped"]}
     phones = sorted({p for u in tr["utts"] + ho["utts"] for p in u[2]} - {SIL})
     symbols = {PAD: 0, SIL: 1, **{p: i + 2 for i, p in enumerate(phones)}}
     known = [u for u in va["utts"] if all(p in symbols for p in u[2])]   # the symbol table stays train + held-out's
     va["dropped"] += len(va["utts"]) - len(known)
+    tested = [u for u in te["utts"] if all(p in symbols for p in u[2])]
+    te["dropped"] += len(te["utts"]) - len(tested)
     save_split(out / "train.npz", tr["utts"], symbols)
     save_split(out / "heldout.npz", ho["utts"], symbols)
     if val_v:
         save_split(out / "val.npz", known, symbols)
+    if test_v:
+        save_split(out / "test.npz", tested, symbols)
     hours = {k: sum(len(u[4]) for u in s["utts"]) / 22050 / 3600
-             for k, s in (("train", tr), ("heldout", ho), ("val", {"utts": known}))}
+             for k, s in (("train", tr), ("heldout", ho), ("val", {"utts": known}), ("test", {"utts": tested}))}
     summary = {
         "format": "resgen-speech-corpus/1", "config": asdict(cfg), "sample_rate": 22050, "hop": 256,
         "voices": [asdict(v) | {"name": v.name, "split": "train"} for v in base]       # in voice-id order
                   + [asdict(v) | {"name": v.name, "split": "heldout"} for v in held_v]
                   + [asdict(v) | {"name": v.name, "split": "train"} for v in more]
-                  + [asdict(v) | {"name": v.name, "split": "val"} for v in val_v],
+                  + [asdict(v) | {"name": v.name, "split": "val"} for v in val_v]
+                  + [asdict(v) | {"name": v.name, "split": "test"} for v in test_v],
         "symbols": symbols, "hours": hours,
-        "utterances": {"train": len(tr["utts"]), "heldout": len(ho["utts"]), "val": len(known)},
-        "dropped_phoneme_mismatch": tr["dropped"] + ho["dropped"] + va["dropped"],
+        "utterances": {"train": len(tr["utts"]), "heldout": len(ho["utts"]), "val": len(known), "test": len(tested)},
+        "dropped_phoneme_mismatch": tr["dropped"] + ho["dropped"] + va["dropped"] + te["dropped"],
         "sentences": {"train": len(train_s), "heldout": len(held_s), "source": "Debian fortunes"},
     }
     (out / "corpus.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
@@ -230,23 +250,33 @@ def add_args(p):
     p.add_argument("--val-voices", type=int, default=d.val_voices,
                    help="validation voices (val.npz: choose settings on these, report on the held-out split)")
     p.add_argument("--per-val-voice", type=int, default=d.per_val_voice)
+    p.add_argument("--test-voices", type=int, default=d.test_voices,
+                   help="test voices (test.npz: a second report split, drawn after the validation voices; "
+                        "never used for choosing)")
+    p.add_argument("--per-test-voice", type=int, default=d.per_test_voice)
 
 
 def run(args) -> dict:
     from resgen.core.errors import UsageError
     cfg = CorpusConfig(args.train_voices, args.heldout_voices, args.per_voice, args.per_heldout_voice,
                        args.heldout_sentences, args.seed, args.more_voices, args.per_more_voice, args.val_voices,
-                       args.per_val_voice)
+                       args.per_val_voice, args.test_voices, args.per_test_voice)
     if min(cfg.train_voices, cfg.heldout_voices, cfg.per_train_voice, cfg.per_heldout_voice,
-           cfg.per_more_voice, cfg.per_val_voice) < 1 or min(cfg.more_train_voices, cfg.val_voices) < 0:
-        raise UsageError("voice and utterance counts must be at least 1 (--more-voices, --val-voices at least 0)")
+           cfg.per_more_voice, cfg.per_val_voice, cfg.per_test_voice) < 1 \
+            or min(cfg.more_train_voices, cfg.val_voices, cfg.test_voices) < 0:
+        raise UsageError("voice and utterance counts must be at least 1 (--more-voices, --val-voices, --test-voices "
+                         "at least 0)")
     most = len(ACCENTS) * len(VARIANTS)
-    if cfg.train_voices + cfg.heldout_voices + cfg.more_train_voices + cfg.val_voices > most:
+    if cfg.train_voices + cfg.heldout_voices + cfg.more_train_voices + cfg.val_voices + cfg.test_voices > most:
         raise UsageError(f"at most {most} voices in all (one per accent and variant)")
     if cfg.per_heldout_voice > cfg.heldout_sentences:
         raise UsageError("--per-heldout-voice cannot exceed --heldout-sentences")
     if cfg.val_voices and cfg.per_val_voice > cfg.heldout_sentences - cfg.heldout_voices * cfg.per_heldout_voice:
         raise UsageError("--per-val-voice exceeds the held-out-pool sentences that no held-out utterance uses")
+    spare = cfg.heldout_sentences - cfg.heldout_voices * cfg.per_heldout_voice - cfg.val_voices * cfg.per_val_voice
+    if cfg.test_voices and cfg.per_test_voice > spare:
+        raise UsageError(f"--per-test-voice exceeds the {max(spare, 0)} held-out-pool sentences that no held-out or "
+                         "validation utterance may use")
     try:
         summary = build(Path(args.out), cfg)
     except FileNotFoundError as e:
@@ -256,6 +286,7 @@ def run(args) -> dict:
           f"{summary['utterances']['heldout']} "
           f"held-out ({summary['hours']['heldout']:.2f} h, {cfg.heldout_voices} voices); "
           + (f"{summary['utterances']['val']} validation ({cfg.val_voices} voices); " if cfg.val_voices else "") +
+          (f"{summary['utterances']['test']} test ({cfg.test_voices} voices); " if cfg.test_voices else "") +
           f"{summary['dropped_phoneme_mismatch']} dropped (phonemizer and espeak disagreed); "
           f"{len(summary['symbols'])} symbols")
     return summary

@@ -92,7 +92,7 @@ def test_prompts_from_human_and_engine_corpora_append_to_the_listing(tmp_path):
     import pytest
 
     from app.speech_tab import prompt_examples
-    from resgen.speech.corpus import export_prompts
+    from resgen.speech.prompt_export import export_prompts
     build(_tree(tmp_path / "src"), tmp_path / "human")
     out = tmp_path / "prompts"
     out.mkdir()

@@ -90,7 +90,7 @@ def test_every_accent_phonemises_as_espeak_speaks():
 def test_more_training_voices_leave_the_heldout_split_and_prompts_unchanged(tmp_path):
     """--more-voices appends training voices drawn after the held-out ones: the held-out voices,
     sentences and the base voices' sentences stay the same, and the new voices are new."""
-    from resgen.speech.corpus import export_prompts
+    from resgen.speech.prompt_export import export_prompts
     base = CorpusConfig(train_voices=2, heldout_voices=1, per_train_voice=2, per_heldout_voice=2, heldout_sentences=3)
     more = CorpusConfig(**{**base.__dict__, "more_train_voices": 2, "per_more_voice": 1})
     a, b = build(tmp_path / "a", base, sentences=SENTENCES), build(tmp_path / "b", more, sentences=SENTENCES)

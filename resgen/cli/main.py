@@ -122,7 +122,8 @@ def _data_parsers(sub):
     d.add_argument("--voices", default=None,
                    help="held-out voices by key or name, comma-separated (for example kokoro:bf_alice,human:librivox)")
     d.add_argument("--append", action="store_true", help="keep the other entries of the folder's prompts.json")
-    d.set_defaults(func=speech_corpus.run_prompts)
+    from resgen.speech import prompt_export
+    d.set_defaults(func=prompt_export.run_prompts)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,8 +1,8 @@
 """`resgen eval speech`: zero-shot TTS on voices and sentences never trained on.
 
 Protocol (deterministic): for every utterance i of voice v in the split (held-out by default; `--split val` for
-choosing settings; `--split test` for a wider report split), the prompt is the next utterance of v (cyclic order, a different sentence) and the reference is
-the one after it. Rows, each scored the same way:
+choosing settings; `--split test` for a wider report split), the prompt is the next utterance of v (cyclic order, a
+different sentence) and the reference is the one after it. Rows, each scored the same way:
   recordings         the corpus recording of i
   vocoder only       log-mel of i -> vocoder: what the vocoder alone costs
   resynthesis d=k    i -> tokenizer, decoded from its first k depths -> vocoder: the ceiling the tokens allow

@@ -81,7 +81,7 @@ def fortunes_sentences(root: Path = FORTUNES_DIR) -> list[str]:
 def make_voices(cfg: CorpusConfig) -> tuple[list[Voice], list[Voice]]:
     """-> (training voices, held-out voices): distinct, deterministic in cfg.seed. The draw order is
     train_voices, then heldout_voices, then more_train_voices (appended to the training voices), then val_voices
-    (`validation_voices`), then test_voices (`test_voices`)."""
+    (`validation_voices`), then test_voices (`testing_voices`)."""
     voices = _draw_voices(cfg)
     first, held = cfg.train_voices, cfg.train_voices + cfg.heldout_voices
     return voices[:first] + voices[held:held + cfg.more_train_voices], voices[first:held]
@@ -92,7 +92,7 @@ def validation_voices(cfg: CorpusConfig) -> list[Voice]:
     return _draw_voices(cfg)[first:first + cfg.val_voices]
 
 
-def test_voices(cfg: CorpusConfig) -> list[Voice]:
+def testing_voices(cfg: CorpusConfig) -> list[Voice]:
     return _draw_voices(cfg)[cfg.train_voices + cfg.heldout_voices + cfg.more_train_voices + cfg.val_voices:]
 
 
@@ -199,7 +199,7 @@ def build(out: Path, cfg: CorpusConfig = CorpusConfig(), sentences: list[str] | 
     unused = sorted(set(held_s) - {u[1] for u in ho["utts"]})      # held-out-pool sentences no held-out voice says
     va = synthesise_split(val_v, list(range(first_val, first_val + len(val_v))), unused, cfg.per_val_voice,
                           random.Random(cfg.seed + 2), ph, bar) if val_v else {"utts": [], "dropped": 0}
-    test_v, first_test = test_voices(cfg), first_val + len(val_v)
+    test_v, first_test = testing_voices(cfg), first_val + len(val_v)
     spare = sorted(set(unused) - {u[1] for u in va["utts"]})           # ... and no validation voice says either
     te = synthesise_split(test_v, list(range(first_test, first_test + len(test_v))), spare, cfg.per_test_voice,
                           random.Random(cfg.seed + 3), ph, bar) if test_v else {"utts": [], "dropped": 0}

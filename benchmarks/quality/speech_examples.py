@@ -18,11 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from resgen.eval.speech_data import SPLITS
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="runs/speech-data-270v")
-    ap.add_argument("--split", default="heldout", choices=("heldout", "val", "test"))
+    ap.add_argument("--split", default="heldout", choices=SPLITS)
     ap.add_argument("--pairs", default="0,1", help="indices into the split's evaluation pairs")
     ap.add_argument("--models", default="ResGEN=assets/speech",
                     help="name=folder,name=folder,...; folder:transcript gives that model the prompt's transcript, "

@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from resgen.eval.speech_data import CorpusSplit  # noqa: E402
+from resgen.eval.speech_data import SPLITS, CorpusSplit  # noqa: E402
 
 
 def draws(per_voice: list[np.ndarray], k: int, replace: bool, resamples: int = 20_000, seed: int = 0) -> np.ndarray:
@@ -39,7 +39,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("json")
     ap.add_argument("--data", required=True, help="the corpus folder the evaluation read")
-    ap.add_argument("--split", default="heldout", choices=("heldout", "val", "test"))
+    ap.add_argument("--split", default="heldout", choices=SPLITS)
     ap.add_argument("--row", action="append", help="a row of the JSON (repeat for more; default ResGEN)")
     ap.add_argument("--voices", type=int, default=10, help="voices in the smaller split")
     ap.add_argument("--bar", type=float, default=0.83, help="the similarity a draw is counted against")

@@ -29,7 +29,7 @@ from resgen.core.backends import BACKENDS
 from resgen.core.config import CFG_SCHEDULES
 from resgen.core.sampler import MAX_CODE_TEMPERATURE, MAX_PI_TEMPERATURE, MAX_SPEAKER_CFG
 from resgen.eval.image import apply_sampler_overrides, machine
-from resgen.eval.speech_data import CorpusSplit
+from resgen.eval.speech_data import SPLITS, CorpusSplit
 from resgen.eval.speech_report import seed_mean
 from resgen.speech.postfilter import MATCH, MAX_CONTRAST, mean_contrast
 from resgen.speech.aligned import generate_aligned
@@ -41,7 +41,7 @@ MAX_SEEDS = 20
 def add_args(p: argparse.ArgumentParser):
     p.add_argument("--model", default=None, help="model folder (default: assets/speech)")
     p.add_argument("--data", default="runs/speech-data", help="corpus folder from `resgen data speech`")
-    p.add_argument("--split", default="heldout", choices=("heldout", "val", "test"),
+    p.add_argument("--split", default="heldout", choices=SPLITS,
                    help="held-out voices and sentences (report), the validation ones (choose settings on these), or "
                         "the test ones (a wider report split: `resgen data speech --test-voices N`)")
     p.add_argument("--recogniser", default=None,

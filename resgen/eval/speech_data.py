@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+SPLITS = ("heldout", "val", "test")     # the splits an evaluation reads: report, choose settings, report on more voices
+
 
 def split_phonemes(data: Path, split: str) -> list[list[str]]:
     """Each utterance's phoneme symbols (with its <sil> ends) in a split of the corpus, without reading audio."""
